@@ -1,0 +1,644 @@
+//! The child processes: an actor makes a lesson's calls, the hub holds the
+//! run's network namespace.
+//!
+//! An actor makes each call as the real syscall, but never blocks: before a
+//! call that could wait (accept, connect, recv, send...) on a blocking socket
+//! it asks the kernel, with `poll` and a zero timeout or a non-blocking
+//! attempt, whether the call can complete now. If not, it parks the call and
+//! tells the engine, which asks again (`Retry`) after each later step.
+//! A socket the lesson itself made non-blocking gets the plain call, EAGAIN
+//! and EINPROGRESS included.
+
+use crate::call::{Addr, Call, Domain, How, MsgFlag, OptValue, Protocol, SockOpt, SockType, Via};
+use crate::wire::{self, CONTROL_FD, Done, FdState, Reply, Request, WaitKind};
+use nix::errno::Errno;
+use nix::sys::socket::{
+    self as sock, AddressFamily, MsgFlags, SockFlag, SockaddrIn, SockaddrIn6, SockaddrLike,
+    SockaddrStorage, UnixAddr,
+};
+use std::io::Read;
+use std::os::fd::FromRawFd;
+use std::os::unix::net::UnixStream;
+use std::process::ExitCode;
+
+/// Entry point of `sockstep __actor [--netns PID]`.
+pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
+    close_inherited_fds();
+    // A C program dies of SIGPIPE when it writes to a reset connection; so
+    // does an actor (Rust programs ignore SIGPIPE unless told otherwise).
+    // SAFETY: restoring a default disposition has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // SAFETY: the engine passes the control channel at CONTROL_FD and nothing
+    // else in this process owns it.
+    let mut ctl = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
+    if let Some(pid) = netns_pid
+        && let Err(e) = crate::netns::join(pid)
+    {
+        let _ = wire::send(&mut ctl, &Reply::SetupFailed(e));
+        return ExitCode::FAILURE;
+    }
+    if wire::send(&mut ctl, &Reply::Ready).is_err() {
+        return ExitCode::FAILURE;
+    }
+    let mut parked: Option<Pending> = None;
+    loop {
+        let Ok(Some(req)) = wire::recv::<Request>(&mut ctl) else {
+            return ExitCode::SUCCESS;
+        };
+        let reply = match req {
+            Request::Call(call) => match start(&call) {
+                Progress::Done(done) => Reply::Done(done),
+                Progress::Parked(p) => {
+                    let kind = p.wait_kind();
+                    parked = Some(p);
+                    Reply::Parked(kind)
+                }
+            },
+            Request::Retry => match parked.take() {
+                None => Reply::StillParked,
+                Some(p) => match p.retry() {
+                    Progress::Done(done) => Reply::Done(done),
+                    Progress::Parked(p) => {
+                        parked = Some(p);
+                        Reply::StillParked
+                    }
+                },
+            },
+            Request::Exit => {
+                let _ = wire::send(&mut ctl, &Reply::Exiting(open_fds()));
+                return ExitCode::SUCCESS;
+            }
+        };
+        if wire::send(&mut ctl, &reply).is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+}
+
+/// Entry point of `sockstep __hub`: makes the run's namespace and holds it
+/// until the engine closes the channel.
+pub fn hub_main() -> ExitCode {
+    close_inherited_fds();
+    // SAFETY: as in actor_main.
+    let mut ctl = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
+    let reply = match crate::netns::create() {
+        Ok(()) => Reply::Ready,
+        Err(e) => Reply::SetupFailed(e),
+    };
+    if wire::send(&mut ctl, &reply).is_err() {
+        return ExitCode::FAILURE;
+    }
+    let mut buf = [0; 64];
+    while matches!(ctl.read(&mut buf), Ok(n) if n > 0) {}
+    ExitCode::SUCCESS
+}
+
+/// Closes whatever fds the engine's own parent left open (a build tool's
+/// jobserver, say), so the lesson's first socket is fd 3 as in C.
+fn close_inherited_fds() {
+    // SAFETY: close_range only closes descriptors; none of them is owned by
+    // Rust code in this freshly started process.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3, CONTROL_FD - 1, 0);
+        libc::syscall(libc::SYS_close_range, CONTROL_FD + 1, u32::MAX, 0);
+    }
+}
+
+fn open_fds() -> Vec<i32> {
+    let mut fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // The directory listing's own fd is gone by now: keep what is still open.
+    fds.retain(|&fd| fd > 2 && fd != CONTROL_FD && fcntl(fd, libc::F_GETFD).is_ok());
+    fds.sort();
+    fds
+}
+
+enum Progress {
+    Done(Done),
+    Parked(Pending),
+}
+
+/// A call the actor is parked in.
+enum Pending {
+    Accept {
+        fd: i32,
+    },
+    Recv {
+        call: Call<i32>,
+    },
+    Send {
+        call: Call<i32>,
+        sent: usize,
+    },
+    /// A non-blocking connect is in progress: wait for writable, then SO_ERROR.
+    Connect {
+        fd: i32,
+    },
+    /// A unix-socket connect said EAGAIN: the listener's queue is full.
+    ConnectAgain {
+        fd: i32,
+        addr: Addr,
+    },
+}
+
+impl Pending {
+    fn wait_kind(&self) -> WaitKind {
+        match self {
+            Pending::Accept { .. } => WaitKind::Connection,
+            Pending::Recv { .. } => WaitKind::Data,
+            Pending::Send { sent, .. } => WaitKind::Room { sent: *sent },
+            Pending::Connect { .. } | Pending::ConnectAgain { .. } => WaitKind::Handshake,
+        }
+    }
+
+    fn retry(self) -> Progress {
+        match self {
+            Pending::Accept { fd } => accept(fd),
+            Pending::Recv { call } => start(&call),
+            Pending::Send { call, sent } => send_rest(call, sent),
+            Pending::Connect { fd } => connect_finish(fd),
+            Pending::ConnectAgain { fd, addr } => connect(fd, &addr),
+        }
+    }
+}
+
+/// Makes `call`, or parks it if it would block.
+fn start(call: &Call<i32>) -> Progress {
+    match call {
+        Call::Accept { fd } => accept(*fd),
+        Call::Connect { fd, addr } => connect(*fd, addr),
+        Call::Recv { .. } | Call::Recvfrom { .. } => recv(call),
+        Call::Send { .. } | Call::Sendto { .. } => send_rest(call.clone(), 0),
+        _ => Progress::Done(immediate(call)),
+    }
+}
+
+fn result(r: nix::Result<i64>) -> Done {
+    match r {
+        Ok(ret) => Done {
+            ret,
+            errno: None,
+            data: None,
+            addr: None,
+            fds: Vec::new(),
+        },
+        Err(e) => Done {
+            ret: -1,
+            errno: Some(e as i32),
+            data: None,
+            addr: None,
+            fds: Vec::new(),
+        },
+    }
+}
+
+/// Calls that never wait.
+fn immediate(call: &Call<i32>) -> Done {
+    let mut done = match call {
+        Call::Socket {
+            domain,
+            ty,
+            protocol,
+        } => {
+            let family = match domain {
+                Domain::Inet => AddressFamily::Inet,
+                Domain::Inet6 => AddressFamily::Inet6,
+                Domain::Unix => AddressFamily::Unix,
+            };
+            let ty = match ty {
+                SockType::Stream => sock::SockType::Stream,
+                SockType::Dgram => sock::SockType::Datagram,
+            };
+            let proto = match protocol {
+                Protocol::Default => None,
+                Protocol::Tcp => Some(sock::SockProtocol::Tcp),
+                Protocol::Udp => Some(sock::SockProtocol::Udp),
+            };
+            let r = sock::socket(family, ty, SockFlag::empty(), proto).map(|fd| {
+                use std::os::fd::IntoRawFd;
+                i64::from(fd.into_raw_fd())
+            });
+            let mut done = result(r);
+            if done.errno.is_none() {
+                done.fds.push(fd_state(done.ret as i32));
+            }
+            return done;
+        }
+        Call::Setsockopt { fd, opt, value } => result(setsockopt(*fd, *opt, *value).map(|()| 0)),
+        Call::Bind { fd, addr } => result(with_sockaddr(addr, |a| sock::bind(*fd, a)).map(|()| 0)),
+        Call::Listen { fd, backlog } => {
+            // SAFETY: listen takes two integers; a bad fd gives EBADF.
+            result(Errno::result(unsafe { libc::listen(*fd, *backlog) }).map(|_| 0))
+        }
+        Call::Shutdown { fd, how } => {
+            let how = match how {
+                How::Rd => sock::Shutdown::Read,
+                How::Wr => sock::Shutdown::Write,
+                How::RdWr => sock::Shutdown::Both,
+            };
+            result(sock::shutdown(*fd, how).map(|()| 0))
+        }
+        Call::Close { fd } => {
+            // SAFETY: closing a raw fd the lesson names; Rust owns none of them.
+            let r = Errno::result(unsafe { libc::close(*fd) }).map(|_| 0);
+            let mut done = result(r);
+            done.fds.push(FdState {
+                fd: *fd,
+                open: false,
+                kind: None,
+                local: None,
+                peer: None,
+            });
+            return done;
+        }
+        Call::Getsockname { fd } => {
+            let r = sock::getsockname::<SockaddrStorage>(*fd);
+            let addr = r.as_ref().ok().and_then(to_addr);
+            Done {
+                addr,
+                ..result(r.map(|_| 0))
+            }
+        }
+        Call::Getpeername { fd } => {
+            let r = sock::getpeername::<SockaddrStorage>(*fd);
+            let addr = r.as_ref().ok().and_then(to_addr);
+            Done {
+                addr,
+                ..result(r.map(|_| 0))
+            }
+        }
+        Call::Accept { .. }
+        | Call::Connect { .. }
+        | Call::Recv { .. }
+        | Call::Recvfrom { .. }
+        | Call::Send { .. }
+        | Call::Sendto { .. } => unreachable!("start() handles the calls that may wait"),
+    };
+    if let Some(fd) = call.fd() {
+        done.fds.push(fd_state(*fd));
+    }
+    done
+}
+
+fn setsockopt(fd: i32, opt: SockOpt, value: OptValue) -> nix::Result<()> {
+    let (level, name) = match opt {
+        SockOpt::ReuseAddr => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+        SockOpt::ReusePort => (libc::SOL_SOCKET, libc::SO_REUSEPORT),
+        SockOpt::RcvBuf => (libc::SOL_SOCKET, libc::SO_RCVBUF),
+        SockOpt::SndBuf => (libc::SOL_SOCKET, libc::SO_SNDBUF),
+        SockOpt::Linger => (libc::SOL_SOCKET, libc::SO_LINGER),
+        SockOpt::KeepAlive => (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+        SockOpt::Broadcast => (libc::SOL_SOCKET, libc::SO_BROADCAST),
+        SockOpt::TcpNoDelay => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
+        SockOpt::Ipv6V6Only => (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
+    };
+    // The fd may be anything the lesson wrote (closed, -1): nix's typed
+    // setsockopt wants a borrowed fd, so the raw call is made here.
+    let r = match value {
+        OptValue::Int(v) => unsafe {
+            // SAFETY: the option value is a c_int that outlives the call.
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&v as *const i32).cast(),
+                size_of::<i32>() as libc::socklen_t,
+            )
+        },
+        OptValue::Linger { on, secs } => {
+            let l = libc::linger {
+                l_onoff: on,
+                l_linger: secs,
+            };
+            // SAFETY: as above, with a struct linger.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    level,
+                    name,
+                    (&l as *const libc::linger).cast(),
+                    size_of::<libc::linger>() as libc::socklen_t,
+                )
+            }
+        }
+    };
+    Errno::result(r).map(drop)
+}
+
+fn with_sockaddr<T>(
+    addr: &Addr,
+    f: impl FnOnce(&dyn SockaddrLike) -> nix::Result<T>,
+) -> nix::Result<T> {
+    match addr {
+        Addr::V4(a) => f(&SockaddrIn::from(*a)),
+        Addr::V6(a) => f(&SockaddrIn6::from(*a)),
+        Addr::Unix(p) => match p.strip_prefix('@') {
+            Some(name) => f(&UnixAddr::new_abstract(name.as_bytes())?),
+            None => f(&UnixAddr::new(p.as_str())?),
+        },
+    }
+}
+
+fn to_addr(s: &SockaddrStorage) -> Option<Addr> {
+    if let Some(a) = s.as_sockaddr_in() {
+        return Some(Addr::V4((*a).into()));
+    }
+    if let Some(a) = s.as_sockaddr_in6() {
+        return Some(Addr::V6((*a).into()));
+    }
+    let u = s.as_unix_addr()?;
+    if let Some(p) = u.path() {
+        return Some(Addr::Unix(p.to_string_lossy().into_owned()));
+    }
+    if let Some(name) = u.as_abstract() {
+        return Some(Addr::Unix(format!("@{}", String::from_utf8_lossy(name))));
+    }
+    Some(Addr::Unix(String::new()))
+}
+
+/// What the kernel says of `fd` now.
+fn fd_state(fd: i32) -> FdState {
+    let open = fcntl(fd, libc::F_GETFD).is_ok();
+    let local = sock::getsockname::<SockaddrStorage>(fd)
+        .ok()
+        .and_then(|a| to_addr(&a));
+    let peer = sock::getpeername::<SockaddrStorage>(fd)
+        .ok()
+        .and_then(|a| to_addr(&a));
+    FdState {
+        fd,
+        open,
+        kind: open.then(|| sock_kind(fd)).flatten(),
+        // An unbound inet socket reports 0.0.0.0:0: say nothing rather than that.
+        local: local.filter(|a| a.port() != Some(0)),
+        peer,
+    }
+}
+
+fn getsockopt_int(fd: i32, level: i32, name: i32) -> Option<i32> {
+    let mut v: i32 = 0;
+    let mut len = size_of::<i32>() as libc::socklen_t;
+    // SAFETY: v and len are valid for the kernel to write an int into.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut i32).cast(), &mut len) };
+    (r == 0).then_some(v)
+}
+
+fn sock_kind(fd: i32) -> Option<String> {
+    let domain = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
+    let ty = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TYPE)?;
+    Some(
+        match (domain, ty) {
+            (libc::AF_INET, libc::SOCK_STREAM) => "TCP",
+            (libc::AF_INET, libc::SOCK_DGRAM) => "UDP",
+            (libc::AF_INET6, libc::SOCK_STREAM) => "TCPv6",
+            (libc::AF_INET6, libc::SOCK_DGRAM) => "UDPv6",
+            (libc::AF_UNIX, libc::SOCK_STREAM) => "UNIX-STREAM",
+            (libc::AF_UNIX, libc::SOCK_DGRAM) => "UNIX-DGRAM",
+            _ => "socket",
+        }
+        .to_string(),
+    )
+}
+
+fn fcntl(fd: i32, cmd: i32) -> nix::Result<i32> {
+    // SAFETY: F_GETFD and F_GETFL take no argument.
+    Errno::result(unsafe { libc::fcntl(fd, cmd) })
+}
+
+fn nonblocking(fd: i32) -> bool {
+    fcntl(fd, libc::F_GETFL).is_ok_and(|fl| fl & libc::O_NONBLOCK != 0)
+}
+
+/// Runs `f` with O_NONBLOCK set on `fd`, then restores the flags.
+fn with_nonblock<T>(fd: i32, f: impl FnOnce() -> T) -> T {
+    let Ok(flags) = fcntl(fd, libc::F_GETFL) else {
+        return f();
+    };
+    // SAFETY: F_SETFL takes an int of flags.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    let r = f();
+    // SAFETY: as above.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    r
+}
+
+/// `poll` with a zero timeout: the events ready on `fd` now.
+fn ready(fd: i32, events: libc::c_short) -> libc::c_short {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    if n > 0 { p.revents } else { 0 }
+}
+
+fn accept(fd: i32) -> Progress {
+    if !nonblocking(fd) && ready(fd, libc::POLLIN) == 0 {
+        return Progress::Parked(Pending::Accept { fd });
+    }
+    match sock::accept(fd) {
+        Err(Errno::EAGAIN) if !nonblocking(fd) => Progress::Parked(Pending::Accept { fd }),
+        r => {
+            let mut done = result(r.map(i64::from));
+            done.fds.push(fd_state(fd));
+            if done.errno.is_none() {
+                done.fds.push(fd_state(done.ret as i32));
+            }
+            Progress::Done(done)
+        }
+    }
+}
+
+fn connect(fd: i32, addr: &Addr) -> Progress {
+    let finish = |r: nix::Result<()>| {
+        let mut done = result(r.map(|()| 0));
+        done.fds.push(fd_state(fd));
+        Progress::Done(done)
+    };
+    if nonblocking(fd) {
+        return finish(with_sockaddr(addr, |a| sock::connect(fd, a)));
+    }
+    match with_nonblock(fd, || with_sockaddr(addr, |a| sock::connect(fd, a))) {
+        Err(Errno::EINPROGRESS) => connect_finish(fd),
+        Err(Errno::EAGAIN) => Progress::Parked(Pending::ConnectAgain {
+            fd,
+            addr: addr.clone(),
+        }),
+        r => finish(r),
+    }
+}
+
+/// A connect in progress: done once the socket is writable; SO_ERROR tells how.
+fn connect_finish(fd: i32) -> Progress {
+    if ready(fd, libc::POLLOUT) == 0 {
+        return Progress::Parked(Pending::Connect { fd });
+    }
+    let r = match getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+        Some(0) => Ok(()),
+        Some(e) => Err(Errno::from_raw(e)),
+        None => Err(Errno::last()),
+    };
+    let mut done = result(r.map(|()| 0));
+    done.fds.push(fd_state(fd));
+    Progress::Done(done)
+}
+
+fn msg_flags(flags: &[MsgFlag]) -> MsgFlags {
+    flags.iter().fold(MsgFlags::empty(), |acc, f| {
+        acc | match f {
+            MsgFlag::NoSignal => MsgFlags::MSG_NOSIGNAL,
+            MsgFlag::Peek => MsgFlags::MSG_PEEK,
+            MsgFlag::DontWait => MsgFlags::MSG_DONTWAIT,
+            MsgFlag::WaitAll => MsgFlags::MSG_WAITALL,
+        }
+    })
+}
+
+fn recv(call: &Call<i32>) -> Progress {
+    let (fd, len, flags, via) = match call {
+        Call::Recv {
+            fd,
+            len,
+            flags,
+            via,
+        } => (*fd, *len, flags.as_slice(), *via),
+        Call::Recvfrom { fd, len, flags } => (*fd, *len, flags.as_slice(), Via::Socket),
+        _ => unreachable!("recv() is given receiving calls"),
+    };
+    let blocking = !nonblocking(fd) && !flags.contains(&MsgFlag::DontWait);
+    if blocking {
+        let ev = ready(fd, libc::POLLIN | libc::POLLRDHUP);
+        let enough = if flags.contains(&MsgFlag::WaitAll) {
+            ev & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+                || queued(fd) >= len
+        } else {
+            ev != 0
+        };
+        if !enough {
+            return Progress::Parked(Pending::Recv { call: call.clone() });
+        }
+    }
+    let mut buf = vec![0u8; len];
+    let mut from = None;
+    let r = match (call, via) {
+        (Call::Recvfrom { .. }, _) => {
+            // nix's recvfrom takes no flags: the raw call does.
+            // SAFETY: buf, the sockaddr_storage and its length are valid for
+            // the kernel to write into.
+            unsafe {
+                let mut ss: libc::sockaddr_storage = std::mem::zeroed();
+                let mut sl = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+                let ptr = (&mut ss as *mut libc::sockaddr_storage).cast::<libc::sockaddr>();
+                let r = libc::recvfrom(
+                    fd,
+                    buf.as_mut_ptr().cast(),
+                    len,
+                    msg_flags(flags).bits(),
+                    ptr,
+                    &mut sl,
+                );
+                Errno::result(r).map(|n| {
+                    from = SockaddrStorage::from_raw(ptr, Some(sl))
+                        .as_ref()
+                        .and_then(to_addr);
+                    n as usize
+                })
+            }
+        }
+        (_, Via::Socket) => sock::recv(fd, &mut buf, msg_flags(flags)),
+        // SAFETY: buf is valid for len bytes.
+        (_, Via::File) => Errno::result(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })
+            .map(|n| n as usize),
+    };
+    if blocking && r == Err(Errno::EAGAIN) {
+        return Progress::Parked(Pending::Recv { call: call.clone() });
+    }
+    let mut done = result(r.map(|n| n as i64));
+    if let Some(n) = done.errno.is_none().then_some(done.ret as usize) {
+        buf.truncate(n);
+        done.data = Some(buf);
+        done.addr = from;
+    }
+    done.fds.push(fd_state(fd));
+    Progress::Done(done)
+}
+
+/// Bytes waiting in the receive queue (SIOCINQ).
+fn queued(fd: i32) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if r == 0 { n.max(0) as usize } else { 0 }
+}
+
+/// Sends what is left of `call`'s data after `sent` bytes, as a blocking
+/// send does: it returns once every byte is queued, or on an error.
+fn send_rest(call: Call<i32>, sent: usize) -> Progress {
+    let (fd, data, flags) = match &call {
+        Call::Send {
+            fd, data, flags, ..
+        }
+        | Call::Sendto {
+            fd, data, flags, ..
+        } => (*fd, data.as_slice(), flags.as_slice()),
+        _ => unreachable!("send_rest() is given sending calls"),
+    };
+    let blocking = !nonblocking(fd) && !flags.contains(&MsgFlag::DontWait);
+    if blocking && sent > 0 && ready(fd, libc::POLLOUT) == 0 {
+        return Progress::Parked(Pending::Send { call, sent });
+    }
+    let mut sent = sent;
+    let outcome = loop {
+        let rest = &data[sent..];
+        let r = match &call {
+            Call::Sendto { addr, .. } => with_sockaddr(addr, |a| {
+                sock::sendto(fd, rest, a, msg_flags(flags) | dontwait(blocking))
+            }),
+            Call::Send {
+                via: Via::Socket, ..
+            } => sock::send(fd, rest, msg_flags(flags) | dontwait(blocking)),
+            _ => {
+                let write = || {
+                    // SAFETY: rest is valid for its length.
+                    Errno::result(unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) })
+                        .map(|n| n as usize)
+                };
+                if blocking {
+                    with_nonblock(fd, write)
+                } else {
+                    write()
+                }
+            }
+        };
+        match r {
+            Ok(n) => {
+                sent += n;
+                if sent >= data.len() || !blocking || matches!(call, Call::Sendto { .. }) {
+                    break Ok(sent as i64);
+                }
+            }
+            Err(Errno::EAGAIN) if blocking => {
+                return Progress::Parked(Pending::Send { call, sent });
+            }
+            Err(_) if sent > 0 => break Ok(sent as i64),
+            Err(e) => break Err(e),
+        }
+    };
+    let mut done = result(outcome);
+    done.fds.push(fd_state(fd));
+    Progress::Done(done)
+}
+
+fn dontwait(blocking: bool) -> MsgFlags {
+    if blocking {
+        MsgFlags::MSG_DONTWAIT
+    } else {
+        MsgFlags::empty()
+    }
+}

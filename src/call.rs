@@ -1,0 +1,401 @@
+//! The socket calls a lesson can make, shared by the lesson parser, the
+//! engine and the actor processes that execute them.
+//!
+//! A call is generic over how it names a file descriptor: a lesson names fds
+//! with [`FdRef`] (`s`, `c`, or a number), the engine resolves those names to
+//! the actor's real fds before sending the call to the actor.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{SocketAddrV4, SocketAddrV6};
+
+/// How a lesson refers to a file descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FdRef {
+    /// A name bound by an earlier step of the same actor (`s = socket(...)`).
+    Name(String),
+    /// A number written in the lesson (`close(3)`).
+    Num(i32),
+}
+
+/// A socket address as a lesson writes it and as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Addr {
+    V4(SocketAddrV4),
+    V6(SocketAddrV6),
+    /// A unix socket path; `""` for an unnamed socket, `@name` for the
+    /// abstract namespace.
+    Unix(String),
+}
+
+impl Addr {
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Addr::V4(a) => Some(a.port()),
+            Addr::V6(a) => Some(a.port()),
+            Addr::Unix(_) => None,
+        }
+    }
+
+    pub fn with_port(&self, port: u16) -> Addr {
+        match self {
+            Addr::V4(a) => Addr::V4(SocketAddrV4::new(*a.ip(), port)),
+            Addr::V6(a) => Addr::V6(SocketAddrV6::new(*a.ip(), port, 0, a.scope_id())),
+            Addr::Unix(p) => Addr::Unix(p.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Domain {
+    Inet,
+    Inet6,
+    Unix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SockType {
+    Stream,
+    Dgram,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    Default,
+    Tcp,
+    Udp,
+}
+
+/// A socket option together with the level it lives at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SockOpt {
+    ReuseAddr,
+    ReusePort,
+    RcvBuf,
+    SndBuf,
+    Linger,
+    KeepAlive,
+    Broadcast,
+    TcpNoDelay,
+    Ipv6V6Only,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OptValue {
+    Int(i32),
+    /// `struct linger { l_onoff, l_linger }`, written `{1, 0}`.
+    Linger {
+        on: i32,
+        secs: i32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MsgFlag {
+    NoSignal,
+    Peek,
+    DontWait,
+    WaitAll,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum How {
+    Rd,
+    Wr,
+    RdWr,
+}
+
+/// Which system call moves the bytes: `send`/`recv` or `write`/`read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Via {
+    Socket,
+    File,
+}
+
+/// One socket call with its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Call<F> {
+    Socket {
+        domain: Domain,
+        ty: SockType,
+        protocol: Protocol,
+    },
+    Setsockopt {
+        fd: F,
+        opt: SockOpt,
+        value: OptValue,
+    },
+    Bind {
+        fd: F,
+        addr: Addr,
+    },
+    Listen {
+        fd: F,
+        backlog: i32,
+    },
+    Accept {
+        fd: F,
+    },
+    Connect {
+        fd: F,
+        addr: Addr,
+    },
+    Send {
+        fd: F,
+        data: Vec<u8>,
+        flags: Vec<MsgFlag>,
+        via: Via,
+    },
+    Recv {
+        fd: F,
+        len: usize,
+        flags: Vec<MsgFlag>,
+        via: Via,
+    },
+    Sendto {
+        fd: F,
+        data: Vec<u8>,
+        flags: Vec<MsgFlag>,
+        addr: Addr,
+    },
+    Recvfrom {
+        fd: F,
+        len: usize,
+        flags: Vec<MsgFlag>,
+    },
+    Shutdown {
+        fd: F,
+        how: How,
+    },
+    Close {
+        fd: F,
+    },
+    Getsockname {
+        fd: F,
+    },
+    Getpeername {
+        fd: F,
+    },
+}
+
+impl<F> Call<F> {
+    /// The name the call has in C.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Socket { .. } => "socket",
+            Call::Setsockopt { .. } => "setsockopt",
+            Call::Bind { .. } => "bind",
+            Call::Listen { .. } => "listen",
+            Call::Accept { .. } => "accept",
+            Call::Connect { .. } => "connect",
+            Call::Send {
+                via: Via::Socket, ..
+            } => "send",
+            Call::Send { via: Via::File, .. } => "write",
+            Call::Recv {
+                via: Via::Socket, ..
+            } => "recv",
+            Call::Recv { via: Via::File, .. } => "read",
+            Call::Sendto { .. } => "sendto",
+            Call::Recvfrom { .. } => "recvfrom",
+            Call::Shutdown { .. } => "shutdown",
+            Call::Close { .. } => "close",
+            Call::Getsockname { .. } => "getsockname",
+            Call::Getpeername { .. } => "getpeername",
+        }
+    }
+
+    /// The fd the call works on, if it takes one.
+    pub fn fd(&self) -> Option<&F> {
+        match self {
+            Call::Socket { .. } => None,
+            Call::Setsockopt { fd, .. }
+            | Call::Bind { fd, .. }
+            | Call::Listen { fd, .. }
+            | Call::Accept { fd }
+            | Call::Connect { fd, .. }
+            | Call::Send { fd, .. }
+            | Call::Recv { fd, .. }
+            | Call::Sendto { fd, .. }
+            | Call::Recvfrom { fd, .. }
+            | Call::Shutdown { fd, .. }
+            | Call::Close { fd }
+            | Call::Getsockname { fd }
+            | Call::Getpeername { fd } => Some(fd),
+        }
+    }
+
+    /// Whether a successful call returns a new fd (and so may bind a name).
+    pub fn returns_fd(&self) -> bool {
+        matches!(self, Call::Socket { .. } | Call::Accept { .. })
+    }
+
+    /// Whether the call reads bytes, so that `=> "text"` can be expected of it.
+    pub fn receives(&self) -> bool {
+        matches!(self, Call::Recv { .. } | Call::Recvfrom { .. })
+    }
+
+    /// The same call with its fd mapped through `f`.
+    pub fn map_fd<G, E>(&self, f: impl FnOnce(&F) -> Result<G, E>) -> Result<Call<G>, E> {
+        Ok(match self {
+            Call::Socket {
+                domain,
+                ty,
+                protocol,
+            } => Call::Socket {
+                domain: *domain,
+                ty: *ty,
+                protocol: *protocol,
+            },
+            Call::Setsockopt { fd, opt, value } => Call::Setsockopt {
+                fd: f(fd)?,
+                opt: *opt,
+                value: *value,
+            },
+            Call::Bind { fd, addr } => Call::Bind {
+                fd: f(fd)?,
+                addr: addr.clone(),
+            },
+            Call::Listen { fd, backlog } => Call::Listen {
+                fd: f(fd)?,
+                backlog: *backlog,
+            },
+            Call::Accept { fd } => Call::Accept { fd: f(fd)? },
+            Call::Connect { fd, addr } => Call::Connect {
+                fd: f(fd)?,
+                addr: addr.clone(),
+            },
+            Call::Send {
+                fd,
+                data,
+                flags,
+                via,
+            } => Call::Send {
+                fd: f(fd)?,
+                data: data.clone(),
+                flags: flags.clone(),
+                via: *via,
+            },
+            Call::Recv {
+                fd,
+                len,
+                flags,
+                via,
+            } => Call::Recv {
+                fd: f(fd)?,
+                len: *len,
+                flags: flags.clone(),
+                via: *via,
+            },
+            Call::Sendto {
+                fd,
+                data,
+                flags,
+                addr,
+            } => Call::Sendto {
+                fd: f(fd)?,
+                data: data.clone(),
+                flags: flags.clone(),
+                addr: addr.clone(),
+            },
+            Call::Recvfrom { fd, len, flags } => Call::Recvfrom {
+                fd: f(fd)?,
+                len: *len,
+                flags: flags.clone(),
+            },
+            Call::Shutdown { fd, how } => Call::Shutdown {
+                fd: f(fd)?,
+                how: *how,
+            },
+            Call::Close { fd } => Call::Close { fd: f(fd)? },
+            Call::Getsockname { fd } => Call::Getsockname { fd: f(fd)? },
+            Call::Getpeername { fd } => Call::Getpeername { fd: f(fd)? },
+        })
+    }
+
+    /// The addresses written in the call, for port remapping.
+    pub fn addr_mut(&mut self) -> Option<&mut Addr> {
+        match self {
+            Call::Bind { addr, .. } | Call::Connect { addr, .. } | Call::Sendto { addr, .. } => {
+                Some(addr)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Names of constants as C spells them. One table serves the parser (name to
+/// value) and the renderers (value to name).
+pub mod names {
+    use super::*;
+
+    pub const DOMAINS: &[(&str, Domain)] = &[
+        ("AF_INET", Domain::Inet),
+        ("AF_INET6", Domain::Inet6),
+        ("AF_UNIX", Domain::Unix),
+        ("AF_LOCAL", Domain::Unix),
+        ("PF_INET", Domain::Inet),
+        ("PF_INET6", Domain::Inet6),
+        ("PF_UNIX", Domain::Unix),
+    ];
+    pub const TYPES: &[(&str, SockType)] = &[
+        ("SOCK_STREAM", SockType::Stream),
+        ("SOCK_DGRAM", SockType::Dgram),
+    ];
+    pub const PROTOCOLS: &[(&str, Protocol)] = &[
+        ("0", Protocol::Default),
+        ("IPPROTO_TCP", Protocol::Tcp),
+        ("IPPROTO_UDP", Protocol::Udp),
+    ];
+    pub const LEVELS: &[&str] = &["SOL_SOCKET", "IPPROTO_TCP", "IPPROTO_IPV6"];
+    /// Each option with the level it belongs to.
+    pub const OPTS: &[(&str, &str, SockOpt)] = &[
+        ("SO_REUSEADDR", "SOL_SOCKET", SockOpt::ReuseAddr),
+        ("SO_REUSEPORT", "SOL_SOCKET", SockOpt::ReusePort),
+        ("SO_RCVBUF", "SOL_SOCKET", SockOpt::RcvBuf),
+        ("SO_SNDBUF", "SOL_SOCKET", SockOpt::SndBuf),
+        ("SO_LINGER", "SOL_SOCKET", SockOpt::Linger),
+        ("SO_KEEPALIVE", "SOL_SOCKET", SockOpt::KeepAlive),
+        ("SO_BROADCAST", "SOL_SOCKET", SockOpt::Broadcast),
+        ("TCP_NODELAY", "IPPROTO_TCP", SockOpt::TcpNoDelay),
+        ("IPV6_V6ONLY", "IPPROTO_IPV6", SockOpt::Ipv6V6Only),
+    ];
+    pub const FLAGS: &[(&str, MsgFlag)] = &[
+        ("MSG_NOSIGNAL", MsgFlag::NoSignal),
+        ("MSG_PEEK", MsgFlag::Peek),
+        ("MSG_DONTWAIT", MsgFlag::DontWait),
+        ("MSG_WAITALL", MsgFlag::WaitAll),
+    ];
+    pub const HOWS: &[(&str, How)] = &[
+        ("SHUT_RD", How::Rd),
+        ("SHUT_WR", How::Wr),
+        ("SHUT_RDWR", How::RdWr),
+    ];
+
+    /// The first name in `table` for `value`.
+    pub fn name_of<T: PartialEq + Copy>(table: &[(&'static str, T)], value: T) -> &'static str {
+        table
+            .iter()
+            .find(|(_, v)| *v == value)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+
+    pub fn opt(opt: SockOpt) -> (&'static str, &'static str) {
+        OPTS.iter()
+            .find(|(_, _, o)| *o == opt)
+            .map(|(n, l, _)| (*l, *n))
+            .unwrap_or(("?", "?"))
+    }
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::V4(a) => write!(f, "{a}"),
+            Addr::V6(a) => write!(f, "[{}]:{}", a.ip(), a.port()),
+            Addr::Unix(p) if p.is_empty() => f.write_str("(unnamed)"),
+            Addr::Unix(p) => write!(f, "\"{p}\""),
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The command line: `sockstep run`, `sockstep list`, and the hidden entry
+//! points of the child processes.
+
+use crate::catalog;
+use crate::engine::{Options, Run};
+use crate::event::{Event, Network};
+use crate::lesson::Lesson;
+use crate::render::{Transcript, TranscriptOptions};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Exit status when the run went as the lesson expects.
+pub const EXIT_OK: u8 = 0;
+/// Exit status when an expectation failed, an actor crashed unexpectedly, or
+/// the run deadlocked without `expect deadlock` (or did not, with it).
+pub const EXIT_UNEXPECTED: u8 = 1;
+/// Exit status for bad input: a lesson with an error, an unknown lesson, a
+/// bad command line.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status when sockstep itself failed: a process it could not start, a
+/// call that neither completed nor parked.
+pub const EXIT_INTERNAL: u8 = 3;
+/// Exit status after Ctrl-C, as a shell reports a SIGINT death.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  the lesson ran as it expects
+  1  an expectation failed, an actor crashed, or an unexpected deadlock
+  2  bad input: an error in the lesson, an unknown lesson, a bad option
+  3  sockstep itself failed (a process it could not start, a watchdog)";
+
+#[derive(Parser)]
+#[command(
+    name = "sockstep",
+    version,
+    about = "Socket programming, one real system call at a time",
+    long_about = "sockstep runs a lesson's socket calls as real system calls in real \
+                  processes, one step at a time, and shows what each one did.",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a lesson step by step
+    #[command(after_help = "Examples:
+  sockstep run hello                 the first lesson, by name
+  sockstep run 3                     a lesson by number
+  sockstep run my.lesson --no-pause  a lesson file, all at once
+  sockstep run hello --stable > t    a transcript that is the same every run
+
+Exit status:
+  0  the lesson ran as it expects
+  1  an expectation failed, an actor crashed, or an unexpected deadlock
+  2  bad input: an error in the lesson, an unknown lesson, a bad option
+  3  sockstep itself failed (a process it could not start, a watchdog)")]
+    Run(RunArgs),
+    /// List the lessons that come with sockstep
+    #[command(after_help = "Example:\n  sockstep list")]
+    List,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A lesson: its name (hello), its number (1) or a path to a .lesson file
+    lesson: String,
+    /// Print the whole run at once instead of pausing after each step
+    #[arg(long)]
+    no_pause: bool,
+    /// Name ephemeral ports eph1, eph2... so the transcript is the same every
+    /// run (the default when stdout is not a terminal)
+    #[arg(long)]
+    stable: bool,
+    /// When to use colour (NO_COLOR in the environment turns auto off)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Width of the transcript in columns (default: the terminal's, or 80)
+    #[arg(long, value_parser = clap::value_parser!(u16).range(40..=400))]
+    width: Option<u16>,
+    /// Use the host's loopback, with lesson ports remapped to free ones,
+    /// even where a private network namespace is possible
+    #[arg(long)]
+    host_network: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Runs the command line; the binary's `main` is only this.
+pub fn main() -> ExitCode {
+    let mut args = std::env::args();
+    match args.nth(1).as_deref() {
+        Some("__actor") => {
+            let netns = match (args.next().as_deref(), args.next()) {
+                (Some("--netns"), Some(pid)) => pid.parse().ok(),
+                _ => None,
+            };
+            return crate::actor::actor_main(netns);
+        }
+        Some("__hub") => return crate::actor::hub_main(),
+        _ => {}
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            });
+        }
+    };
+    match cli.command {
+        Command::List => list(),
+        Command::Run(args) => run(args),
+    }
+}
+
+fn list() -> ExitCode {
+    let mut out = String::new();
+    for e in catalog::built_in() {
+        match Lesson::parse(&format!("lessons/{}", e.file), e.bytes) {
+            Ok(l) => {
+                out.push_str(&format!("{:>3}  {:<18} {}\n", e.number, e.name, l.title));
+                if let Some(goal) = l.goal {
+                    out.push_str(&format!("{:<23} {goal}\n", ""));
+                }
+            }
+            Err(err) => out.push_str(&format!("{:>3}  {:<18} (error: {err})\n", e.number, e.name)),
+        }
+    }
+    print_stdout(&out);
+    ExitCode::from(EXIT_OK)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print_stdout(s: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let stdout_tty = std::io::stdout().is_terminal();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let stable = args.stable || !stdout_tty;
+    let width = args.width.map(usize::from).unwrap_or_else(|| {
+        if stdout_tty && !args.stable {
+            crossterm::terminal::size()
+                .map(|(w, _)| usize::from(w).clamp(60, 160))
+                .unwrap_or(80)
+        } else {
+            80
+        }
+    });
+    let pause = stdout_tty && std::io::stdin().is_terminal() && !args.no_pause;
+
+    let source = match catalog::find(&args.lesson) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let lesson = match Lesson::parse(&source.path, &source.bytes) {
+        Ok(l) => l,
+        Err(e) => {
+            eprint!("{}", e.render(color && std::io::stderr().is_terminal()));
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("error: cannot find the sockstep executable: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    let mut opts = Options::new(exe);
+    opts.host_network = args.host_network;
+
+    // Ctrl-C: end the run cleanly (children reaped, run directory removed).
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        let action = nix::sys::signal::SigAction::new(
+            nix::sys::signal::SigHandler::Handler(on_sigint),
+            nix::sys::signal::SaFlags::empty(),
+            nix::sys::signal::SigSet::empty(),
+        );
+        let _ = nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGINT, &action);
+    }
+
+    let mut run = match Run::start(lesson, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    let mut transcript = Transcript::new(TranscriptOptions {
+        color,
+        stable,
+        width,
+    });
+    for e in run.header() {
+        if let Event::Start {
+            network: Network::Host { reason },
+            remapped,
+            ..
+        } = e
+        {
+            let ports: Vec<String> = remapped.iter().map(|(l, r)| format!("{l} → {r}")).collect();
+            eprintln!(
+                "note: no private network namespace ({reason}); running on the host's loopback, \
+                 lesson ports remapped to free ones ({}) and shown as the lesson writes them",
+                ports.join(", ")
+            );
+        }
+    }
+    if !print_stdout(&transcript.events(run.header())) {
+        return ExitCode::from(EXIT_OK);
+    }
+    loop {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            drop(run);
+            eprintln!("\ninterrupted: every process of the run has been stopped");
+            return ExitCode::from(EXIT_INTERRUPTED);
+        }
+        let events = match run.step() {
+            Ok(Some(events)) => events,
+            Ok(None) => break,
+            Err(e) => {
+                drop(run);
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_INTERNAL);
+            }
+        };
+        if !print_stdout(&transcript.events(&events)) {
+            return ExitCode::from(EXIT_OK);
+        }
+        let finished = events.iter().any(|e| matches!(e, Event::Finish { .. }));
+        if pause && !finished {
+            match wait_for_enter() {
+                Pause::Next => {}
+                Pause::Quit => break,
+            }
+        }
+    }
+    let passed = run.passed();
+    drop(run);
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    ExitCode::from(if passed { EXIT_OK } else { EXIT_UNEXPECTED })
+}
+
+enum Pause {
+    Next,
+    Quit,
+}
+
+/// Waits for Enter on the terminal; `q` then Enter, end of input or Ctrl-C
+/// quits. The prompt is erased afterwards so the transcript stays clean.
+fn wait_for_enter() -> Pause {
+    use crossterm::{QueueableCommand, cursor, terminal};
+    let mut err = std::io::stderr();
+    let _ = write!(err, "── Enter: next step · q Enter: quit ──");
+    let _ = err.flush();
+    let stdin = std::io::stdin();
+    let mut fds = [nix::poll::PollFd::new(
+        std::os::fd::AsFd::as_fd(&stdin),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    loop {
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) if INTERRUPTED.load(Ordering::SeqCst) => {
+                let _ = writeln!(err);
+                return Pause::Quit;
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return Pause::Quit,
+        }
+    }
+    let mut line = String::new();
+    let n = std::io::stdin().read_line(&mut line).unwrap_or(0);
+    let _ = err.queue(cursor::MoveUp(1));
+    let _ = err.queue(terminal::Clear(terminal::ClearType::CurrentLine));
+    let _ = err.queue(cursor::MoveToColumn(0));
+    let _ = err.flush();
+    if n == 0 || line.trim() == "q" {
+        Pause::Quit
+    } else {
+        Pause::Next
+    }
+}

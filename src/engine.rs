@@ -1,0 +1,653 @@
+//! The engine: runs a lesson's steps in real processes and reports events.
+//!
+//! Each actor is a child process (`sockstep __actor`) that makes the calls it
+//! is sent as real syscalls. The engine picks the next step in script order
+//! whose actor is free, sends it, and after every step asks each parked actor
+//! whether its call can complete now. When no step can run and an actor is
+//! parked, that is a deadlock, known at once: nothing is ever waited out.
+//!
+//! The engine writes nothing to the terminal; it returns [`Event`]s.
+
+mod proc;
+
+use crate::call::{Addr, Call, FdRef};
+use crate::event::{Event, Network, Outcome, Waiting};
+use crate::lesson::{Expect, Lesson};
+use crate::wire::{Done, FdState, Reply, Request, WaitKind};
+use proc::Proc;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a run is set up.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The sockstep executable, started as `__actor` and `__hub`.
+    pub exe: PathBuf,
+    /// Use the host's loopback even where a private namespace is possible.
+    pub host_network: bool,
+    /// How long a child may take to answer before the run is abandoned.
+    pub watchdog: Duration,
+}
+
+impl Options {
+    pub fn new(exe: impl Into<PathBuf>) -> Options {
+        Options {
+            exe: exe.into(),
+            host_network: false,
+            watchdog: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a run could not go on.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A child process could not be started.
+    Spawn(std::io::Error),
+    /// An actor could not set itself up.
+    Setup { actor: String, reason: String },
+    /// A child did not answer within the watchdog's time.
+    Watchdog { who: String, secs: u64 },
+    /// The control channel to a child failed.
+    Channel { who: String, error: std::io::Error },
+    /// The run's working directory could not be made.
+    RunDir(std::io::Error),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Spawn(e) => write!(f, "cannot start an actor process: {e}"),
+            EngineError::Setup { actor, reason } => write!(f, "{actor} could not start: {reason}"),
+            EngineError::Watchdog { who, secs } => write!(
+                f,
+                "{who} did not answer within {secs} s: a call neither completed nor parked, \
+                 so the run was stopped"
+            ),
+            EngineError::Channel { who, error } => {
+                write!(f, "lost the control channel to {who}: {error}")
+            }
+            EngineError::RunDir(e) => write!(f, "cannot make the run's directory: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+struct Parked {
+    step: usize,
+    call: Call<i32>,
+    wait: WaitKind,
+}
+
+/// One run of a lesson, stepped by [`Run::step`]. Dropping it ends every
+/// child process and removes the run's directory.
+pub struct Run {
+    lesson: Lesson,
+    hub: Option<Proc>,
+    /// One per actor; `None` once the process is gone.
+    procs: Vec<Option<Proc>>,
+    run_dir: PathBuf,
+    header: Vec<Event>,
+    ran: Vec<bool>,
+    bindings: Vec<HashMap<String, i32>>,
+    fds: Vec<BTreeMap<i32, FdState>>,
+    parked: Vec<Option<Parked>>,
+    /// Lesson port to real port, on the host's loopback.
+    remap: HashMap<u16, u16>,
+    steps_run: usize,
+    failures: usize,
+    finished: bool,
+}
+
+impl Run {
+    /// Starts the processes of a run: the namespace hub, then one per actor.
+    pub fn start(lesson: Lesson, opts: &Options) -> Result<Run, EngineError> {
+        let run_dir = proc::make_run_dir().map_err(EngineError::RunDir)?;
+        let mut run = Run {
+            hub: None,
+            procs: Vec::new(),
+            run_dir,
+            header: Vec::new(),
+            ran: vec![false; lesson.steps.len()],
+            bindings: vec![HashMap::new(); lesson.actors.len()],
+            fds: vec![BTreeMap::new(); lesson.actors.len()],
+            parked: lesson.actors.iter().map(|_| None).collect(),
+            remap: HashMap::new(),
+            steps_run: 0,
+            failures: 0,
+            finished: false,
+            lesson,
+        };
+        let network = run.start_hub(opts)?;
+        if network != Network::Namespace {
+            run.remap_ports();
+        }
+        let netns = run.hub.as_ref().map(|h| h.pid().to_string());
+        let mut args = vec!["__actor".to_string()];
+        if let Some(pid) = &netns {
+            args.extend(["--netns".to_string(), pid.clone()]);
+        }
+        for name in &run.lesson.actors {
+            let p = Proc::spawn(&opts.exe, &args, &run.run_dir, opts.watchdog, name)
+                .map_err(EngineError::Spawn)?;
+            run.procs.push(Some(p));
+        }
+        for i in 0..run.procs.len() {
+            let name = run.lesson.actors[i].clone();
+            match run.exchange_raw(i, None)? {
+                Some(Reply::Ready) => {}
+                Some(Reply::SetupFailed(reason)) => {
+                    return Err(EngineError::Setup {
+                        actor: name,
+                        reason,
+                    });
+                }
+                _ => {
+                    return Err(EngineError::Setup {
+                        actor: name,
+                        reason: "it exited before it was ready".into(),
+                    });
+                }
+            }
+        }
+        let mut remapped: Vec<(u16, u16)> = run.remap.iter().map(|(a, b)| (*a, *b)).collect();
+        remapped.sort();
+        run.header.push(Event::Start {
+            title: run.lesson.title.clone(),
+            path: run.lesson.path.clone(),
+            goal: run.lesson.goal.clone(),
+            actors: run.lesson.actors.clone(),
+            network,
+            ports: run.lesson.ports(),
+            remapped,
+        });
+        if !run.lesson.intro.is_empty() {
+            run.header.push(Event::Intro {
+                lines: run.lesson.intro.clone(),
+            });
+        }
+        Ok(run)
+    }
+
+    /// The events that open the run: its title, network and introduction.
+    pub fn header(&self) -> &[Event] {
+        &self.header
+    }
+
+    pub fn lesson(&self) -> &Lesson {
+        &self.lesson
+    }
+
+    /// Runs the next step and whatever parked calls it lets complete; when
+    /// no step is left, ends the run. `None` once the run is over.
+    pub fn step(&mut self) -> Result<Option<Vec<Event>>, EngineError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let mut events = Vec::new();
+        if let Some(i) = self.next_step() {
+            self.run_step(i, &mut events)?;
+            self.settle(&mut events)?;
+        }
+        if self.next_step().is_none() {
+            self.finish(&mut events)?;
+        }
+        Ok(Some(events))
+    }
+
+    /// Runs every remaining step, handing each step's events to `f`.
+    pub fn run_to_end(&mut self, mut f: impl FnMut(&[Event])) -> Result<(), EngineError> {
+        while let Some(events) = self.step()? {
+            f(&events);
+        }
+        Ok(())
+    }
+
+    /// Whether the run went as the lesson expects. Meaningful once finished.
+    pub fn passed(&self) -> bool {
+        self.failures == 0
+    }
+
+    fn start_hub(&mut self, opts: &Options) -> Result<Network, EngineError> {
+        if opts.host_network {
+            return Ok(Network::Host {
+                reason: "--host-network was given".into(),
+            });
+        }
+        let args = ["__hub".to_string()];
+        let mut hub = Proc::spawn(&opts.exe, &args, &self.run_dir, opts.watchdog, "the hub")
+            .map_err(EngineError::Spawn)?;
+        match hub.recv().map_err(|error| EngineError::Channel {
+            who: "the namespace hub".into(),
+            error,
+        })? {
+            Some(Reply::Ready) => {
+                self.hub = Some(hub);
+                Ok(Network::Namespace)
+            }
+            Some(Reply::SetupFailed(reason)) => Ok(Network::Host { reason }),
+            _ => Ok(Network::Host {
+                reason: "the namespace hub exited before it was ready".into(),
+            }),
+        }
+    }
+
+    /// On the host's loopback, gives each port the lesson names a free one.
+    fn remap_ports(&mut self) {
+        for step in &self.lesson.steps {
+            let mut call = step.call.clone();
+            if let Some(port) = call.addr_mut().and_then(|a| a.port())
+                && port != 0
+                && !self.remap.contains_key(&port)
+                && let Some(free) = proc::free_port()
+            {
+                self.remap.insert(port, free);
+            }
+        }
+    }
+
+    /// The earliest step not yet run whose actor is alive and not parked.
+    fn next_step(&self) -> Option<usize> {
+        (0..self.lesson.steps.len()).find(|&i| {
+            let a = self.lesson.steps[i].actor;
+            !self.ran[i] && self.parked[a].is_none() && self.procs[a].is_some()
+        })
+    }
+
+    fn resolve(&self, actor: usize, call: &Call<FdRef>) -> Call<i32> {
+        let mut call = call
+            .map_fd(|r| {
+                Ok::<_, ()>(match r {
+                    FdRef::Num(n) => *n,
+                    FdRef::Name(name) => self.bindings[actor].get(name).copied().unwrap_or(-1),
+                })
+            })
+            .expect("resolving never fails");
+        if let Some(addr) = call.addr_mut()
+            && let Some(port) = addr.port()
+            && let Some(real) = self.remap.get(&port)
+        {
+            *addr = addr.with_port(*real);
+        }
+        call
+    }
+
+    fn run_step(&mut self, i: usize, events: &mut Vec<Event>) -> Result<(), EngineError> {
+        let step = self.lesson.steps[i].clone();
+        let actor = step.actor;
+        let call = self.resolve(actor, &step.call);
+        self.ran[i] = true;
+        self.steps_run += 1;
+        let reply = self.exchange(actor, Request::Call(call.clone()))?;
+        match reply {
+            Some(Reply::Done(done)) => {
+                let (outcome, fds) = self.apply(actor, step.binding.as_deref(), &done);
+                let fail = step.expect.as_ref().and_then(|e| check(e, &outcome));
+                events.push(Event::Call {
+                    step: step.number,
+                    actor,
+                    binding: step.binding.clone(),
+                    call,
+                    outcome,
+                    fds,
+                });
+                self.expect_result(&step, fail, events);
+            }
+            Some(Reply::Parked(wait)) => {
+                let outcome = Outcome::Blocked { wait };
+                let fail = match &step.expect {
+                    Some(Expect::Blocks) | None => None,
+                    Some(Expect::Signal(s)) => Some(format!(
+                        "it blocked; {} did not arrive",
+                        crate::errno::signal_name(*s)
+                    )),
+                    // Other expectations are checked when the call completes.
+                    Some(_) => None,
+                };
+                self.parked[actor] = Some(Parked {
+                    step: i,
+                    call: call.clone(),
+                    wait,
+                });
+                events.push(Event::Call {
+                    step: step.number,
+                    actor,
+                    binding: step.binding.clone(),
+                    call,
+                    outcome,
+                    fds: Vec::new(),
+                });
+                self.expect_result(&step, fail, events);
+            }
+            Some(other) => {
+                return Err(EngineError::Channel {
+                    who: self.lesson.actors[actor].clone(),
+                    error: std::io::Error::other(format!("unexpected answer {other:?}")),
+                });
+            }
+            None => self.crashed(actor, i, events),
+        }
+        if !step.narration.is_empty() {
+            events.push(Event::Narration {
+                step: step.number,
+                actor,
+                lines: step.narration.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn expect_result(
+        &mut self,
+        step: &crate::lesson::Step,
+        fail: Option<String>,
+        events: &mut Vec<Event>,
+    ) {
+        if let (Some(got), Some(expected)) = (fail, &step.expect) {
+            self.failures += 1;
+            events.push(Event::ExpectFailed {
+                step: step.number,
+                actor: step.actor,
+                expected: expected.clone(),
+                got,
+            });
+        }
+    }
+
+    /// Asks each parked actor, in actor order, whether its call completes
+    /// now; repeats while any does, since one completion can enable another.
+    fn settle(&mut self, events: &mut Vec<Event>) -> Result<(), EngineError> {
+        loop {
+            let mut progressed = false;
+            for actor in 0..self.parked.len() {
+                if self.parked[actor].is_none() || self.procs[actor].is_none() {
+                    continue;
+                }
+                match self.exchange(actor, Request::Retry)? {
+                    Some(Reply::StillParked) => {}
+                    Some(Reply::Done(done)) => {
+                        let parked = self.parked[actor].take().expect("checked above");
+                        let step = self.lesson.steps[parked.step].clone();
+                        let (outcome, fds) = self.apply(actor, step.binding.as_deref(), &done);
+                        let fail = match &step.expect {
+                            Some(Expect::Blocks) | None => None,
+                            Some(e) => check(e, &outcome),
+                        };
+                        events.push(Event::Completed {
+                            step: step.number,
+                            actor,
+                            binding: step.binding.clone(),
+                            call: parked.call,
+                            outcome,
+                            fds,
+                        });
+                        self.expect_result(&step, fail, events);
+                        progressed = true;
+                    }
+                    None => {
+                        let parked = self.parked[actor].take().expect("checked above");
+                        self.crashed(actor, parked.step, events);
+                        progressed = true;
+                    }
+                    Some(other) => {
+                        return Err(EngineError::Channel {
+                            who: self.lesson.actors[actor].clone(),
+                            error: std::io::Error::other(format!("unexpected answer {other:?}")),
+                        });
+                    }
+                }
+            }
+            if !progressed {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Records a completed call: binds its name, updates the fd table, and
+    /// returns the outcome and the fds whose addresses changed.
+    fn apply(
+        &mut self,
+        actor: usize,
+        binding: Option<&str>,
+        done: &Done,
+    ) -> (Outcome, Vec<FdState>) {
+        let outcome = match done.errno {
+            Some(errno) => Outcome::Failed { errno },
+            None => Outcome::Returned {
+                ret: done.ret,
+                data: done.data.clone(),
+                addr: done.addr.clone(),
+            },
+        };
+        if let Some(name) = binding {
+            self.bindings[actor].insert(name.to_string(), done.ret as i32);
+        }
+        let mut changed = Vec::new();
+        for st in &done.fds {
+            let table = &mut self.fds[actor];
+            if !st.open {
+                table.remove(&st.fd);
+                continue;
+            }
+            let old = table.get(&st.fd);
+            if old.map(|o| (&o.local, &o.peer)) != Some((&st.local, &st.peer))
+                && (st.local.is_some() || st.peer.is_some())
+            {
+                changed.push(st.clone());
+            }
+            table.insert(st.fd, st.clone());
+        }
+        (outcome, changed)
+    }
+
+    fn crashed(&mut self, actor: usize, step_index: usize, events: &mut Vec<Event>) {
+        let step = self.lesson.steps[step_index].clone();
+        let (signal, code) = self.procs[actor]
+            .take()
+            .map(|p| p.reap())
+            .unwrap_or((None, None));
+        self.parked[actor] = None;
+        self.fds[actor].clear();
+        events.push(Event::Crashed {
+            actor,
+            step: step.number,
+            signal,
+            code,
+        });
+        let fail = match (&step.expect, signal) {
+            (Some(Expect::Signal(s)), Some(got)) if *s == got => None,
+            (Some(_), _) => Some(match signal {
+                Some(s) => format!("the process was killed by {}", crate::errno::signal_name(s)),
+                None => format!("the process exited with code {}", code.unwrap_or(-1)),
+            }),
+            (None, _) => {
+                // A crash nobody expected is a failure of the run.
+                self.failures += 1;
+                None
+            }
+        };
+        self.expect_result(&step, fail, events);
+    }
+
+    fn finish(&mut self, events: &mut Vec<Event>) -> Result<(), EngineError> {
+        self.finished = true;
+        let unrun: Vec<usize> = (0..self.ran.len())
+            .filter(|&i| !self.ran[i])
+            .map(|i| self.lesson.steps[i].number)
+            .collect();
+        let waits: Vec<Waiting> = (0..self.parked.len())
+            .filter_map(|a| self.waiting(a))
+            .collect();
+        if !waits.is_empty() {
+            let expected = self.lesson.expect_deadlock;
+            if !expected {
+                self.failures += 1;
+            }
+            for w in &waits {
+                let step = &self.lesson.steps[w.step - 1];
+                if let Some(e) = step.expect.as_ref().filter(|e| **e != Expect::Blocks) {
+                    self.failures += 1;
+                    events.push(Event::ExpectFailed {
+                        step: step.number,
+                        actor: step.actor,
+                        expected: e.clone(),
+                        got: "the call never returned".into(),
+                    });
+                }
+            }
+            events.push(Event::Deadlock {
+                waits,
+                unrun: unrun.clone(),
+                expected,
+            });
+        } else {
+            if self.lesson.expect_deadlock {
+                self.failures += 1;
+                events.push(Event::Deadlock {
+                    waits: Vec::new(),
+                    unrun: Vec::new(),
+                    expected: true,
+                });
+            }
+            for actor in 0..self.procs.len() {
+                if self.procs[actor].is_some() {
+                    continue;
+                }
+                let steps: Vec<usize> = unrun
+                    .iter()
+                    .copied()
+                    .filter(|&n| self.lesson.steps[n - 1].actor == actor)
+                    .collect();
+                if !steps.is_empty() {
+                    self.failures += 1;
+                    events.push(Event::NotRun { actor, steps });
+                }
+            }
+        }
+        for actor in 0..self.procs.len() {
+            if self.procs[actor].is_none() {
+                continue;
+            }
+            if let Some(Reply::Exiting(open)) = self.exchange(actor, Request::Exit)? {
+                events.push(Event::Exit { actor, open });
+            }
+            if let Some(p) = self.procs[actor].take() {
+                p.reap();
+            }
+        }
+        if let Some(hub) = self.hub.take() {
+            hub.reap();
+        }
+        events.push(Event::Finish {
+            steps_run: self.steps_run,
+            steps: self.lesson.steps.len(),
+            failures: self.failures,
+        });
+        Ok(())
+    }
+
+    /// What parked actor `a` waits for, and on whom.
+    fn waiting(&self, a: usize) -> Option<Waiting> {
+        let parked = self.parked[a].as_ref()?;
+        let fd = parked.call.fd().copied().unwrap_or(-1);
+        let on = match parked.wait {
+            WaitKind::Data | WaitKind::Room { .. } => self.fds[a].get(&fd).and_then(|st| {
+                let (local, peer) = (st.local.as_ref()?, st.peer.as_ref()?);
+                self.owner_of(local, peer)
+            }),
+            WaitKind::Connection | WaitKind::Handshake => None,
+        };
+        Some(Waiting {
+            actor: a,
+            step: self.lesson.steps[parked.step].number,
+            call: parked.call.clone(),
+            wait: parked.wait,
+            on,
+        })
+    }
+
+    /// The actor holding the other end of the connection `local`–`peer`.
+    fn owner_of(&self, local: &Addr, peer: &Addr) -> Option<usize> {
+        (0..self.fds.len()).find(|&b| {
+            self.fds[b]
+                .values()
+                .any(|st| st.local.as_ref() == Some(peer) && st.peer.as_ref() == Some(local))
+        })
+    }
+
+    /// Sends `req` to actor `i` and reads its answer; `None` if it died.
+    fn exchange(&mut self, i: usize, req: Request) -> Result<Option<Reply>, EngineError> {
+        self.exchange_raw(i, Some(req))
+    }
+
+    fn exchange_raw(
+        &mut self,
+        i: usize,
+        req: Option<Request>,
+    ) -> Result<Option<Reply>, EngineError> {
+        let who = self.lesson.actors[i].clone();
+        let Some(p) = self.procs[i].as_mut() else {
+            return Ok(None);
+        };
+        if let Some(req) = req
+            && p.send(&req).is_err()
+        {
+            // The actor is gone; its exit status tells why.
+            return Ok(None);
+        }
+        p.recv().map_err(|error| match error.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                EngineError::Watchdog {
+                    who,
+                    secs: p.watchdog().as_secs(),
+                }
+            }
+            _ => EngineError::Channel { who, error },
+        })
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        for p in self.procs.iter_mut().filter_map(Option::take) {
+            p.kill();
+        }
+        if let Some(hub) = self.hub.take() {
+            hub.kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+    }
+}
+
+/// Why `outcome` does not meet `expect`, or `None` if it does.
+fn check(expect: &Expect, outcome: &Outcome) -> Option<String> {
+    let ok = match (expect, outcome) {
+        (Expect::Value(v), Outcome::Returned { ret, .. }) => ret == v,
+        (Expect::Errno(e), Outcome::Failed { errno }) => errno == e,
+        (Expect::Bytes(b), Outcome::Returned { data: Some(d), .. }) => d == b,
+        (Expect::Blocks, Outcome::Blocked { .. }) => true,
+        _ => false,
+    };
+    (!ok).then(|| describe(outcome))
+}
+
+/// An outcome in words, for a failed expectation.
+pub fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Returned {
+            ret, data: Some(d), ..
+        } => {
+            format!(
+                "it returned {ret} with {}",
+                crate::render::quote_bytes(d, 40)
+            )
+        }
+        Outcome::Returned { ret, .. } => format!("it returned {ret}"),
+        Outcome::Failed { errno } => format!("it failed with {}", crate::errno::errno_name(*errno)),
+        Outcome::Blocked { .. } => "it blocked".to_string(),
+    }
+}

@@ -1,0 +1,115 @@
+//! Child processes of a run, each with its end of a control channel.
+
+use crate::wire::{self, CONTROL_FD, Reply, Request};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+pub struct Proc {
+    child: Child,
+    ctl: UnixStream,
+    watchdog: Duration,
+}
+
+impl Proc {
+    /// Starts `exe args` with the control channel at CONTROL_FD, in its own
+    /// process group (Ctrl-C goes to the engine, which ends the run), killed
+    /// if the engine dies.
+    pub fn spawn(
+        exe: &Path,
+        args: &[String],
+        dir: &Path,
+        watchdog: Duration,
+        _who: &str,
+    ) -> io::Result<Proc> {
+        let (ours, theirs) = UnixStream::pair()?;
+        let fd = theirs.as_raw_fd();
+        let mut cmd = Command::new(exe);
+        cmd.args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(if std::env::var_os("SOCKSTEP_DEBUG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            });
+        // SAFETY: between fork and exec only async-signal-safe calls are made
+        // (dup2, fcntl, prctl, setpgid, getppid, kill), with no allocation.
+        unsafe {
+            cmd.pre_exec(move || {
+                if fd == CONTROL_FD {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
+                } else if libc::dup2(fd, CONTROL_FD) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                libc::setpgid(0, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn()?;
+        drop(theirs);
+        ours.set_read_timeout(Some(watchdog))?;
+        Ok(Proc {
+            child,
+            ctl: ours,
+            watchdog,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn watchdog(&self) -> Duration {
+        self.watchdog
+    }
+
+    pub fn send(&mut self, req: &Request) -> io::Result<()> {
+        wire::send(&mut self.ctl, req)
+    }
+
+    /// The next reply; `None` when the process has closed the channel.
+    pub fn recv(&mut self) -> io::Result<Option<Reply>> {
+        wire::recv(&mut self.ctl)
+    }
+
+    /// Waits for the process to end: its signal or exit code.
+    pub fn reap(mut self) -> (Option<i32>, Option<i32>) {
+        drop(self.ctl);
+        match self.child.wait() {
+            Ok(status) => (status.signal(), status.code()),
+            Err(_) => (None, None),
+        }
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh directory for the run: actors start there, so relative unix
+/// socket paths stay private to the run.
+pub fn make_run_dir() -> io::Result<PathBuf> {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("sockstep-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir)?;
+    Ok(dir)
+}
+
+/// A port nothing on the host's loopback uses right now.
+pub fn free_port() -> Option<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .ok()
+}

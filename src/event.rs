@@ -1,0 +1,124 @@
+//! What the engine reports as a run goes: every renderer draws these.
+
+use crate::call::{Addr, Call};
+use crate::lesson::Expect;
+use crate::wire::{FdState, WaitKind};
+use serde::Serialize;
+
+/// Where the run's sockets live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Network {
+    /// A private network namespace: own loopback, ports as written.
+    Namespace,
+    /// The host's loopback, each lesson port remapped to a free one.
+    Host {
+        /// Why no private namespace could be had.
+        reason: String,
+    },
+}
+
+/// How a call ended, or that it has not yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The call returned `ret` (for recv, with the bytes; for recvfrom,
+    /// getsockname and getpeername, with an address).
+    Returned {
+        ret: i64,
+        data: Option<Vec<u8>>,
+        addr: Option<Addr>,
+    },
+    /// The call returned -1 with this errno.
+    Failed { errno: i32 },
+    /// The call would block: the actor is parked in it.
+    Blocked { wait: WaitKind },
+}
+
+/// What a parked actor waits for, in a deadlock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    pub actor: usize,
+    pub step: usize,
+    pub call: Call<i32>,
+    pub wait: WaitKind,
+    /// The actor that holds the other end of the connection, if any does.
+    pub on: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The run has begun.
+    Start {
+        title: String,
+        path: String,
+        goal: Option<String>,
+        actors: Vec<String>,
+        network: Network,
+        /// The ports the lesson writes, such as 8080.
+        ports: Vec<u16>,
+        /// `(lesson port, real port)` where the host's loopback forced a remap.
+        remapped: Vec<(u16, u16)>,
+    },
+    /// Narration before the first step.
+    Intro { lines: Vec<String> },
+    /// A step's call was made.
+    Call {
+        step: usize,
+        actor: usize,
+        binding: Option<String>,
+        call: Call<i32>,
+        outcome: Outcome,
+        /// Fds whose addresses the call changed, as the kernel reports them now.
+        fds: Vec<FdState>,
+    },
+    /// A parked call completed after another actor's step.
+    Completed {
+        step: usize,
+        actor: usize,
+        binding: Option<String>,
+        call: Call<i32>,
+        outcome: Outcome,
+        fds: Vec<FdState>,
+    },
+    /// The narration of a step.
+    Narration {
+        step: usize,
+        actor: usize,
+        lines: Vec<String>,
+    },
+    /// A step's expectation did not hold.
+    ExpectFailed {
+        step: usize,
+        actor: usize,
+        expected: Expect,
+        /// What happened instead, in words.
+        got: String,
+    },
+    /// An actor's process died during a step (a signal, such as SIGPIPE).
+    Crashed {
+        actor: usize,
+        step: usize,
+        signal: Option<i32>,
+        code: Option<i32>,
+    },
+    /// No step can run and actors are parked: they wait for each other, or
+    /// for something no remaining step will do.
+    Deadlock {
+        waits: Vec<Waiting>,
+        /// Steps that never ran.
+        unrun: Vec<usize>,
+        expected: bool,
+    },
+    /// The steps of an actor that died never ran.
+    NotRun { actor: usize, steps: Vec<usize> },
+    /// An actor returned from main; the kernel closes the fds it left open.
+    Exit { actor: usize, open: Vec<i32> },
+    /// The run is over.
+    Finish {
+        steps_run: usize,
+        steps: usize,
+        failures: usize,
+    },
+}

@@ -1,0 +1,92 @@
+//! A lesson: the script of what each actor does, one call per step.
+//!
+//! The format reads like the C of a socket tutorial:
+//!
+//! ```text
+//! lesson "Hello, sockets"
+//! goal   "A server and a client trade one greeting over TCP."
+//! actors server, client
+//!
+//! server: s = socket(AF_INET, SOCK_STREAM, 0)
+//!   | The kernel hands the server the lowest free fd, 3.
+//! client: connect(s, 127.0.0.1:8080)      => ECONNREFUSED
+//! ```
+//!
+//! The book's reference chapter describes it in full.
+
+mod error;
+mod lexer;
+mod parser;
+
+pub use error::{ErrorKind, LessonError};
+
+use crate::call::{Call, FdRef};
+
+/// A parsed lesson, ready to run.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    /// The path the lesson was read from, as shown in messages.
+    pub path: String,
+    pub title: String,
+    pub goal: Option<String>,
+    /// Actor names in the order of their columns.
+    pub actors: Vec<String>,
+    /// Narration before the first step.
+    pub intro: Vec<String>,
+    pub steps: Vec<Step>,
+    /// `expect deadlock`: the lesson is meant to end with every actor stuck.
+    pub expect_deadlock: bool,
+}
+
+/// One step: one actor makes one call.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based step number, as shown in transcripts.
+    pub number: usize,
+    /// Index into [`Lesson::actors`].
+    pub actor: usize,
+    /// Line of the lesson file the step is written on (1-based).
+    pub line: usize,
+    /// `s = ...`: the name the returned fd is bound to.
+    pub binding: Option<String>,
+    pub call: Call<FdRef>,
+    pub expect: Option<Expect>,
+    pub narration: Vec<String>,
+}
+
+/// What a step expects of its call.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Expect {
+    /// `=> 3`: the call returns this value.
+    Value(i64),
+    /// `=> ECONNREFUSED`: the call fails with this errno.
+    Errno(i32),
+    /// `=> "text"`: the call receives exactly these bytes.
+    Bytes(Vec<u8>),
+    /// `=> blocks`: the call cannot complete when it is made.
+    Blocks,
+    /// `=> SIGPIPE`: the call kills its process with this signal.
+    Signal(i32),
+}
+
+impl Lesson {
+    /// Parses a lesson from the bytes of a file.
+    pub fn parse(path: &str, bytes: &[u8]) -> Result<Lesson, LessonError> {
+        parser::parse(path, bytes)
+    }
+
+    /// The ports the lesson's addresses name, in order, without 0.
+    pub fn ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = Vec::new();
+        for step in &self.steps {
+            let mut call = step.call.clone();
+            if let Some(p) = call.addr_mut().and_then(|a| a.port())
+                && p != 0
+                && !ports.contains(&p)
+            {
+                ports.push(p);
+            }
+        }
+        ports
+    }
+}

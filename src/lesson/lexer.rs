@@ -1,0 +1,316 @@
+//! Splits one line of a lesson into tokens, each with its byte span.
+
+use super::error::{ErrorKind, LessonError};
+use crate::call::Addr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tok {
+    Ident(String),
+    Int(i64),
+    Str(Vec<u8>),
+    Addr(Addr),
+    LParen,
+    RParen,
+    LBrace,
+    RBrace,
+    Comma,
+    Colon,
+    Eq,
+    Arrow,
+    /// `|` between flags: `MSG_PEEK | MSG_DONTWAIT`.
+    Pipe,
+    /// `| narration` at the start of a line: the text after the bar, trimmed.
+    Narration(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub tok: Tok,
+    /// Byte offsets into the whole file.
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Token {
+    pub fn span(&self) -> (usize, usize) {
+        (self.start, self.end - self.start)
+    }
+}
+
+pub struct Lexer<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+}
+
+impl Lexer<'_> {
+    fn err(&self, kind: ErrorKind, span: (usize, usize), msg: String, label: &str) -> LessonError {
+        LessonError::new(kind, self.path, self.text, span, msg, label)
+    }
+
+    /// Tokens of the line that starts at byte `base`; comments are dropped.
+    pub fn line(&self, base: usize, line: &str) -> Result<Vec<Token>, LessonError> {
+        let bytes = line.as_bytes();
+        let mut toks = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            let start = base + i;
+            let single = |tok| Token {
+                tok,
+                start,
+                end: start + 1,
+            };
+            match c {
+                b' ' | b'\t' | b'\r' => i += 1,
+                b'#' => break,
+                b'|' if !toks.is_empty() => {
+                    toks.push(single(Tok::Pipe));
+                    i += 1;
+                }
+                b'|' => {
+                    toks.push(Token {
+                        tok: Tok::Narration(line[i + 1..].trim().to_string()),
+                        start,
+                        end: base + bytes.len(),
+                    });
+                    break;
+                }
+                b'(' => {
+                    toks.push(single(Tok::LParen));
+                    i += 1;
+                }
+                b')' => {
+                    toks.push(single(Tok::RParen));
+                    i += 1;
+                }
+                b'{' => {
+                    toks.push(single(Tok::LBrace));
+                    i += 1;
+                }
+                b'}' => {
+                    toks.push(single(Tok::RBrace));
+                    i += 1;
+                }
+                b',' => {
+                    toks.push(single(Tok::Comma));
+                    i += 1;
+                }
+                b':' => {
+                    toks.push(single(Tok::Colon));
+                    i += 1;
+                }
+                b'=' if bytes.get(i + 1) == Some(&b'>') => {
+                    toks.push(Token {
+                        tok: Tok::Arrow,
+                        start,
+                        end: start + 2,
+                    });
+                    i += 2;
+                }
+                b'=' => {
+                    toks.push(single(Tok::Eq));
+                    i += 1;
+                }
+                b'"' => {
+                    let (data, len) = self.string(base + i, &line[i..])?;
+                    toks.push(Token {
+                        tok: Tok::Str(data),
+                        start,
+                        end: start + len,
+                    });
+                    i += len;
+                }
+                b'[' => {
+                    let len = line[i..]
+                        .find(|c: char| c.is_whitespace() || c == ',' || c == ')')
+                        .unwrap_or(line.len() - i);
+                    let addr = self.addr6(base + i, &line[i..i + len])?;
+                    toks.push(Token {
+                        tok: Tok::Addr(addr),
+                        start,
+                        end: start + len,
+                    });
+                    i += len;
+                }
+                b'0'..=b'9' | b'-' => {
+                    let len = line[i + 1..]
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == ':'))
+                        .map(|n| n + 1)
+                        .unwrap_or(line.len() - i);
+                    let word = &line[i..i + len];
+                    let tok = if word.contains('.') || (word.contains(':') && c != b'-') {
+                        Tok::Addr(self.addr4(base + i, word)?)
+                    } else {
+                        Tok::Int(word.parse().map_err(|_| {
+                            self.err(
+                                ErrorKind::Syntax,
+                                (start, len),
+                                format!("`{word}` is not a number"),
+                                "expected a whole number",
+                            )
+                        })?)
+                    };
+                    toks.push(Token {
+                        tok,
+                        start,
+                        end: start + len,
+                    });
+                    i += len;
+                }
+                c if c.is_ascii_alphabetic() || c == b'_' => {
+                    let len = line[i..]
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(line.len() - i);
+                    toks.push(Token {
+                        tok: Tok::Ident(line[i..i + len].to_string()),
+                        start,
+                        end: start + len,
+                    });
+                    i += len;
+                }
+                _ => {
+                    let ch = line[i..].chars().next().unwrap_or('?');
+                    return Err(self
+                        .err(
+                            ErrorKind::UnexpectedChar,
+                            (start, ch.len_utf8()),
+                            format!("unexpected character `{ch}`"),
+                            "no token starts with this",
+                        )
+                        .help(
+                            "a step looks like `server: s = socket(AF_INET, SOCK_STREAM, 0)`; \
+                             narration lines start with `|`, comments with `#`",
+                        ));
+                }
+            }
+        }
+        Ok(toks)
+    }
+
+    /// A string literal at the start of `s`: its bytes and its length in the source.
+    fn string(&self, start: usize, s: &str) -> Result<(Vec<u8>, usize), LessonError> {
+        let mut out = Vec::new();
+        let mut chars = s.char_indices().skip(1);
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return Ok((out, i + 1)),
+                '\\' => {
+                    let (j, e) = chars.next().unwrap_or((s.len(), ' '));
+                    match e {
+                        'n' => out.push(b'\n'),
+                        'r' => out.push(b'\r'),
+                        't' => out.push(b'\t'),
+                        '0' => out.push(0),
+                        '\\' => out.push(b'\\'),
+                        '"' => out.push(b'"'),
+                        'x' => {
+                            let hex = s.get(j + 1..j + 3).unwrap_or("");
+                            let byte = u8::from_str_radix(hex, 16).map_err(|_| {
+                                self.err(
+                                    ErrorKind::Syntax,
+                                    (start + i, 2 + hex.len()),
+                                    "bad escape in a string".into(),
+                                    "expected \\x and two hex digits",
+                                )
+                            })?;
+                            out.push(byte);
+                            chars.next();
+                            chars.next();
+                        }
+                        _ => {
+                            return Err(self
+                                .err(
+                                    ErrorKind::Syntax,
+                                    (start + i, 1 + e.len_utf8()),
+                                    format!("unknown escape `\\{e}` in a string"),
+                                    "not an escape sockstep knows",
+                                )
+                                .help(r#"the escapes are \n \r \t \0 \\ \" and \xNN"#));
+                        }
+                    }
+                }
+                c => {
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        Err(self
+            .err(
+                ErrorKind::UnterminatedString,
+                (start, 1),
+                "unterminated string".into(),
+                "this string is never closed",
+            )
+            .help("close it with `\"` on the same line"))
+    }
+
+    fn port(&self, start: usize, s: &str) -> Result<u16, LessonError> {
+        let n: u32 = s.parse().map_err(|_| {
+            self.err(
+                ErrorKind::BadAddress,
+                (start, s.len().max(1)),
+                format!("`{s}` is not a port number"),
+                "expected a port from 0 to 65535",
+            )
+            .help("an address is written like 127.0.0.1:8080 or [::1]:8080")
+        })?;
+        u16::try_from(n).map_err(|_| {
+            self.err(
+                ErrorKind::BadAddress,
+                (start, s.len()),
+                format!("port {n} is out of range"),
+                "ports go from 0 to 65535",
+            )
+            .help("a port is 16 bits wide: pick one from 1024 to 65535, such as 8080")
+        })
+    }
+
+    fn addr4(&self, start: usize, word: &str) -> Result<Addr, LessonError> {
+        let Some((ip, port)) = word.rsplit_once(':') else {
+            return Err(self
+                .err(
+                    ErrorKind::BadAddress,
+                    (start, word.len()),
+                    format!("`{word}` has no port"),
+                    "expected ADDRESS:PORT",
+                )
+                .help(format!("add a port: {word}:8080")));
+        };
+        let ip: Ipv4Addr = ip.parse().map_err(|_| {
+            self.err(
+                ErrorKind::BadAddress,
+                (start, ip.len().max(1)),
+                format!("`{ip}` is not an IPv4 address"),
+                "expected four numbers from 0 to 255, like 127.0.0.1",
+            )
+            .help("write IPv6 addresses in brackets: [::1]:8080")
+        })?;
+        let port = self.port(start + word.len() - port.len(), port)?;
+        Ok(Addr::V4(SocketAddrV4::new(ip, port)))
+    }
+
+    fn addr6(&self, start: usize, word: &str) -> Result<Addr, LessonError> {
+        let bad = |msg: String| {
+            self.err(
+                ErrorKind::BadAddress,
+                (start, word.len().max(1)),
+                msg,
+                "expected [IPV6]:PORT",
+            )
+            .help("an IPv6 address is written in brackets with a port: [::1]:8080")
+        };
+        let Some(close) = word.find(']') else {
+            return Err(bad(format!("`{word}` has no closing `]`")));
+        };
+        let ip: Ipv6Addr = word[1..close]
+            .parse()
+            .map_err(|_| bad(format!("`{}` is not an IPv6 address", &word[1..close])))?;
+        let Some(port) = word[close + 1..].strip_prefix(':') else {
+            return Err(bad(format!("`{word}` has no port")));
+        };
+        let port = self.port(start + close + 2, port)?;
+        Ok(Addr::V6(SocketAddrV6::new(ip, port, 0, 0)))
+    }
+}

@@ -1,0 +1,1182 @@
+//! Turns the lines of a lesson into a [`Lesson`], checking every name.
+
+use super::error::{ErrorKind, LessonError};
+use super::lexer::{Lexer, Tok, Token};
+use super::{Expect, Lesson, Step};
+use crate::call::{Addr, Call, FdRef, MsgFlag, OptValue, Via, names};
+use crate::errno::{ERRNOS, SIGNALS};
+
+/// Every call a step can make, with how it is written, for messages.
+pub const CALLS: &[(&str, &str)] = &[
+    ("socket", "socket(domain, type, protocol)"),
+    ("setsockopt", "setsockopt(fd, level, option, value)"),
+    ("bind", "bind(fd, address)"),
+    ("listen", "listen(fd, backlog)"),
+    ("accept", "accept(fd)"),
+    ("connect", "connect(fd, address)"),
+    ("send", "send(fd, \"data\") or send(fd, \"data\", flags)"),
+    ("write", "write(fd, \"data\")"),
+    ("recv", "recv(fd, length) or recv(fd, length, flags)"),
+    ("read", "read(fd, length)"),
+    (
+        "sendto",
+        "sendto(fd, \"data\", address) or sendto(fd, \"data\", flags, address)",
+    ),
+    (
+        "recvfrom",
+        "recvfrom(fd, length) or recvfrom(fd, length, flags)",
+    ),
+    ("shutdown", "shutdown(fd, how)"),
+    ("close", "close(fd)"),
+    ("getsockname", "getsockname(fd)"),
+    ("getpeername", "getpeername(fd)"),
+];
+
+const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect"];
+
+pub fn parse(path: &str, bytes: &[u8]) -> Result<Lesson, LessonError> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        Err(e) => {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let at = e.valid_up_to();
+            return Err(LessonError::new(
+                ErrorKind::NotText,
+                path,
+                &text,
+                (at, 1),
+                format!(
+                    "the lesson is not UTF-8 text (byte {} is 0x{:02x})",
+                    at, bytes[at]
+                ),
+                "not text",
+            )
+            .help("a lesson is a plain text file; is this the right file?"));
+        }
+    };
+    if let Some((at, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+    {
+        return Err(LessonError::new(
+            ErrorKind::NotText,
+            path,
+            &text,
+            (at, c.len_utf8()),
+            format!("the lesson holds a control character (U+{:04X})", c as u32),
+            "not text",
+        )
+        .help("a lesson is a plain text file; is this the right file?"));
+    }
+    Parser::new(path, &text).run()
+}
+
+struct Parser<'a> {
+    lexer: Lexer<'a>,
+    title: Option<String>,
+    goal: Option<String>,
+    actors: Option<Vec<String>>,
+    expect_deadlock: bool,
+    intro: Vec<String>,
+    steps: Vec<Step>,
+    /// Names bound so far, per actor.
+    bound: Vec<Vec<String>>,
+}
+
+/// A parsed argument, before it is checked against its call.
+#[derive(Debug)]
+enum Arg {
+    Ident(String),
+    Int(i64),
+    Str(Vec<u8>),
+    Addr(Addr),
+    Pair(i64, i64),
+    Flags(Vec<(String, (usize, usize))>),
+}
+
+struct ArgTok {
+    arg: Arg,
+    span: (usize, usize),
+}
+
+impl<'a> Parser<'a> {
+    fn new(path: &'a str, text: &'a str) -> Self {
+        Parser {
+            lexer: Lexer { path, text },
+            title: None,
+            goal: None,
+            actors: None,
+            expect_deadlock: false,
+            intro: Vec::new(),
+            steps: Vec::new(),
+            bound: Vec::new(),
+        }
+    }
+
+    fn err(
+        &self,
+        kind: ErrorKind,
+        span: (usize, usize),
+        msg: impl Into<String>,
+        label: &str,
+    ) -> LessonError {
+        LessonError::new(kind, self.lexer.path, self.lexer.text, span, msg, label)
+    }
+
+    fn run(mut self) -> Result<Lesson, LessonError> {
+        let text = self.lexer.text;
+        let mut base = 0;
+        let mut number = 0;
+        for line in text.split('\n') {
+            number += 1;
+            let toks = self.lexer.line(base, line)?;
+            self.line(number, base, line, &toks)?;
+            base += line.len() + 1;
+        }
+        let end = (text.trim_end().len(), 0);
+        let Some(title) = self.title.take() else {
+            let (kind, msg) = if self.steps.is_empty() && self.actors.is_none() {
+                (ErrorKind::Empty, "the lesson is empty")
+            } else {
+                (
+                    ErrorKind::Header,
+                    "the lesson has no `lesson \"title\"` line",
+                )
+            };
+            return Err(self
+                .err(kind, (0, 0), msg, "expected a lesson here")
+                .help(
+                    "a lesson starts like this:\n  lesson \"Hello, sockets\"\n  actors server, client\n  \
+                     server: s = socket(AF_INET, SOCK_STREAM, 0)",
+                ));
+        };
+        if self.steps.is_empty() {
+            return Err(self
+                .err(
+                    ErrorKind::Header,
+                    end,
+                    "the lesson has no steps",
+                    "expected steps after this",
+                )
+                .help("add a step like `server: s = socket(AF_INET, SOCK_STREAM, 0)`"));
+        }
+        Ok(Lesson {
+            path: self.lexer.path.to_string(),
+            title,
+            goal: self.goal,
+            actors: self.actors.unwrap_or_default(),
+            intro: self.intro,
+            steps: self.steps,
+            expect_deadlock: self.expect_deadlock,
+        })
+    }
+
+    fn line(
+        &mut self,
+        number: usize,
+        base: usize,
+        line: &str,
+        toks: &[Token],
+    ) -> Result<(), LessonError> {
+        let Some(first) = toks.first() else {
+            return Ok(());
+        };
+        match &first.tok {
+            Tok::Narration(text) => {
+                match self.steps.last_mut() {
+                    Some(step) => step.narration.push(text.clone()),
+                    None => self.intro.push(text.clone()),
+                }
+                Ok(())
+            }
+            Tok::Ident(word) if toks.get(1).map(|t| &t.tok) != Some(&Tok::Colon) => {
+                if HEADERS.contains(&word.as_str()) {
+                    self.header(word, toks)
+                } else if let Some(actors) = &self.actors
+                    && toks.len() == 1
+                    && actors.contains(word)
+                {
+                    Err(self
+                        .err(
+                            ErrorKind::Syntax,
+                            first.span(),
+                            format!("`{word}` needs a colon"),
+                            "expected `:` after the actor",
+                        )
+                        .help(format!("write `{word}: call(...)`")))
+                } else {
+                    Err(self
+                        .err(ErrorKind::Syntax, first.span(), format!("unexpected `{word}`"), "expected a step or a header line")
+                        .help("a step is written `actor: call(...)`; header lines are lesson, goal, actors and expect"))
+                }
+            }
+            Tok::Ident(_) => self.step(number, base, line, toks),
+            _ => Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    first.span(),
+                    "unexpected token at the start of a line",
+                    "expected a step or a header line",
+                )
+                .help("a step is written `actor: call(...)`; narration lines start with `|`")),
+        }
+    }
+
+    fn header(&mut self, word: &str, toks: &[Token]) -> Result<(), LessonError> {
+        let first = &toks[0];
+        if !self.steps.is_empty() {
+            return Err(self
+                .err(
+                    ErrorKind::Header,
+                    first.span(),
+                    format!("`{word}` after the first step"),
+                    "header lines go first",
+                )
+                .help("move this line above the first step"));
+        }
+        let rest = &toks[1..];
+        let string = |p: &Self| -> Result<String, LessonError> {
+            match rest {
+                [
+                    Token {
+                        tok: Tok::Str(s), ..
+                    },
+                ] => Ok(String::from_utf8_lossy(s).into_owned()),
+                _ => Err(p
+                    .err(
+                        ErrorKind::Header,
+                        span_of(rest, first),
+                        format!("`{word}` takes one string"),
+                        "expected a string",
+                    )
+                    .help(format!("write `{word} \"...\"`"))),
+            }
+        };
+        let repeated = |p: &Self| {
+            p.err(
+                ErrorKind::Header,
+                first.span(),
+                format!("a second `{word}` line"),
+                "already given above",
+            )
+        };
+        match word {
+            "lesson" => {
+                if self.title.is_some() {
+                    return Err(repeated(self));
+                }
+                self.title = Some(string(self)?);
+            }
+            "goal" => {
+                if self.goal.is_some() {
+                    return Err(repeated(self));
+                }
+                self.goal = Some(string(self)?);
+            }
+            "actors" => {
+                if self.actors.is_some() {
+                    return Err(repeated(self));
+                }
+                let mut actors: Vec<String> = Vec::new();
+                let mut expect_name = true;
+                for t in rest {
+                    match (&t.tok, expect_name) {
+                        (Tok::Ident(name), true) => {
+                            if actors.contains(name) {
+                                return Err(self.err(
+                                    ErrorKind::Header,
+                                    t.span(),
+                                    format!("actor `{name}` is declared twice"),
+                                    "declared already",
+                                ));
+                            }
+                            actors.push(name.clone());
+                            expect_name = false;
+                        }
+                        (Tok::Comma, false) => expect_name = true,
+                        _ => {
+                            return Err(self
+                                .err(
+                                    ErrorKind::Header,
+                                    t.span(),
+                                    "unexpected token in the actors line",
+                                    "expected an actor name",
+                                )
+                                .help("write `actors server, client`"));
+                        }
+                    }
+                }
+                if actors.is_empty() || expect_name {
+                    return Err(self
+                        .err(
+                            ErrorKind::Header,
+                            span_of(rest, first),
+                            "the actors line names no actor",
+                            "expected names",
+                        )
+                        .help("write `actors server, client`"));
+                }
+                self.bound = vec![Vec::new(); actors.len()];
+                self.actors = Some(actors);
+            }
+            "expect" => {
+                match rest {
+                    [
+                        Token {
+                            tok: Tok::Ident(w), ..
+                        },
+                    ] if w == "deadlock" => self.expect_deadlock = true,
+                    _ => {
+                        return Err(self
+                        .err(ErrorKind::Header, span_of(rest, first), "`expect` takes `deadlock`", "expected `deadlock`")
+                        .help("write `expect deadlock` for a lesson that ends with every actor stuck"));
+                    }
+                }
+            }
+            _ => unreachable!("HEADERS lists the words handled here"),
+        }
+        Ok(())
+    }
+
+    fn step(
+        &mut self,
+        number: usize,
+        _base: usize,
+        _line: &str,
+        toks: &[Token],
+    ) -> Result<(), LessonError> {
+        let Tok::Ident(actor_name) = &toks[0].tok else {
+            unreachable!("a step starts with an identifier")
+        };
+        if self.title.is_none() {
+            return Err(self
+                .err(
+                    ErrorKind::Header,
+                    toks[0].span(),
+                    "a step before the `lesson` line",
+                    "no lesson title yet",
+                )
+                .help("start the file with `lesson \"Title\"` and `actors ...`"));
+        }
+        let Some(actors) = &self.actors else {
+            return Err(self
+                .err(
+                    ErrorKind::Header,
+                    toks[0].span(),
+                    "a step before the `actors` line",
+                    "actors not declared yet",
+                )
+                .help(format!(
+                    "declare the actors first, for example `actors {actor_name}, client`"
+                )));
+        };
+        let Some(actor) = actors.iter().position(|a| a == actor_name) else {
+            let mut e = self.err(
+                ErrorKind::UnknownActor,
+                toks[0].span(),
+                format!("unknown actor `{actor_name}`"),
+                "not in the actors line",
+            );
+            e = match closest(actor_name, actors.iter().map(String::as_str)) {
+                Some(s) => e.help(format!(
+                    "did you mean `{s}`? the actors are {}",
+                    actors.join(", ")
+                )),
+                None => e.help(format!(
+                    "the actors are {}; add `{actor_name}` to the actors line to make a new one",
+                    actors.join(", ")
+                )),
+            };
+            return Err(e);
+        };
+        let mut rest = &toks[2..];
+        let mut binding = None;
+        if let [
+            Token {
+                tok: Tok::Ident(name),
+                ..
+            },
+            Token { tok: Tok::Eq, .. },
+            tail @ ..,
+        ] = rest
+        {
+            binding = Some((name.clone(), rest[0].span()));
+            rest = tail;
+        }
+        let Some(call_tok) = rest.first() else {
+            return Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    end_of(toks),
+                    "a step with no call",
+                    "expected a call here",
+                )
+                .help(format!(
+                    "write `{actor_name}: socket(AF_INET, SOCK_STREAM, 0)`"
+                )));
+        };
+        let Tok::Ident(call_name) = &call_tok.tok else {
+            return Err(self.err(
+                ErrorKind::Syntax,
+                call_tok.span(),
+                "expected a call",
+                "expected a call name such as `socket`",
+            ));
+        };
+        let Some(signature) = CALLS.iter().find(|(n, _)| n == call_name).map(|(_, s)| *s) else {
+            return Err(self.unknown_call(call_name, call_tok));
+        };
+        match rest.get(1) {
+            Some(Token {
+                tok: Tok::LParen, ..
+            }) => {}
+            Some(t) => {
+                return Err(self
+                    .err(
+                        ErrorKind::Syntax,
+                        t.span(),
+                        "expected `(`",
+                        "expected `(` after the call name",
+                    )
+                    .help(format!("write {signature}")));
+            }
+            None => {
+                return Err(self
+                    .err(
+                        ErrorKind::Syntax,
+                        (call_tok.end, 0),
+                        "expected `(`",
+                        "expected `(` after the call name",
+                    )
+                    .help(format!("write {signature}")));
+            }
+        }
+        let (args, close, after) = self.args(&rest[2..], call_tok)?;
+        let call = self.call(
+            actor,
+            call_name,
+            signature,
+            args,
+            (call_tok.start, close.end - call_tok.start),
+        )?;
+        if let Some((name, span)) = &binding
+            && !call.returns_fd()
+        {
+            return Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    *span,
+                    format!("{call_name}() returns no fd to bind `{name}` to"),
+                    "nothing to bind",
+                )
+                .help(format!(
+                    "only socket() and accept() return a new fd; drop `{name} =`"
+                )));
+        }
+        let expect = self.expectation(&call, after)?;
+        if let Some((name, _)) = &binding
+            && !self.bound[actor].contains(name)
+        {
+            self.bound[actor].push(name.clone());
+        }
+        self.steps.push(Step {
+            number: self.steps.len() + 1,
+            actor,
+            line: number,
+            binding: binding.map(|(n, _)| n),
+            call,
+            expect,
+            narration: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn unknown_call(&self, name: &str, tok: &Token) -> LessonError {
+        let e = self.err(
+            ErrorKind::UnknownCall,
+            tok.span(),
+            format!("unknown call `{name}`"),
+            "sockstep does not know this call",
+        );
+        let helper = match name {
+            "htons" | "htonl" | "inet_addr" | "inet_pton" | "inet_aton" => Some(
+                "write addresses directly, like 127.0.0.1:8080: sockstep fills in the sockaddr and byte order",
+            ),
+            "perror" | "printf" | "exit" => {
+                Some("sockstep shows each call's result and errno itself")
+            }
+            _ => None,
+        };
+        if let Some(h) = helper {
+            return e.help(h);
+        }
+        match closest(name, CALLS.iter().map(|(n, _)| *n)) {
+            Some(s) => e.help(format!("did you mean `{s}`?")),
+            None => e.help(format!(
+                "the calls are {}",
+                CALLS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// Parses arguments up to the closing parenthesis.
+    fn args<'t>(
+        &self,
+        toks: &'t [Token],
+        call_tok: &Token,
+    ) -> Result<(Vec<ArgTok>, &'t Token, &'t [Token]), LessonError> {
+        let mut args = Vec::new();
+        let mut i = 0;
+        let expected_arg = |p: &Self, t: Option<&Token>| {
+            let span = t
+                .map(Token::span)
+                .unwrap_or((end_of(toks).0.max(call_tok.end), 0));
+            p.err(
+                ErrorKind::Syntax,
+                span,
+                "expected an argument",
+                "expected an fd, constant, number, string or address",
+            )
+        };
+        if let Some(
+            t @ Token {
+                tok: Tok::RParen, ..
+            },
+        ) = toks.first()
+        {
+            return Ok((args, t, &toks[1..]));
+        }
+        loop {
+            let Some(t) = toks.get(i) else {
+                return Err(expected_arg(self, None));
+            };
+            let arg = match &t.tok {
+                Tok::Ident(name)
+                    if matches!(toks.get(i + 1), Some(Token { tok: Tok::Pipe, .. })) =>
+                {
+                    let mut flags = vec![(name.clone(), t.span())];
+                    let mut end = t.end;
+                    i += 1;
+                    while let Some(Token { tok: Tok::Pipe, .. }) = toks.get(i) {
+                        match toks.get(i + 1) {
+                            Some(
+                                f @ Token {
+                                    tok: Tok::Ident(n), ..
+                                },
+                            ) => {
+                                flags.push((n.clone(), f.span()));
+                                end = f.end;
+                                i += 2;
+                            }
+                            other => {
+                                return Err(self.err(
+                                    ErrorKind::Syntax,
+                                    other.map(Token::span).unwrap_or((end, 0)),
+                                    "expected a flag after `|`",
+                                    "expected a flag such as MSG_PEEK",
+                                ));
+                            }
+                        }
+                    }
+                    args.push(ArgTok {
+                        arg: Arg::Flags(flags),
+                        span: (t.start, end - t.start),
+                    });
+                    None
+                }
+                Tok::Ident(name) => Some(Arg::Ident(name.clone())),
+                Tok::Int(n) => Some(Arg::Int(*n)),
+                Tok::Str(s) => Some(Arg::Str(s.clone())),
+                Tok::Addr(a) => Some(Arg::Addr(a.clone())),
+                Tok::LBrace => {
+                    let pair = match &toks[i..] {
+                        [
+                            _,
+                            Token {
+                                tok: Tok::Int(a), ..
+                            },
+                            Token {
+                                tok: Tok::Comma, ..
+                            },
+                            Token {
+                                tok: Tok::Int(b), ..
+                            },
+                            close @ Token {
+                                tok: Tok::RBrace, ..
+                            },
+                            ..,
+                        ] => Some(((*a, *b), close.end)),
+                        _ => None,
+                    };
+                    let Some(((a, b), end)) = pair else {
+                        return Err(self
+                            .err(
+                                ErrorKind::Syntax,
+                                t.span(),
+                                "expected `{on, seconds}`",
+                                "a struct linger is written {1, 0}",
+                            )
+                            .help("SO_LINGER takes {l_onoff, l_linger}, such as {1, 0}"));
+                    };
+                    args.push(ArgTok {
+                        arg: Arg::Pair(a, b),
+                        span: (t.start, end - t.start),
+                    });
+                    i += 5;
+                    None
+                }
+                _ => return Err(expected_arg(self, Some(t))),
+            };
+            if let Some(arg) = arg {
+                args.push(ArgTok {
+                    arg,
+                    span: t.span(),
+                });
+                i += 1;
+            }
+            match toks.get(i) {
+                Some(Token {
+                    tok: Tok::Comma, ..
+                }) => i += 1,
+                Some(
+                    close @ Token {
+                        tok: Tok::RParen, ..
+                    },
+                ) => return Ok((args, close, &toks[i + 1..])),
+                Some(t) => {
+                    return Err(self.err(
+                        ErrorKind::Syntax,
+                        t.span(),
+                        "expected `,` or `)`",
+                        "expected `,` or `)` here",
+                    ));
+                }
+                None => {
+                    return Err(self
+                        .err(
+                            ErrorKind::Syntax,
+                            (toks[i - 1].end, 0),
+                            "expected `)`",
+                            "the call is never closed",
+                        )
+                        .help("close the call with `)`"));
+                }
+            }
+        }
+    }
+
+    fn call(
+        &self,
+        actor: usize,
+        name: &str,
+        signature: &str,
+        args: Vec<ArgTok>,
+        span: (usize, usize),
+    ) -> Result<Call<FdRef>, LessonError> {
+        let counts: &[usize] = match name {
+            "socket" => &[3],
+            "setsockopt" => &[4],
+            "bind" | "listen" | "connect" | "write" | "read" | "shutdown" => &[2],
+            "send" | "recv" => &[2, 3],
+            "sendto" => &[3, 4],
+            "recvfrom" => &[2, 3],
+            _ => &[1],
+        };
+        if !counts.contains(&args.len()) {
+            let want = match counts {
+                [n] => format!("{n} argument{}", if *n == 1 { "" } else { "s" }),
+                [a, b] => format!("{a} or {b} arguments"),
+                _ => unreachable!(),
+            };
+            return Err(self
+                .err(
+                    ErrorKind::ArgumentCount,
+                    span,
+                    format!("{name} takes {want}, found {}", args.len()),
+                    &format!("expected {want}"),
+                )
+                .help(format!("write {signature}")));
+        }
+        let mut a = args.into_iter();
+        let mut next = || a.next().expect("the argument count was checked");
+        let call = match name {
+            "socket" => Call::Socket {
+                domain: self.constant(next(), names::DOMAINS, "an address family")?,
+                ty: self.constant(next(), names::TYPES, "a socket type")?,
+                protocol: {
+                    let t = next();
+                    match t.arg {
+                        Arg::Int(0) => crate::call::Protocol::Default,
+                        _ => self.constant(t, names::PROTOCOLS, "a protocol")?,
+                    }
+                },
+            },
+            "setsockopt" => {
+                let fd = self.fd(actor, next())?;
+                let level = next();
+                let level_name = match &level.arg {
+                    Arg::Ident(l) if names::LEVELS.contains(&l.as_str()) => l.clone(),
+                    _ => {
+                        return Err(self.bad_constant(
+                            &level,
+                            names::LEVELS.iter().copied(),
+                            "an option level",
+                        ));
+                    }
+                };
+                let opt_tok = next();
+                let opt_names = names::OPTS.iter().map(|(n, _, _)| *n);
+                let (opt_level, opt) = match &opt_tok.arg {
+                    Arg::Ident(o) => match names::OPTS.iter().find(|(n, _, _)| n == o) {
+                        Some((_, l, opt)) => (*l, *opt),
+                        None => {
+                            return Err(self.bad_constant(&opt_tok, opt_names, "a socket option"));
+                        }
+                    },
+                    _ => return Err(self.bad_constant(&opt_tok, opt_names, "a socket option")),
+                };
+                if opt_level != level_name {
+                    return Err(self
+                        .err(
+                            ErrorKind::UnknownConstant,
+                            level.span,
+                            format!(
+                                "{} lives at level {opt_level}, not {level_name}",
+                                names::opt(opt).1
+                            ),
+                            &format!("expected {opt_level}"),
+                        )
+                        .help(format!(
+                            "write setsockopt(fd, {opt_level}, {}, ...)",
+                            names::opt(opt).1
+                        )));
+                }
+                let value = next();
+                let value = match (opt, value.arg) {
+                    (crate::call::SockOpt::Linger, Arg::Pair(on, secs)) => OptValue::Linger {
+                        on: to_i32(on),
+                        secs: to_i32(secs),
+                    },
+                    (crate::call::SockOpt::Linger, _) => {
+                        return Err(self
+                            .err(
+                                ErrorKind::Syntax,
+                                value.span,
+                                "SO_LINGER takes a struct linger",
+                                "expected {on, seconds}",
+                            )
+                            .help("write {1, 0} to reset the connection on close"));
+                    }
+                    (_, Arg::Int(n)) => OptValue::Int(to_i32(n)),
+                    _ => {
+                        return Err(self
+                            .err(
+                                ErrorKind::Syntax,
+                                value.span,
+                                "expected a number",
+                                "the option's value",
+                            )
+                            .help("write 1 to turn an option on, 0 to turn it off"));
+                    }
+                };
+                Call::Setsockopt { fd, opt, value }
+            }
+            "bind" => Call::Bind {
+                fd: self.fd(actor, next())?,
+                addr: self.addr(next())?,
+            },
+            "connect" => Call::Connect {
+                fd: self.fd(actor, next())?,
+                addr: self.addr(next())?,
+            },
+            "listen" => Call::Listen {
+                fd: self.fd(actor, next())?,
+                backlog: to_i32(self.int(next(), "a backlog")?),
+            },
+            "accept" => Call::Accept {
+                fd: self.fd(actor, next())?,
+            },
+            "send" | "write" => {
+                let fd = self.fd(actor, next())?;
+                let data = self.data(next())?;
+                let flags = a_flags(self, a.next())?;
+                Call::Send {
+                    fd,
+                    data,
+                    flags,
+                    via: if name == "send" {
+                        Via::Socket
+                    } else {
+                        Via::File
+                    },
+                }
+            }
+            "recv" | "read" => {
+                let fd = self.fd(actor, next())?;
+                let len = self.length(next())?;
+                let flags = a_flags(self, a.next())?;
+                Call::Recv {
+                    fd,
+                    len,
+                    flags,
+                    via: if name == "recv" {
+                        Via::Socket
+                    } else {
+                        Via::File
+                    },
+                }
+            }
+            "sendto" => {
+                let fd = self.fd(actor, next())?;
+                let data = self.data(next())?;
+                let third = next();
+                let (flags, addr) = match a.next() {
+                    Some(addr) => (self.flags(third)?, self.addr(addr)?),
+                    None => (Vec::new(), self.addr(third)?),
+                };
+                Call::Sendto {
+                    fd,
+                    data,
+                    flags,
+                    addr,
+                }
+            }
+            "recvfrom" => {
+                let fd = self.fd(actor, next())?;
+                let len = self.length(next())?;
+                let flags = a_flags(self, a.next())?;
+                Call::Recvfrom { fd, len, flags }
+            }
+            "shutdown" => Call::Shutdown {
+                fd: self.fd(actor, next())?,
+                how: self.constant(next(), names::HOWS, "how to shut down")?,
+            },
+            "close" => Call::Close {
+                fd: self.fd(actor, next())?,
+            },
+            "getsockname" => Call::Getsockname {
+                fd: self.fd(actor, next())?,
+            },
+            "getpeername" => Call::Getpeername {
+                fd: self.fd(actor, next())?,
+            },
+            _ => unreachable!("CALLS lists the calls handled here"),
+        };
+        return Ok(call);
+
+        fn a_flags(p: &Parser, arg: Option<ArgTok>) -> Result<Vec<MsgFlag>, LessonError> {
+            arg.map(|a| p.flags(a)).unwrap_or(Ok(Vec::new()))
+        }
+    }
+
+    fn fd(&self, actor: usize, arg: ArgTok) -> Result<FdRef, LessonError> {
+        match arg.arg {
+            Arg::Int(n) => Ok(FdRef::Num(to_i32(n))),
+            Arg::Ident(name) if self.bound[actor].contains(&name) => Ok(FdRef::Name(name)),
+            Arg::Ident(name) => {
+                let actor_name = &self.actors.as_ref().expect("steps come after actors")[actor];
+                let mut e = self.err(
+                    ErrorKind::UnboundName,
+                    arg.span,
+                    format!("`{name}` is not bound for {actor_name}"),
+                    "no earlier step binds this name",
+                );
+                e = match closest(&name, self.bound[actor].iter().map(String::as_str)) {
+                    Some(s) => e.help(format!("did you mean `{s}`?")),
+                    None if self.bound[actor].is_empty() => e.help(format!(
+                        "bind it first: `{actor_name}: {name} = socket(AF_INET, SOCK_STREAM, 0)`"
+                    )),
+                    None => e.help(format!(
+                        "{actor_name} has bound {}",
+                        quote_list(&self.bound[actor])
+                    )),
+                };
+                Err(e)
+            }
+            _ => Err(self.err(
+                ErrorKind::Syntax,
+                arg.span,
+                "expected a file descriptor",
+                "expected a name like `s` or a number like 3",
+            )),
+        }
+    }
+
+    fn addr(&self, arg: ArgTok) -> Result<Addr, LessonError> {
+        match arg.arg {
+            Arg::Addr(a) => Ok(a),
+            Arg::Str(path) => Ok(Addr::Unix(String::from_utf8_lossy(&path).into_owned())),
+            Arg::Ident(w) if w == "localhost" || w.starts_with("INADDR") => Err(self
+                .err(
+                    ErrorKind::BadAddress,
+                    arg.span,
+                    format!("`{w}` is not an address with a port"),
+                    "expected ADDRESS:PORT",
+                )
+                .help(
+                    "write 127.0.0.1:8080 (loopback) or 0.0.0.0:8080 (INADDR_ANY, every address)",
+                )),
+            _ => Err(self
+                .err(
+                    ErrorKind::BadAddress,
+                    arg.span,
+                    "expected an address",
+                    "expected ADDRESS:PORT or a \"path\"",
+                )
+                .help("write 127.0.0.1:8080, [::1]:8080, or \"server.sock\" for a unix socket")),
+        }
+    }
+
+    fn int(&self, arg: ArgTok, what: &str) -> Result<i64, LessonError> {
+        match arg.arg {
+            Arg::Int(n) => Ok(n),
+            _ => Err(self.err(
+                ErrorKind::Syntax,
+                arg.span,
+                format!("expected {what}"),
+                "expected a number",
+            )),
+        }
+    }
+
+    fn length(&self, arg: ArgTok) -> Result<usize, LessonError> {
+        let span = arg.span;
+        let n = self.int(arg, "a buffer length")?;
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= 1 << 24)
+            .ok_or_else(|| {
+                self.err(
+                    ErrorKind::Syntax,
+                    span,
+                    "a buffer length from 0 to 16777216",
+                    "out of range",
+                )
+            })
+    }
+
+    fn data(&self, arg: ArgTok) -> Result<Vec<u8>, LessonError> {
+        match arg.arg {
+            Arg::Str(s) => Ok(s),
+            _ => Err(self.err(
+                ErrorKind::Syntax,
+                arg.span,
+                "expected the data to send",
+                "expected a string like \"hello\"",
+            )),
+        }
+    }
+
+    fn flags(&self, arg: ArgTok) -> Result<Vec<MsgFlag>, LessonError> {
+        let list = match arg.arg {
+            Arg::Flags(list) => list,
+            Arg::Ident(name) => vec![(name, arg.span)],
+            Arg::Int(0) => return Ok(Vec::new()),
+            _ => {
+                return Err(self.err(
+                    ErrorKind::Syntax,
+                    arg.span,
+                    "expected flags",
+                    "expected MSG_... flags or 0",
+                ));
+            }
+        };
+        list.into_iter()
+            .map(|(name, span)| {
+                names::FLAGS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, f)| *f)
+                    .ok_or_else(|| {
+                        self.bad_constant(
+                            &ArgTok {
+                                arg: Arg::Ident(name),
+                                span,
+                            },
+                            names::FLAGS.iter().map(|(n, _)| *n),
+                            "a message flag",
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    fn constant<T: Copy>(
+        &self,
+        arg: ArgTok,
+        table: &[(&'static str, T)],
+        what: &str,
+    ) -> Result<T, LessonError> {
+        if let Arg::Ident(name) = &arg.arg
+            && let Some((_, v)) = table.iter().find(|(n, _)| n == name)
+        {
+            return Ok(*v);
+        }
+        Err(self.bad_constant(&arg, table.iter().map(|(n, _)| *n), what))
+    }
+
+    fn bad_constant<'n>(
+        &self,
+        arg: &ArgTok,
+        choices: impl Iterator<Item = &'n str> + Clone,
+        what: &str,
+    ) -> LessonError {
+        let shown: Vec<&str> = choices
+            .clone()
+            .filter(|c| !c.starts_with("PF_") && *c != "AF_LOCAL" && *c != "0")
+            .collect();
+        match &arg.arg {
+            Arg::Ident(name) => {
+                let e = self.err(
+                    ErrorKind::UnknownConstant,
+                    arg.span,
+                    format!("`{name}` is not {what}"),
+                    &format!("expected {what}"),
+                );
+                match closest(name, choices) {
+                    Some(s) => e.help(format!("did you mean `{s}`?")),
+                    None => e.help(format!("expected one of {}", shown.join(", "))),
+                }
+            }
+            _ => self
+                .err(
+                    ErrorKind::UnknownConstant,
+                    arg.span,
+                    format!("expected {what}"),
+                    &format!("expected {what}"),
+                )
+                .help(format!("expected one of {}", shown.join(", "))),
+        }
+    }
+
+    fn expectation(
+        &self,
+        call: &Call<FdRef>,
+        toks: &[Token],
+    ) -> Result<Option<Expect>, LessonError> {
+        let Some(first) = toks.first() else {
+            return Ok(None);
+        };
+        if first.tok != Tok::Arrow {
+            return Err(self
+                .err(ErrorKind::Syntax, first.span(), "unexpected token after the call", "expected `=>` or the end of the line")
+                .help("write an expectation like `=> 0`, `=> ECONNREFUSED`, `=> \"hello\"` or `=> blocks`"));
+        }
+        let help = "an expectation is a number, an errno (ECONNREFUSED), the bytes received (\"hello\"), `blocks`, or a signal (SIGPIPE)";
+        let Some(value) = toks.get(1) else {
+            return Err(self
+                .err(
+                    ErrorKind::BadExpectation,
+                    (first.end, 0),
+                    "expected what the call should give after `=>`",
+                    "nothing here",
+                )
+                .help(help));
+        };
+        if let Some(extra) = toks.get(2) {
+            return Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    extra.span(),
+                    "unexpected token after the expectation",
+                    "expected the end of the line",
+                )
+                .help(help));
+        }
+        let expect = match &value.tok {
+            Tok::Int(n) => Expect::Value(*n),
+            Tok::Str(bytes) if call.receives() => Expect::Bytes(bytes.clone()),
+            Tok::Str(_) => {
+                return Err(self
+                    .err(
+                        ErrorKind::BadExpectation,
+                        value.span(),
+                        format!("{}() receives no bytes", call.name()),
+                        "bytes can only be expected of recv, read and recvfrom",
+                    )
+                    .help("expect a return value instead, such as `=> 0`"));
+            }
+            Tok::Ident(w) if w == "blocks" => Expect::Blocks,
+            Tok::Ident(w) if w.starts_with("SIG") => match SIGNALS.iter().find(|(n, _)| n == w) {
+                Some((_, s)) => Expect::Signal(*s),
+                None => {
+                    let e = self.err(
+                        ErrorKind::BadExpectation,
+                        value.span(),
+                        format!("unknown signal `{w}`"),
+                        "not a signal sockstep knows",
+                    );
+                    return Err(match closest(w, SIGNALS.iter().map(|(n, _)| *n)) {
+                        Some(s) => e.help(format!("did you mean `{s}`?")),
+                        None => e.help(help),
+                    });
+                }
+            },
+            Tok::Ident(w) => match ERRNOS.iter().find(|(n, _)| n == w) {
+                Some((_, errno)) => Expect::Errno(*errno),
+                None => {
+                    let e = self.err(
+                        ErrorKind::BadExpectation,
+                        value.span(),
+                        format!("unknown errno `{w}`"),
+                        "not an errno sockstep knows",
+                    );
+                    return Err(match closest(w, ERRNOS.iter().map(|(n, _)| *n)) {
+                        Some(s) => e.help(format!("did you mean `{s}`?")),
+                        None => e.help(help),
+                    });
+                }
+            },
+            _ => {
+                return Err(self
+                    .err(
+                        ErrorKind::BadExpectation,
+                        value.span(),
+                        "this cannot be expected of a call",
+                        "expected a value",
+                    )
+                    .help(help));
+            }
+        };
+        Ok(Some(expect))
+    }
+}
+
+fn to_i32(n: i64) -> i32 {
+    n.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+}
+
+fn quote_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The span covering `toks`, or the end of `after` when there are none.
+fn span_of(toks: &[Token], after: &Token) -> (usize, usize) {
+    match (toks.first(), toks.last()) {
+        (Some(a), Some(b)) => (a.start, b.end - a.start),
+        _ => (after.end, 0),
+    }
+}
+
+fn end_of(toks: &[Token]) -> (usize, usize) {
+    (toks.last().map(|t| t.end).unwrap_or(0), 0)
+}
+
+/// The choice nearest to `word`, if one is near enough to be a typo.
+fn closest<'n>(word: &str, choices: impl Iterator<Item = &'n str>) -> Option<&'n str> {
+    let lower = word.to_ascii_lowercase();
+    choices
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < c.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

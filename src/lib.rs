@@ -1,0 +1,17 @@
+//! sockstep: socket programming, one real system call at a time.
+//!
+//! A [`lesson::Lesson`] says what each actor does; the [`engine`] runs each
+//! call as a real syscall in a real process and emits [`event::Event`]s; the
+//! [`render`] module draws them.
+
+pub mod actor;
+pub mod call;
+pub mod catalog;
+pub mod cli;
+pub mod engine;
+pub mod errno;
+pub mod event;
+pub mod lesson;
+pub mod netns;
+pub mod render;
+pub mod wire;

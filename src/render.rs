@@ -1,0 +1,99 @@
+//! Renderers: they turn engine events into text. They never run anything.
+
+mod names;
+mod transcript;
+
+pub use names::Names;
+pub use transcript::{Transcript, TranscriptOptions};
+
+use crate::call::{Call, OptValue, names as cnames};
+
+/// Bytes as a C string literal, cut after `max` characters.
+pub fn quote_bytes(data: &[u8], max: usize) -> String {
+    let mut s = String::from("\"");
+    let mut shown = 0;
+    for &b in data {
+        if shown >= max {
+            s.push_str("…\"");
+            s.push_str(&format!(" ({} bytes)", data.len()));
+            return s;
+        }
+        match b {
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+        shown += 1;
+    }
+    s.push('"');
+    s
+}
+
+/// A call as C would write it, with fds and addresses resolved.
+pub fn format_call(call: &Call<i32>, names: &Names) -> String {
+    let flags = |flags: &[crate::call::MsgFlag]| {
+        if flags.is_empty() {
+            String::new()
+        } else {
+            let f: Vec<&str> = flags
+                .iter()
+                .map(|f| cnames::name_of(cnames::FLAGS, *f))
+                .collect();
+            format!(", {}", f.join("|"))
+        }
+    };
+    let name = call.name();
+    match call {
+        Call::Socket {
+            domain,
+            ty,
+            protocol,
+        } => format!(
+            "socket({}, {}, {})",
+            cnames::name_of(cnames::DOMAINS, *domain),
+            cnames::name_of(cnames::TYPES, *ty),
+            cnames::name_of(cnames::PROTOCOLS, *protocol)
+        ),
+        Call::Setsockopt { fd, opt, value } => {
+            let (level, opt) = cnames::opt(*opt);
+            let value = match value {
+                OptValue::Int(v) => v.to_string(),
+                OptValue::Linger { on, secs } => format!("{{{on}, {secs}}}"),
+            };
+            format!("setsockopt({fd}, {level}, {opt}, {value})")
+        }
+        Call::Bind { fd, addr } | Call::Connect { fd, addr } => {
+            format!("{name}({fd}, {})", names.addr(addr))
+        }
+        Call::Listen { fd, backlog } => format!("listen({fd}, {backlog})"),
+        Call::Send {
+            fd, data, flags: f, ..
+        } => format!("{name}({fd}, {}{})", quote_bytes(data, 40), flags(f)),
+        Call::Recv {
+            fd, len, flags: f, ..
+        }
+        | Call::Recvfrom { fd, len, flags: f } => format!("{name}({fd}, {len}{})", flags(f)),
+        Call::Sendto {
+            fd,
+            data,
+            flags: f,
+            addr,
+        } => format!(
+            "sendto({fd}, {}{}, {})",
+            quote_bytes(data, 40),
+            flags(f),
+            names.addr(addr)
+        ),
+        Call::Shutdown { fd, how } => {
+            format!("shutdown({fd}, {})", cnames::name_of(cnames::HOWS, *how))
+        }
+        Call::Accept { fd }
+        | Call::Close { fd }
+        | Call::Getsockname { fd }
+        | Call::Getpeername { fd } => format!("{name}({fd})"),
+    }
+}

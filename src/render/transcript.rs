@@ -1,0 +1,642 @@
+//! The transcript: a ladder with one column per actor, a row per event.
+//!
+//! ```text
+//!   5  c = accept(3)
+//!        blocks: no connection is waiting to be accepted
+//!   6                                         s = socket(AF_INET, SOCK_STREAM, 0) = 3
+//! ```
+
+use super::{Names, format_call, quote_bytes};
+use crate::call::{Addr, Call};
+use crate::errno::{errno_desc, errno_name, explain, signal_name};
+use crate::event::{Event, Outcome, Waiting};
+use crate::lesson::Expect;
+use crate::wire::{FdState, WaitKind};
+use owo_colors::{OwoColorize, Style};
+
+/// Where the step numbers go; actor columns start after it.
+const GUTTER: usize = 6;
+
+#[derive(Debug, Clone)]
+pub struct TranscriptOptions {
+    pub color: bool,
+    /// Ephemeral ports by stable names, so runs compare byte for byte.
+    pub stable: bool,
+    /// Total width in columns.
+    pub width: usize,
+}
+
+pub struct Transcript {
+    opts: TranscriptOptions,
+    actors: Vec<String>,
+    names: Names,
+}
+
+impl Transcript {
+    pub fn new(opts: TranscriptOptions) -> Transcript {
+        Transcript {
+            opts,
+            actors: Vec::new(),
+            names: Names::default(),
+        }
+    }
+
+    /// Draws the events of one step.
+    pub fn events(&mut self, events: &[Event]) -> String {
+        let mut out = String::new();
+        for e in events {
+            self.event(e, &mut out);
+        }
+        out
+    }
+
+    /// Where actor `actor`'s column starts. The last column starts where
+    /// a call and its result still fit on one line, at most at the middle.
+    fn col(&self, actor: usize) -> usize {
+        let n = self.actors.len().max(1);
+        if n == 1 {
+            return GUTTER;
+        }
+        let w = self.opts.width;
+        let last = w.saturating_sub(42).min((w + GUTTER) / 2).max(GUTTER + 20);
+        GUTTER + actor * (last - GUTTER) / (n - 1)
+    }
+
+    /// Where the notes under a call of `actor` start.
+    fn note_col(&self, actor: usize) -> usize {
+        self.col(actor) + 2
+    }
+
+    fn paint(&self, text: &str, style: Style) -> String {
+        if self.opts.color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn actor_style(&self, actor: usize) -> Style {
+        const COLORS: [fn(Style) -> Style; 4] =
+            [Style::cyan, Style::magenta, Style::yellow, Style::green];
+        COLORS[actor % COLORS.len()](Style::new()).bold()
+    }
+
+    /// Writes `text` at column `col`, wrapped at the width, each line styled;
+    /// `gutter` goes before the first line.
+    fn put(&self, out: &mut String, gutter: &str, col: usize, text: &str, style: Style) {
+        let room = self.opts.width.saturating_sub(col).max(20);
+        for (i, line) in wrap(text, room).iter().enumerate() {
+            let g = if i == 0 { gutter } else { "" };
+            let pad = col.saturating_sub(g.chars().count());
+            out.push_str(&self.paint(g, Style::new().dimmed()));
+            out.push_str(&" ".repeat(pad));
+            out.push_str(&self.paint(line, style));
+            out.push('\n');
+        }
+    }
+
+    fn step_gutter(step: usize) -> String {
+        format!("{step:>4}")
+    }
+
+    fn event(&mut self, e: &Event, out: &mut String) {
+        match e {
+            Event::Start {
+                title,
+                path,
+                goal,
+                actors,
+                ports,
+                remapped,
+                ..
+            } => {
+                self.actors = actors.clone();
+                self.names = Names::new(ports, remapped, self.opts.stable);
+                out.push_str(&self.paint(&format!("sockstep ▸ {title}"), Style::new().bold()));
+                out.push_str(&self.paint(&format!("  ({path})"), Style::new().dimmed()));
+                out.push('\n');
+                if let Some(goal) = goal {
+                    self.put(out, "", 0, &format!("goal: {goal}"), Style::new());
+                }
+                out.push('\n');
+                let mut head = String::new();
+                let mut shown = 0;
+                let mut rule = String::new();
+                for (i, a) in actors.iter().enumerate() {
+                    head.push_str(&" ".repeat(self.col(i).saturating_sub(shown)));
+                    head.push_str(&self.paint(a, self.actor_style(i)));
+                    shown = self.col(i) + a.chars().count();
+                    let end = if i + 1 < actors.len() {
+                        self.col(i + 1) - 2
+                    } else {
+                        self.opts.width
+                    };
+                    rule.push_str(&" ".repeat(self.col(i) - rule.chars().count()));
+                    rule.push_str(&"─".repeat(end.saturating_sub(self.col(i))));
+                }
+                out.push_str(head.trim_end());
+                out.push('\n');
+                out.push_str(&self.paint(&rule, Style::new().dimmed()));
+                out.push('\n');
+            }
+            Event::Intro { lines } => {
+                for para in paragraphs(lines) {
+                    self.put(out, "", GUTTER, &para, Style::new().italic());
+                }
+                out.push('\n');
+            }
+            Event::Call {
+                step,
+                actor,
+                binding,
+                call,
+                outcome,
+                fds,
+            } => {
+                let gutter = Self::step_gutter(*step);
+                let mut text = format_call(call, &self.names);
+                if let Some(b) = binding {
+                    text = format!("{b} = {text}");
+                }
+                self.outcome(out, &gutter, *actor, call, text, outcome, false);
+                self.fds(out, *actor, fds);
+            }
+            Event::Completed {
+                step,
+                actor,
+                binding,
+                call,
+                outcome,
+                fds,
+            } => {
+                let gutter = format!("{:>4}", format!("↳{step}"));
+                let mut text = format_call(call, &self.names);
+                if let Some(b) = binding {
+                    text = format!("{b} = {text}");
+                }
+                self.outcome(out, &gutter, *actor, call, text, outcome, true);
+                self.fds(out, *actor, fds);
+            }
+            Event::Narration { lines, .. } => {
+                for para in paragraphs(lines) {
+                    for line in wrap(&para, self.opts.width.saturating_sub(GUTTER + 2)) {
+                        out.push_str(&" ".repeat(GUTTER));
+                        out.push_str(&self.paint(&format!("┆ {line}"), Style::new().italic()));
+                        out.push('\n');
+                    }
+                }
+            }
+            Event::ExpectFailed {
+                actor,
+                expected,
+                got,
+                ..
+            } => {
+                let text = format!("✗ expected {}, but {got}", expectation(expected));
+                self.put(
+                    out,
+                    "",
+                    self.note_col(*actor),
+                    &text,
+                    Style::new().red().bold(),
+                );
+            }
+            Event::Crashed {
+                actor,
+                signal,
+                code,
+                ..
+            } => {
+                let name = &self.actors[*actor];
+                let text = match signal {
+                    Some(s) if *s == libc::SIGPIPE => format!(
+                        "✗ {name} was killed by SIGPIPE: it wrote to a connection that can no \
+                         longer carry data. A C program dies the same way, unless it passes \
+                         MSG_NOSIGNAL or ignores SIGPIPE."
+                    ),
+                    Some(s) => format!("✗ {name} was killed by {}", signal_name(*s)),
+                    None => format!("✗ {name} exited with code {}", code.unwrap_or(-1)),
+                };
+                self.put(
+                    out,
+                    "",
+                    self.note_col(*actor),
+                    &text,
+                    Style::new().red().bold(),
+                );
+            }
+            Event::Deadlock {
+                waits,
+                unrun,
+                expected,
+            } => self.deadlock(out, waits, unrun, *expected),
+            Event::NotRun { actor, steps } => {
+                let text = format!(
+                    "steps {} of {} never ran: the process is gone",
+                    list(steps),
+                    self.actors[*actor]
+                );
+                self.put(out, "", GUTTER, &text, Style::new().red());
+            }
+            Event::Exit { actor, open } => {
+                if !open.is_empty() {
+                    let fds: Vec<String> = open.iter().map(|f| f.to_string()).collect();
+                    let text = format!(
+                        "{} exits; the kernel closes fd {}",
+                        self.actors[*actor],
+                        fds.join(", ")
+                    );
+                    self.put(out, "", self.note_col(*actor), &text, Style::new().dimmed());
+                }
+            }
+            Event::Finish {
+                steps_run,
+                steps,
+                failures,
+            } => {
+                out.push('\n');
+                let ran = format!("{steps_run} of {steps} steps ran");
+                let (text, style) = if *failures == 0 {
+                    (
+                        format!("✓ {ran}; the run went as the lesson expects."),
+                        Style::new().green().bold(),
+                    )
+                } else {
+                    let s = if *failures == 1 { "" } else { "s" };
+                    (
+                        format!("✗ {ran}; {failures} thing{s} did not go as the lesson expects."),
+                        Style::new().red().bold(),
+                    )
+                };
+                self.put(out, "", 0, &text, style);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn outcome(
+        &self,
+        out: &mut String,
+        gutter: &str,
+        actor: usize,
+        call: &Call<i32>,
+        text: String,
+        outcome: &Outcome,
+        completed: bool,
+    ) {
+        let col = self.col(actor);
+        let room = self.opts.width.saturating_sub(col);
+        let call_style = self.actor_style(actor);
+        let sub = self.note_col(actor);
+        match outcome {
+            Outcome::Returned { ret, data, addr } => {
+                let mut result = if completed {
+                    format!("returns {ret}")
+                } else {
+                    format!("= {ret}")
+                };
+                if let Some(d) = data {
+                    result.push(' ');
+                    result.push_str(&quote_bytes(d, 40));
+                }
+                self.call_line(
+                    out,
+                    gutter,
+                    col,
+                    room,
+                    &text,
+                    &result,
+                    call_style,
+                    Style::new().bold(),
+                );
+                if let Some(a) = addr {
+                    let what = match call {
+                        Call::Recvfrom { .. } => "from",
+                        Call::Getsockname { .. } => "local address",
+                        _ => "peer address",
+                    };
+                    let new = a.port().is_some_and(|p| self.names.is_new_ephemeral(p));
+                    self.put(
+                        out,
+                        "",
+                        sub,
+                        &format!("{what} {}", self.names.addr(a)),
+                        Style::new(),
+                    );
+                    if new {
+                        self.ephemeral_notes_for(out, actor, &[a]);
+                    }
+                }
+                if matches!(call, Call::Recv { .. } | Call::Recvfrom { .. })
+                    && *ret == 0
+                    && data.is_some()
+                {
+                    self.put(
+                        out,
+                        "",
+                        sub,
+                        "0 bytes: end of file, the peer will send no more",
+                        Style::new(),
+                    );
+                }
+            }
+            Outcome::Failed { errno } => {
+                let result = format!(
+                    "{} -1 {}",
+                    if completed { "returns" } else { "=" },
+                    errno_name(*errno)
+                );
+                self.call_line(
+                    out,
+                    gutter,
+                    col,
+                    room,
+                    &text,
+                    &result,
+                    call_style,
+                    Style::new().red().bold(),
+                );
+                let fd = call.fd().copied();
+                let why = explain(*errno, call, fd, &|a| self.names.addr(a));
+                let line = format!(
+                    "{} ({}, errno {}): {why}",
+                    errno_name(*errno),
+                    errno_desc(*errno),
+                    errno
+                );
+                self.put(out, "", sub, &line, Style::new().red());
+            }
+            Outcome::Blocked { wait } => {
+                self.call_line(
+                    out,
+                    gutter,
+                    col,
+                    room,
+                    &text,
+                    "… blocks",
+                    call_style,
+                    Style::new().yellow().bold(),
+                );
+                let why = match wait {
+                    WaitKind::Connection => {
+                        "waits: no connection is waiting to be accepted".to_string()
+                    }
+                    WaitKind::Data => "waits: nothing has arrived to read".to_string(),
+                    WaitKind::Room { sent } => {
+                        format!("waits: the buffers are full ({sent} bytes queued so far)")
+                    }
+                    WaitKind::Handshake => "waits: the handshake has not completed".to_string(),
+                };
+                self.put(out, "", sub, &why, Style::new().yellow());
+            }
+        }
+    }
+
+    /// The call and its result on one line if they fit, else on two.
+    #[allow(clippy::too_many_arguments)]
+    fn call_line(
+        &self,
+        out: &mut String,
+        gutter: &str,
+        col: usize,
+        room: usize,
+        text: &str,
+        result: &str,
+        style: Style,
+        result_style: Style,
+    ) {
+        let pad = col.saturating_sub(gutter.chars().count());
+        out.push_str(&self.paint(gutter, Style::new().dimmed()));
+        out.push_str(&" ".repeat(pad));
+        out.push_str(&self.paint(text, style));
+        if text.chars().count() + 1 + result.chars().count() <= room {
+            out.push(' ');
+        } else {
+            out.push('\n');
+            out.push_str(&" ".repeat(col + 2));
+        }
+        out.push_str(&self.paint(result, result_style));
+        out.push('\n');
+    }
+
+    fn fds(&self, out: &mut String, actor: usize, fds: &[FdState]) {
+        for st in fds {
+            let addrs: Vec<&Addr> = st.local.iter().chain(st.peer.iter()).collect();
+            let new: Vec<&Addr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| a.port().is_some_and(|p| self.names.is_new_ephemeral(p)))
+                .collect();
+            let mut head = format!("fd {}", st.fd);
+            if let Some(kind) = &st.kind {
+                head.push_str(&format!(" {kind}"));
+            }
+            let mut parts = Vec::new();
+            if let Some(l) = &st.local {
+                parts.push(format!("local {}", self.names.addr(l)));
+            }
+            if let Some(p) = &st.peer {
+                parts.push(format!("peer {}", self.names.addr(p)));
+            }
+            let col = self.note_col(actor);
+            let one = format!("{head}  {}", parts.join("  "));
+            if col + one.chars().count() <= self.opts.width {
+                self.put(out, "", col, &one, Style::new().blue());
+            } else {
+                let indent = head.chars().count() + 2;
+                for (i, part) in parts.iter().enumerate() {
+                    let line = if i == 0 {
+                        format!("{head}  {part}")
+                    } else {
+                        part.clone()
+                    };
+                    let at = if i == 0 { col } else { col + indent };
+                    self.put(out, "", at, &line, Style::new().blue());
+                }
+            }
+            self.ephemeral_notes_for(out, actor, &new);
+        }
+    }
+
+    /// Like `ephemeral_notes`, for ports already named by the line above.
+    fn ephemeral_notes_for(&self, out: &mut String, actor: usize, addrs: &[&Addr]) {
+        let mut seen = Vec::new();
+        for a in addrs {
+            if let Some(p) = a.port()
+                && !seen.contains(&p)
+            {
+                seen.push(p);
+                let text = format!(
+                    "({} is an ephemeral port: the kernel picked it)",
+                    self.names.port(p)
+                );
+                self.put(out, "", self.note_col(actor), &text, Style::new().dimmed());
+            }
+        }
+    }
+
+    fn deadlock(&self, out: &mut String, waits: &[Waiting], unrun: &[usize], expected: bool) {
+        let w = self.opts.width.saturating_sub(GUTTER + 2).max(30);
+        let style = Style::new().red().bold();
+        let mut lines = Vec::new();
+        if waits.is_empty() {
+            lines.push("The lesson expects a deadlock, but every step ran.".to_string());
+        } else {
+            for wt in waits {
+                lines.push(self.wait_text(wt));
+            }
+            let all_on_each_other = waits.len() > 1
+                && waits.iter().all(|w| {
+                    w.on.is_some_and(|o| o != w.actor && waits.iter().any(|x| x.actor == o))
+                });
+            let all_read = waits.iter().all(|w| w.wait == WaitKind::Data);
+            let all_write = waits
+                .iter()
+                .all(|w| matches!(w.wait, WaitKind::Room { .. }));
+            lines.push(if all_on_each_other && all_read {
+                "Each waits for the other to send first, so neither ever will.".to_string()
+            } else if all_on_each_other && all_write {
+                "Each waits for the other to read, and neither reads while it sends.".to_string()
+            } else if all_on_each_other {
+                "Each waits for another that is itself waiting: none can move.".to_string()
+            } else {
+                "No step that is left could let it go on.".to_string()
+            });
+            if !unrun.is_empty() {
+                let s = if unrun.len() == 1 { "" } else { "s" };
+                lines.push(format!("Step{s} {} never ran.", list(unrun)));
+            }
+        }
+        let title = " DEADLOCK ";
+        let top = format!(
+            "╭─{title}{}",
+            "─".repeat(w.saturating_sub(title.chars().count() + 2))
+        );
+        self.put(out, "", GUTTER, &top, style);
+        for line in lines {
+            for l in wrap(&line, w.saturating_sub(2)) {
+                let pad = " ".repeat(GUTTER);
+                out.push_str(&pad);
+                out.push_str(&self.paint("│ ", style));
+                out.push_str(&l);
+                out.push('\n');
+            }
+        }
+        self.put(
+            out,
+            "",
+            GUTTER,
+            &format!("╰{}", "─".repeat(w.saturating_sub(1))),
+            style,
+        );
+        if expected && !waits.is_empty() {
+            self.put(
+                out,
+                "",
+                GUTTER,
+                "✓ a deadlock, as the lesson expects",
+                Style::new().green(),
+            );
+        }
+    }
+
+    fn wait_text(&self, w: &Waiting) -> String {
+        let who = &self.actors[w.actor];
+        let call = format_call(&w.call, &self.names);
+        let on = w.on.map(|o| self.actors[o].clone());
+        let what = match (&w.wait, &w.call, on) {
+            (WaitKind::Data, _, Some(o)) => format!("for data from {o}"),
+            (WaitKind::Data, _, None) => "for data that no one will send".into(),
+            (WaitKind::Room { .. }, _, Some(o)) => format!("for {o} to read"),
+            (WaitKind::Room { .. }, _, None) => "for room in the buffers".into(),
+            (WaitKind::Connection, _, _) => {
+                "for a connection, and no step left will connect".into()
+            }
+            (WaitKind::Handshake, Call::Connect { addr, .. }, _) => {
+                format!("for {} to take the connection", self.names.addr(addr))
+            }
+            (WaitKind::Handshake, _, _) => "for the handshake".into(),
+        };
+        format!("{who} waits in {call} {what} (step {})", w.step)
+    }
+}
+
+fn expectation(e: &Expect) -> String {
+    match e {
+        Expect::Value(v) => format!("{v}"),
+        Expect::Errno(n) => errno_name(*n),
+        Expect::Bytes(b) => quote_bytes(b, 40),
+        Expect::Blocks => "it to block".into(),
+        Expect::Signal(s) => format!("the process to die of {}", signal_name(*s)),
+    }
+}
+
+/// Narration lines joined into paragraphs; an empty line separates them.
+fn paragraphs(lines: &[String]) -> Vec<String> {
+    let mut paras = vec![String::new()];
+    for line in lines {
+        let last = paras.last_mut().expect("never empty");
+        if line.is_empty() {
+            if !last.is_empty() {
+                paras.push(String::new());
+            }
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(line);
+        }
+    }
+    paras.retain(|p| !p.is_empty());
+    paras
+}
+
+/// Step numbers as `3, 4, 7–9`.
+fn list(steps: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < steps.len() {
+        let mut j = i;
+        while j + 1 < steps.len() && steps[j + 1] == steps[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i + 1 {
+            format!("{}–{}", steps[i], steps[j])
+        } else if j == i + 1 {
+            format!("{}, {}", steps[i], steps[j])
+        } else {
+            steps[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces where
+/// it can.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        let wlen = word.chars().count();
+        if len > 0 && len + 1 + wlen > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let cut: String = line.chars().take(width).collect();
+            let rest: String = line.chars().skip(width).collect();
+            lines.push(cut);
+            line = rest;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}

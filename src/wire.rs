@@ -1,0 +1,102 @@
+//! The control channel between the engine and the processes it drives.
+//!
+//! Each actor (and the namespace hub) is a child process holding one end of a
+//! unix stream socket at [`CONTROL_FD`]. Messages are JSON, each preceded by
+//! its length as a 4-byte little-endian number.
+
+use crate::call::{Addr, Call};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::io::{self, Read, Write};
+
+/// Where a child finds its end of the control channel: high enough that the
+/// fds a lesson opens are numbered as in a C program (3, 4, ...).
+pub const CONTROL_FD: i32 = 1000;
+
+/// What the engine asks of a child.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Make this call.
+    Call(Call<i32>),
+    /// See whether the parked call can complete now, without blocking.
+    Retry,
+    /// List the open fds and exit, as a program returning from main.
+    Exit,
+}
+
+/// What a child answers.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Reply {
+    /// The child has started and is ready for requests.
+    Ready,
+    /// The child could not set itself up (a namespace it could not enter).
+    SetupFailed(String),
+    /// The call completed.
+    Done(Done),
+    /// The call cannot complete yet; the actor waits in it.
+    Parked(WaitKind),
+    /// `Retry`: the parked call still cannot complete.
+    StillParked,
+    /// `Exit`: these fds were still open; the kernel closes them.
+    Exiting(Vec<i32>),
+}
+
+/// The result of a completed call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    /// The return value, or -1 with `errno` set.
+    pub ret: i64,
+    pub errno: Option<i32>,
+    /// Bytes received by recv, read or recvfrom.
+    pub data: Option<Vec<u8>>,
+    /// The address recvfrom, getsockname or getpeername reports.
+    pub addr: Option<Addr>,
+    /// What the kernel says of the fds the call touched, afterwards.
+    pub fds: Vec<FdState>,
+}
+
+/// One fd as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdState {
+    pub fd: i32,
+    pub open: bool,
+    /// `TCP`, `UDP`, `UNIX-STREAM`, ... for a socket.
+    pub kind: Option<String>,
+    pub local: Option<Addr>,
+    pub peer: Option<Addr>,
+}
+
+/// Why a call cannot complete yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WaitKind {
+    /// accept: no connection is waiting in the accept queue.
+    Connection,
+    /// recv, read, recvfrom: nothing has arrived.
+    Data,
+    /// send, write: the buffers are full; `sent` bytes went out so far.
+    Room { sent: usize },
+    /// connect: the handshake has not completed.
+    Handshake,
+}
+
+pub fn send<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+    let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
+    let mut frame = Vec::with_capacity(body.len() + 4);
+    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&body);
+    w.write_all(&frame)
+}
+
+/// Reads one message; `Ok(None)` when the other side has closed the channel.
+pub fn recv<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<Option<T>> {
+    let mut len = [0; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut body = vec![0; u32::from_le_bytes(len) as usize];
+    r.read_exact(&mut body)?;
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
