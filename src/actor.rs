@@ -134,9 +134,11 @@ enum Pending {
         call: Call<i32>,
         sent: usize,
     },
-    /// A non-blocking connect is in progress: wait for writable, then SO_ERROR.
+    /// A non-blocking connect is in progress: wait for writable, then
+    /// connect again for the result.
     Connect {
         fd: i32,
+        addr: Addr,
     },
     /// A unix-socket connect said EAGAIN: the listener's queue is full.
     ConnectAgain {
@@ -160,7 +162,7 @@ impl Pending {
             Pending::Accept { fd } => accept(fd),
             Pending::Recv { call } => start(&call),
             Pending::Send { call, sent } => send_rest(call, sent),
-            Pending::Connect { fd } => connect_finish(fd),
+            Pending::Connect { fd, addr } => connect_finish(fd, &addr),
             Pending::ConnectAgain { fd, addr } => connect(fd, &addr),
         }
     }
@@ -465,7 +467,7 @@ fn connect(fd: i32, addr: &Addr) -> Progress {
         return finish(with_sockaddr(addr, |a| sock::connect(fd, a)));
     }
     match with_nonblock(fd, || with_sockaddr(addr, |a| sock::connect(fd, a))) {
-        Err(Errno::EINPROGRESS) => connect_finish(fd),
+        Err(Errno::EINPROGRESS) => connect_finish(fd, addr),
         Err(Errno::EAGAIN) => Progress::Parked(Pending::ConnectAgain {
             fd,
             addr: addr.clone(),
@@ -474,15 +476,20 @@ fn connect(fd: i32, addr: &Addr) -> Progress {
     }
 }
 
-/// A connect in progress: done once the socket is writable; SO_ERROR tells how.
-fn connect_finish(fd: i32) -> Progress {
+/// A connect in progress: once the socket is writable, a second connect
+/// gives the result exactly as a blocking connect would have returned it
+/// (reading SO_ERROR instead would consume the error and leave the socket
+/// in a different state).
+fn connect_finish(fd: i32, addr: &Addr) -> Progress {
     if ready(fd, libc::POLLOUT) == 0 {
-        return Progress::Parked(Pending::Connect { fd });
+        return Progress::Parked(Pending::Connect {
+            fd,
+            addr: addr.clone(),
+        });
     }
-    let r = match getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
-        Some(0) => Ok(()),
-        Some(e) => Err(Errno::from_raw(e)),
-        None => Err(Errno::last()),
+    let r = match with_nonblock(fd, || with_sockaddr(addr, |a| sock::connect(fd, a))) {
+        Err(Errno::EISCONN) => Ok(()),
+        r => r,
     };
     let mut done = result(r.map(|()| 0));
     done.fds.push(fd_state(fd));

@@ -280,6 +280,12 @@ impl Run {
         let step = self.lesson.steps[i].clone();
         let actor = step.actor;
         let call = self.resolve(actor, &step.call);
+        if !step.before.is_empty() {
+            events.push(Event::Section {
+                step: step.number,
+                lines: step.before.clone(),
+            });
+        }
         self.ran[i] = true;
         self.steps_run += 1;
         let reply = self.exchange(actor, Request::Call(call.clone()))?;

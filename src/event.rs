@@ -63,6 +63,8 @@ pub enum Event {
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },
+    /// Narration that opens a new part of the lesson, before a step.
+    Section { step: usize, lines: Vec<String> },
     /// A step's call was made.
     Call {
         step: usize,

@@ -51,7 +51,11 @@ pub struct Step {
     pub binding: Option<String>,
     pub call: Call<FdRef>,
     pub expect: Option<Expect>,
+    /// Narration shown after the call.
     pub narration: Vec<String>,
+    /// Narration set apart by a blank line before the step: it opens a new
+    /// part of the lesson and is shown before the call.
+    pub before: Vec<String>,
 }
 
 /// What a step expects of its call.

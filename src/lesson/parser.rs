@@ -81,6 +81,10 @@ struct Parser<'a> {
     steps: Vec<Step>,
     /// Names bound so far, per actor.
     bound: Vec<Vec<String>>,
+    /// A blank line came after the last step: narration now opens the next.
+    gap: bool,
+    /// Narration waiting for the next step.
+    before: Vec<String>,
 }
 
 /// A parsed argument, before it is checked against its call.
@@ -110,6 +114,8 @@ impl<'a> Parser<'a> {
             intro: Vec::new(),
             steps: Vec::new(),
             bound: Vec::new(),
+            gap: false,
+            before: Vec::new(),
         }
     }
 
@@ -179,12 +185,16 @@ impl<'a> Parser<'a> {
         toks: &[Token],
     ) -> Result<(), LessonError> {
         let Some(first) = toks.first() else {
+            if line.trim().is_empty() {
+                self.gap = true;
+            }
             return Ok(());
         };
         match &first.tok {
             Tok::Narration(text) => {
                 match self.steps.last_mut() {
-                    Some(step) => step.narration.push(text.clone()),
+                    Some(step) if !self.gap => step.narration.push(text.clone()),
+                    Some(_) => self.before.push(text.clone()),
                     None => self.intro.push(text.clone()),
                 }
                 Ok(())
@@ -487,7 +497,9 @@ impl<'a> Parser<'a> {
             call,
             expect,
             narration: Vec::new(),
+            before: std::mem::take(&mut self.before),
         });
+        self.gap = false;
         Ok(())
     }
 

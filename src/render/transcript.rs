@@ -139,6 +139,13 @@ impl Transcript {
                 out.push_str(&self.paint(&rule, Style::new().dimmed()));
                 out.push('\n');
             }
+            Event::Section { lines, .. } => {
+                out.push('\n');
+                for para in paragraphs(lines) {
+                    self.put(out, "", GUTTER, &para, Style::new().italic());
+                }
+                out.push('\n');
+            }
             Event::Intro { lines } => {
                 for para in paragraphs(lines) {
                     self.put(out, "", GUTTER, &para, Style::new().italic());
@@ -295,7 +302,7 @@ impl Transcript {
                 } else {
                     format!("= {ret}")
                 };
-                if let Some(d) = data {
+                if let Some(d) = data.as_ref().filter(|d| !d.is_empty()) {
                     result.push(' ');
                     result.push_str(&quote_bytes(d, 40));
                 }
@@ -466,10 +473,7 @@ impl Transcript {
                 && !seen.contains(&p)
             {
                 seen.push(p);
-                let text = format!(
-                    "({} is an ephemeral port: the kernel picked it)",
-                    self.names.port(p)
-                );
+                let text = format!("({}: ephemeral, the kernel picked it)", self.names.port(p));
                 self.put(out, "", self.note_col(actor), &text, Style::new().dimmed());
             }
         }
