@@ -335,7 +335,7 @@ impl Run {
                     error: std::io::Error::other(format!("unexpected answer {other:?}")),
                 });
             }
-            None => self.crashed(actor, i, events),
+            None => self.crashed(actor, i, call, events),
         }
         if !step.narration.is_empty() {
             events.push(Event::Narration {
@@ -396,7 +396,7 @@ impl Run {
                     }
                     None => {
                         let parked = self.parked[actor].take().expect("checked above");
-                        self.crashed(actor, parked.step, events);
+                        self.crashed(actor, parked.step, parked.call, events);
                         progressed = true;
                     }
                     Some(other) => {
@@ -450,7 +450,13 @@ impl Run {
         (outcome, changed)
     }
 
-    fn crashed(&mut self, actor: usize, step_index: usize, events: &mut Vec<Event>) {
+    fn crashed(
+        &mut self,
+        actor: usize,
+        step_index: usize,
+        call: Call<i32>,
+        events: &mut Vec<Event>,
+    ) {
         let step = self.lesson.steps[step_index].clone();
         let (signal, code) = self.procs[actor]
             .take()
@@ -461,6 +467,7 @@ impl Run {
         events.push(Event::Crashed {
             actor,
             step: step.number,
+            call,
             signal,
             code,
         });
@@ -529,7 +536,7 @@ impl Run {
                     .filter(|&n| self.lesson.steps[n - 1].actor == actor)
                     .collect();
                 if !steps.is_empty() {
-                    self.failures += 1;
+                    // The crash that left them unrun has been counted.
                     events.push(Event::NotRun { actor, steps });
                 }
             }

@@ -102,6 +102,8 @@ pub enum Event {
     Crashed {
         actor: usize,
         step: usize,
+        /// The call the process died in.
+        call: Call<i32>,
         signal: Option<i32>,
         code: Option<i32>,
     },

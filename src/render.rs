@@ -11,8 +11,7 @@ use crate::call::{Call, OptValue, names as cnames};
 /// Bytes as a C string literal, cut after `max` characters.
 pub fn quote_bytes(data: &[u8], max: usize) -> String {
     let mut s = String::from("\"");
-    let mut shown = 0;
-    for &b in data {
+    for (shown, &b) in data.iter().enumerate() {
         if shown >= max {
             s.push_str("…\"");
             s.push_str(&format!(" ({} bytes)", data.len()));
@@ -27,7 +26,6 @@ pub fn quote_bytes(data: &[u8], max: usize) -> String {
             0x20..=0x7e => s.push(b as char),
             _ => s.push_str(&format!("\\x{b:02x}")),
         }
-        shown += 1;
     }
     s.push('"');
     s

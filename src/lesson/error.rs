@@ -92,6 +92,8 @@ impl LessonError {
         let mut theme = theme;
         theme.characters.underline = '^';
         theme.characters.underbar = '^';
+        theme.characters.error = "error:".into();
+        theme.characters.uarrow = '^';
         let mut out = String::new();
         GraphicalReportHandler::new_themed(theme)
             .with_width(100)

@@ -34,11 +34,25 @@ pub const CALLS: &[(&str, &str)] = &[
 
 const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect"];
 
+/// The text with control characters shown as `?`, byte for byte, so an
+/// error about a binary file does not write them to the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_control() && !matches!(c, '\n' | '\t') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Lesson, LessonError> {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
         Err(e) => {
-            let text = String::from_utf8_lossy(bytes).into_owned();
+            let text = printable(&String::from_utf8_lossy(bytes));
             let at = e.valid_up_to();
             return Err(LessonError::new(
                 ErrorKind::NotText,
@@ -61,7 +75,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<Lesson, LessonError> {
         return Err(LessonError::new(
             ErrorKind::NotText,
             path,
-            &text,
+            &printable(&text),
             (at, c.len_utf8()),
             format!("the lesson holds a control character (U+{:04X})", c as u32),
             "not text",
@@ -893,7 +907,16 @@ impl<'a> Parser<'a> {
                     format!("`{name}` is not bound for {actor_name}"),
                     "no earlier step binds this name",
                 );
+                let owner =
+                    (0..self.bound.len()).find(|&o| o != actor && self.bound[o].contains(&name));
                 e = match closest(&name, self.bound[actor].iter().map(String::as_str)) {
+                    _ if owner.is_some() => {
+                        let other = &self.actors.as_ref().expect("steps come after actors")
+                            [owner.unwrap_or(0)];
+                        e.help(format!(
+                            "`{name}` is bound for {other}, not {actor_name}: each actor is its own process with its own fds"
+                        ))
+                    }
                     Some(s) => e.help(format!("did you mean `{s}`?")),
                     None if self.bound[actor].is_empty() => e.help(format!(
                         "bind it first: `{actor_name}: {name} = socket(AF_INET, SOCK_STREAM, 0)`"

@@ -210,10 +210,19 @@ impl Transcript {
             }
             Event::Crashed {
                 actor,
+                step,
+                call,
                 signal,
                 code,
-                ..
             } => {
+                let text = format_call(call, &self.names);
+                self.put(
+                    out,
+                    &Self::step_gutter(*step),
+                    self.col(*actor),
+                    &text,
+                    self.actor_style(*actor),
+                );
                 let name = &self.actors[*actor];
                 let text = match signal {
                     Some(s) if *s == libc::SIGPIPE => format!(
