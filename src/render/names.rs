@@ -69,3 +69,28 @@ impl Names {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddrV4;
+
+    #[test]
+    fn stable_names_follow_first_appearance() {
+        let n = Names::new(&[8080], &[], true);
+        assert_eq!(n.port(8080), "8080");
+        assert!(n.is_new_ephemeral(54012));
+        assert_eq!(n.port(54012), "eph1");
+        assert_eq!(n.port(40000), "eph2");
+        assert_eq!(n.port(54012), "eph1");
+        assert!(!n.is_new_ephemeral(54012));
+    }
+
+    #[test]
+    fn remapped_ports_show_as_the_lesson_writes_them() {
+        let n = Names::new(&[8080], &[(8080, 41234)], false);
+        let a = Addr::V4(SocketAddrV4::new([127, 0, 0, 1].into(), 41234));
+        assert_eq!(n.addr(&a), "127.0.0.1:8080");
+        assert_eq!(n.port(50000), "50000");
+    }
+}

@@ -653,3 +653,28 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghijklmnop", 10), ["abcdefghij", "klmnop"]);
+        assert_eq!(wrap("", 10), [""]);
+    }
+
+    #[test]
+    fn step_lists_collapse_runs() {
+        assert_eq!(list(&[3]), "3");
+        assert_eq!(list(&[3, 4]), "3, 4");
+        assert_eq!(list(&[3, 4, 5, 9]), "3–5, 9");
+    }
+
+    #[test]
+    fn narration_lines_join_into_paragraphs() {
+        let lines: Vec<String> = ["a", "b", "", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(paragraphs(&lines), ["a b", "c"]);
+    }
+}
