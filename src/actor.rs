@@ -127,8 +127,10 @@ enum Pending {
     Accept {
         fd: i32,
     },
+    /// `got`: what a MSG_WAITALL receive has gathered so far.
     Recv {
         call: Call<i32>,
+        got: Vec<u8>,
     },
     Send {
         call: Call<i32>,
@@ -160,7 +162,7 @@ impl Pending {
     fn retry(self) -> Progress {
         match self {
             Pending::Accept { fd } => accept(fd),
-            Pending::Recv { call } => start(&call),
+            Pending::Recv { call, got } => recv(&call, got),
             Pending::Send { call, sent } => send_rest(call, sent),
             Pending::Connect { fd, addr } => connect_finish(fd, &addr),
             Pending::ConnectAgain { fd, addr } => connect(fd, &addr),
@@ -173,7 +175,7 @@ fn start(call: &Call<i32>) -> Progress {
     match call {
         Call::Accept { fd } => accept(*fd),
         Call::Connect { fd, addr } => connect(*fd, addr),
-        Call::Recv { .. } | Call::Recvfrom { .. } => recv(call),
+        Call::Recv { .. } | Call::Recvfrom { .. } => recv(call, Vec::new()),
         Call::Send { .. } | Call::Sendto { .. } => send_rest(call.clone(), 0),
         _ => Progress::Done(immediate(call)),
     }
@@ -375,8 +377,9 @@ fn fd_state(fd: i32) -> FdState {
         fd,
         open,
         kind: open.then(|| sock_kind(fd)).flatten(),
-        // An unbound inet socket reports 0.0.0.0:0: say nothing rather than that.
-        local: local.filter(|a| a.port() != Some(0)),
+        // An unbound socket reports 0.0.0.0:0 or an unnamed unix address:
+        // say nothing rather than that.
+        local: local.filter(|a| a.port() != Some(0) && *a != Addr::Unix(String::new())),
         peer,
     }
 }
@@ -507,7 +510,7 @@ fn msg_flags(flags: &[MsgFlag]) -> MsgFlags {
     })
 }
 
-fn recv(call: &Call<i32>) -> Progress {
+fn recv(call: &Call<i32>, got: Vec<u8>) -> Progress {
     let (fd, len, flags, via) = match call {
         Call::Recv {
             fd,
@@ -519,52 +522,32 @@ fn recv(call: &Call<i32>) -> Progress {
         _ => unreachable!("recv() is given receiving calls"),
     };
     let blocking = !nonblocking(fd) && !flags.contains(&MsgFlag::DontWait);
-    if blocking {
-        let ev = ready(fd, libc::POLLIN | libc::POLLRDHUP);
-        let enough = if flags.contains(&MsgFlag::WaitAll) {
-            ev & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
-                || queued(fd) >= len
-        } else {
-            ev != 0
-        };
-        if !enough {
-            return Progress::Parked(Pending::Recv { call: call.clone() });
-        }
+    let park = |got| {
+        Progress::Parked(Pending::Recv {
+            call: call.clone(),
+            got,
+        })
+    };
+    if blocking && ready(fd, libc::POLLIN | libc::POLLRDHUP) == 0 {
+        return park(got);
+    }
+    if blocking && flags.contains(&MsgFlag::WaitAll) {
+        return recv_all(call, fd, len, flags, got);
     }
     let mut buf = vec![0u8; len];
     let mut from = None;
     let r = match (call, via) {
-        (Call::Recvfrom { .. }, _) => {
-            // nix's recvfrom takes no flags: the raw call does.
-            // SAFETY: buf, the sockaddr_storage and its length are valid for
-            // the kernel to write into.
-            unsafe {
-                let mut ss: libc::sockaddr_storage = std::mem::zeroed();
-                let mut sl = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-                let ptr = (&mut ss as *mut libc::sockaddr_storage).cast::<libc::sockaddr>();
-                let r = libc::recvfrom(
-                    fd,
-                    buf.as_mut_ptr().cast(),
-                    len,
-                    msg_flags(flags).bits(),
-                    ptr,
-                    &mut sl,
-                );
-                Errno::result(r).map(|n| {
-                    from = SockaddrStorage::from_raw(ptr, Some(sl))
-                        .as_ref()
-                        .and_then(to_addr);
-                    n as usize
-                })
-            }
-        }
-        (_, Via::Socket) => sock::recv(fd, &mut buf, msg_flags(flags)),
+        (Call::Recvfrom { .. }, _) => recvfrom(fd, &mut buf, msg_flags(flags)).map(|(n, a)| {
+            from = a;
+            n
+        }),
+        (_, Via::Socket) => sock::recv(fd, &mut buf, msg_flags(flags) | dontwait(blocking)),
         // SAFETY: buf is valid for len bytes.
         (_, Via::File) => Errno::result(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })
             .map(|n| n as usize),
     };
     if blocking && r == Err(Errno::EAGAIN) {
-        return Progress::Parked(Pending::Recv { call: call.clone() });
+        return park(got);
     }
     let mut done = result(r.map(|n| n as i64));
     if let Some(n) = done.errno.is_none().then_some(done.ret as usize) {
@@ -576,12 +559,63 @@ fn recv(call: &Call<i32>) -> Progress {
     Progress::Done(done)
 }
 
-/// Bytes waiting in the receive queue (SIOCINQ).
-fn queued(fd: i32) -> usize {
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int.
-    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
-    if r == 0 { n.max(0) as usize } else { 0 }
+/// A blocking MSG_WAITALL receive: gathers what arrives, as the kernel does,
+/// until `len` bytes, end of file or an error.
+fn recv_all(
+    call: &Call<i32>,
+    fd: i32,
+    len: usize,
+    flags: &[MsgFlag],
+    mut got: Vec<u8>,
+) -> Progress {
+    let flags = (msg_flags(flags) - MsgFlags::MSG_WAITALL) | MsgFlags::MSG_DONTWAIT;
+    let mut buf = vec![0u8; len - got.len()];
+    let r = loop {
+        if got.len() == len {
+            break Ok(());
+        }
+        match sock::recv(fd, &mut buf[..len - got.len()], flags) {
+            Ok(0) => break Ok(()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(Errno::EAGAIN) => {
+                return Progress::Parked(Pending::Recv {
+                    call: call.clone(),
+                    got,
+                });
+            }
+            Err(_) if !got.is_empty() => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    let mut done = result(r.map(|()| got.len() as i64));
+    if done.errno.is_none() {
+        done.data = Some(got);
+    }
+    done.fds.push(fd_state(fd));
+    Progress::Done(done)
+}
+
+/// recvfrom with flags (nix's recvfrom takes none): bytes and sender.
+fn recvfrom(fd: i32, buf: &mut [u8], flags: MsgFlags) -> nix::Result<(usize, Option<Addr>)> {
+    // SAFETY: buf, the sockaddr_storage and its length are valid for the
+    // kernel to write into.
+    unsafe {
+        let mut ss: libc::sockaddr_storage = std::mem::zeroed();
+        let mut sl = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let ptr = (&mut ss as *mut libc::sockaddr_storage).cast::<libc::sockaddr>();
+        let r = libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            flags.bits(),
+            ptr,
+            &mut sl,
+        );
+        Errno::result(r).map(|n| {
+            let from = SockaddrStorage::from_raw(ptr, Some(sl));
+            (n as usize, from.as_ref().and_then(to_addr))
+        })
+    }
 }
 
 /// Sends what is left of `call`'s data after `sent` bytes, as a blocking

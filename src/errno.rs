@@ -120,7 +120,8 @@ pub fn explain<F>(
         (libc::EPIPE, _) => {
             "the connection can no longer send: it was reset, or shut down for writing".into()
         }
-        (libc::EAGAIN, _) => "the call would have to wait, and the socket is non-blocking".into(),
+        (libc::EAGAIN, _) => "the call would have to wait, and it was told not to: a non-blocking socket, or MSG_DONTWAIT"
+                .into(),
         (libc::EINPROGRESS, _) => {
             "the connection has started; poll for writable, then read SO_ERROR".into()
         }

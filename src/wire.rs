@@ -1,7 +1,8 @@
 //! The control channel between the engine and the processes it drives.
 //!
 //! Each actor (and the namespace hub) is a child process holding one end of a
-//! unix stream socket at [`CONTROL_FD`]. Messages are JSON, each preceded by
+//! unix stream socket at [`CONTROL_FD`]. Messages are postcard (compact
+//! binary serde, so megabytes of payload cost megabytes), each preceded by
 //! its length as a 4-byte little-endian number.
 
 use crate::call::{Addr, Call};
@@ -79,7 +80,7 @@ pub enum WaitKind {
 }
 
 pub fn send<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
-    let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
+    let body = postcard::to_allocvec(msg).map_err(io::Error::other)?;
     let mut frame = Vec::with_capacity(body.len() + 4);
     frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
     frame.extend_from_slice(&body);
@@ -96,7 +97,7 @@ pub fn recv<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<Option<T>> {
     }
     let mut body = vec![0; u32::from_le_bytes(len) as usize];
     r.read_exact(&mut body)?;
-    serde_json::from_slice(&body)
+    postcard::from_bytes(&body)
         .map(Some)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }

@@ -174,3 +174,48 @@ fn a_failed_expectation_is_shown_at_its_step_and_exits_1() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn every_call_and_blocking_path_runs_as_the_fixtures_expect() {
+    // every-call: each supported call on TCP/IPv6, UDP and unix sockets;
+    // big-send: a send and a MSG_WAITALL recv that park and complete in
+    // turns; buffer-deadlock: both sides park in send.
+    for fixture in ["every-call", "big-send", "buffer-deadlock"] {
+        let path = format!("tests/fixtures/{fixture}.lesson");
+        let out = run_lesson(&path, &["--width", "200"], &unique_tag(fixture));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{fixture}:\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    let t = stdout(&run_lesson(
+        "tests/fixtures/buffer-deadlock.lesson",
+        &["--width", "200"],
+        &unique_tag("bd"),
+    ));
+    assert!(t.contains("Each waits for the other to read"), "{t}");
+}
+
+#[test]
+fn colour_follows_the_option_and_no_color() {
+    let always = run_lesson("hello", &["--color", "always"], &unique_tag("color"));
+    assert!(
+        stdout(&always).contains("\x1b["),
+        "no colour with --color always"
+    );
+    let never = run_lesson("hello", &[], &unique_tag("nocolor"));
+    assert!(
+        !stdout(&never).contains('\x1b'),
+        "colour with --color never"
+    );
+    let out = std::process::Command::new(BIN)
+        .args(["run", "hello", "--no-pause"])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains('\x1b'));
+}

@@ -20,6 +20,8 @@ pub enum Tok {
     Arrow,
     /// `|` between flags: `MSG_PEEK | MSG_DONTWAIT`.
     Pipe,
+    /// `*` repeating a string: `"x" * 100000`.
+    Star,
     /// `| narration` at the start of a line: the text after the bar, trimmed.
     Narration(String),
 }
@@ -90,6 +92,10 @@ impl Lexer<'_> {
                 }
                 b'}' => {
                     toks.push(single(Tok::RBrace));
+                    i += 1;
+                }
+                b'*' => {
+                    toks.push(single(Tok::Star));
                     i += 1;
                 }
                 b',' => {

@@ -34,6 +34,9 @@ pub const CALLS: &[(&str, &str)] = &[
 
 const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect"];
 
+/// The most bytes a repeated string (`"x" * N`) may make.
+const MAX_REPEAT: i64 = 16 << 20;
+
 /// The text with control characters shown as `?`, byte for byte, so an
 /// error about a binary file does not write them to the terminal.
 fn printable(text: &str) -> String {
@@ -612,6 +615,34 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Ident(name) => Some(Arg::Ident(name.clone())),
                 Tok::Int(n) => Some(Arg::Int(*n)),
+                Tok::Str(s) if matches!(toks.get(i + 1), Some(Token { tok: Tok::Star, .. })) => {
+                    let count = match toks.get(i + 2) {
+                        Some(Token {
+                            tok: Tok::Int(n), ..
+                        }) if (1..=MAX_REPEAT).contains(n) => *n as usize,
+                        other => {
+                            return Err(self
+                                .err(
+                                    ErrorKind::Syntax,
+                                    other.map(Token::span).unwrap_or((toks[i + 1].end, 0)),
+                                    "expected a count after `*`",
+                                    &format!("expected a number from 1 to {MAX_REPEAT}"),
+                                )
+                                .help("write \"x\" * 100000 for 100000 bytes of x"));
+                        }
+                    };
+                    if s.len().saturating_mul(count) > MAX_REPEAT as usize {
+                        return Err(self
+                            .err(ErrorKind::Syntax, (t.start, toks[i + 2].end - t.start), "the data is too large", &format!("at most {MAX_REPEAT} bytes"))
+                            .help("a lesson's payloads are for showing buffers filling up: a few megabytes are plenty"));
+                    }
+                    args.push(ArgTok {
+                        arg: Arg::Str(s.repeat(count)),
+                        span: (t.start, toks[i + 2].end - t.start),
+                    });
+                    i += 3;
+                    None
+                }
                 Tok::Str(s) => Some(Arg::Str(s.clone())),
                 Tok::Addr(a) => Some(Arg::Addr(a.clone())),
                 Tok::LBrace => {
