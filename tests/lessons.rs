@@ -201,7 +201,11 @@ fn every_call_and_blocking_path_runs_as_the_fixtures_expect() {
 
 #[test]
 fn colour_follows_the_option_and_no_color() {
-    let always = run_lesson("hello", &["--color", "always"], &unique_tag("color"));
+    let always = std::process::Command::new(BIN)
+        .args(["run", "hello", "--no-pause", "--color", "always"])
+        .current_dir(root())
+        .output()
+        .unwrap();
     assert!(
         stdout(&always).contains("\x1b["),
         "no colour with --color always"
