@@ -95,6 +95,11 @@ impl Transcript {
         }
     }
 
+    /// A note under a call of `actor`.
+    fn note(&self, out: &mut String, actor: usize, text: &str, style: Style) {
+        self.put(out, "", self.note_col(actor), text, style);
+    }
+
     fn step_gutter(step: usize) -> String {
         format!("{step:>4}")
     }
@@ -200,13 +205,7 @@ impl Transcript {
                 ..
             } => {
                 let text = format!("✗ expected {}, but {got}", expectation(expected));
-                self.put(
-                    out,
-                    "",
-                    self.note_col(*actor),
-                    &text,
-                    Style::new().red().bold(),
-                );
+                self.note(out, *actor, &text, Style::new().red().bold());
             }
             Event::Crashed {
                 actor,
@@ -233,13 +232,7 @@ impl Transcript {
                     Some(s) => format!("✗ {name} was killed by {}", signal_name(*s)),
                     None => format!("✗ {name} exited with code {}", code.unwrap_or(-1)),
                 };
-                self.put(
-                    out,
-                    "",
-                    self.note_col(*actor),
-                    &text,
-                    Style::new().red().bold(),
-                );
+                self.note(out, *actor, &text, Style::new().red().bold());
             }
             Event::Deadlock {
                 waits,
@@ -262,7 +255,7 @@ impl Transcript {
                         self.actors[*actor],
                         fds.join(", ")
                     );
-                    self.put(out, "", self.note_col(*actor), &text, Style::new().dimmed());
+                    self.note(out, *actor, &text, Style::new().dimmed());
                 }
             }
             Event::Finish {
@@ -483,7 +476,7 @@ impl Transcript {
             {
                 seen.push(p);
                 let text = format!("({}: ephemeral, the kernel picked it)", self.names.port(p));
-                self.put(out, "", self.note_col(actor), &text, Style::new().dimmed());
+                self.note(out, actor, &text, Style::new().dimmed());
             }
         }
     }
