@@ -16,7 +16,6 @@ use nix::sys::socket::{
     self as sock, AddressFamily, MsgFlags, SockFlag, SockaddrIn, SockaddrIn6, SockaddrLike,
     SockaddrStorage, UnixAddr,
 };
-use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
@@ -68,6 +67,7 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
                 let _ = wire::send(&mut ctl, &Reply::Exiting(open_fds()));
                 return ExitCode::SUCCESS;
             }
+            Request::Drain => Reply::NoCapture("an actor captures nothing".into()),
         };
         if wire::send(&mut ctl, &reply).is_err() {
             return ExitCode::FAILURE;
@@ -75,22 +75,41 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
     }
 }
 
-/// Entry point of `sockstep __hub`: makes the run's namespace and holds it
-/// until the engine closes the channel.
-pub fn hub_main() -> ExitCode {
+/// Entry point of `sockstep __hub [--host]`: makes the run's namespace
+/// (unless `--host`), captures its loopback, and holds both until the
+/// engine closes the channel.
+pub fn hub_main(host: bool) -> ExitCode {
     close_inherited_fds();
     // SAFETY: as in actor_main.
     let mut ctl = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
-    let reply = match crate::netns::create() {
+    let setup = if host { Ok(()) } else { crate::netns::create() };
+    let reply = match setup {
         Ok(()) => Reply::Ready,
         Err(e) => Reply::SetupFailed(e),
     };
-    if wire::send(&mut ctl, &reply).is_err() {
+    let ready = matches!(reply, Reply::Ready);
+    if wire::send(&mut ctl, &reply).is_err() || !ready {
         return ExitCode::FAILURE;
     }
-    let mut buf = [0; 64];
-    while matches!(ctl.read(&mut buf), Ok(n) if n > 0) {}
-    ExitCode::SUCCESS
+    let capture = crate::capture::Capture::open().map_err(|e| match e.raw_os_error() {
+        Some(libc::EPERM) => "capturing packets needs CAP_NET_RAW, which only a private \
+                               network namespace gives without root"
+            .to_string(),
+        _ => format!("cannot open a packet socket: {e}"),
+    });
+    loop {
+        let reply = match wire::recv::<Request>(&mut ctl) {
+            Ok(Some(Request::Drain)) => match &capture {
+                Ok(c) => Reply::Frames(c.drain()),
+                Err(why) => Reply::NoCapture(why.clone()),
+            },
+            Ok(Some(Request::Exit)) | Ok(None) | Err(_) => return ExitCode::SUCCESS,
+            Ok(Some(_)) => Reply::NoCapture("the hub makes no calls".into()),
+        };
+        if wire::send(&mut ctl, &reply).is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
 }
 
 /// Closes whatever fds the engine's own parent left open (a build tool's
@@ -256,6 +275,8 @@ fn immediate(call: &Call<i32>) -> Done {
                 kind: None,
                 local: None,
                 peer: None,
+                inode: 0,
+                tcp_state: None,
             });
             return done;
         }
@@ -373,15 +394,51 @@ fn fd_state(fd: i32) -> FdState {
     let peer = sock::getpeername::<SockaddrStorage>(fd)
         .ok()
         .and_then(|a| to_addr(&a));
+    let kind = open.then(|| sock_kind(fd)).flatten();
+    let tcp_state = kind
+        .as_deref()
+        .filter(|k| k.starts_with("TCP"))
+        .and_then(|_| tcp_info_state(fd));
     FdState {
         fd,
         open,
-        kind: open.then(|| sock_kind(fd)).flatten(),
+        inode: if open { inode(fd) } else { 0 },
+        tcp_state,
+        kind,
         // An unbound socket reports 0.0.0.0:0 or an unnamed unix address:
         // say nothing rather than that.
         local: local.filter(|a| a.port() != Some(0) && *a != Addr::Unix(String::new())),
         peer,
     }
+}
+
+fn inode(fd: i32) -> u64 {
+    // SAFETY: fstat writes one struct stat.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 {
+            st.st_ino
+        } else {
+            0
+        }
+    }
+}
+
+/// `tcpi_state`, the first byte of struct tcp_info.
+fn tcp_info_state(fd: i32) -> Option<u8> {
+    let mut info = [0u8; 256];
+    let mut len = info.len() as libc::socklen_t;
+    // SAFETY: info and len are valid for the kernel to write into.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    (r == 0 && len > 0).then_some(info[0])
 }
 
 fn getsockopt_int(fd: i32, level: i32, name: i32) -> Option<i32> {

@@ -113,7 +113,7 @@ pub fn main() -> ExitCode {
             };
             return crate::actor::actor_main(netns);
         }
-        Some("__hub") => return crate::actor::hub_main(),
+        Some("__hub") => return crate::actor::hub_main(args.next().as_deref() == Some("--host")),
         _ => {}
     }
     let cli = match Cli::try_parse() {

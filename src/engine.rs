@@ -9,9 +9,13 @@
 //! The engine writes nothing to the terminal; it returns [`Event`]s.
 
 mod proc;
+mod view;
+
+pub use view::rfc_name;
 
 use crate::call::{Addr, Call, FdRef};
-use crate::event::{Event, Network, Outcome, Waiting};
+use crate::capture::Frame;
+use crate::event::{Event, Network, Outcome, Socket, Waiting};
 use crate::lesson::{Expect, Lesson};
 use crate::wire::{Done, FdState, Reply, Request, WaitKind};
 use proc::Proc;
@@ -101,6 +105,14 @@ pub struct Run {
     steps_run: usize,
     failures: usize,
     finished: bool,
+    /// Whether the run has its own namespace (else: the host's loopback).
+    private: bool,
+    /// Ports the run uses: the lesson's (remapped) and those its fds had.
+    ports: Vec<u16>,
+    /// The kernel's view after the last step.
+    sockets: Vec<Socket>,
+    /// Frames captured so far, for `--pcap`; `None` once capture failed.
+    frames: Option<Vec<Frame>>,
 }
 
 impl Run {
@@ -120,13 +132,27 @@ impl Run {
             steps_run: 0,
             failures: 0,
             finished: false,
+            private: false,
+            ports: Vec::new(),
+            sockets: Vec::new(),
+            frames: Some(Vec::new()),
             lesson,
         };
         let network = run.start_hub(opts)?;
-        if network != Network::Namespace {
+        run.private = network == Network::Namespace;
+        if !run.private {
             run.remap_ports();
         }
-        let netns = run.hub.as_ref().map(|h| h.pid().to_string());
+        run.ports = run
+            .lesson
+            .ports()
+            .iter()
+            .map(|p| *run.remap.get(p).unwrap_or(p))
+            .collect();
+        let netns = run
+            .private
+            .then(|| run.hub.as_ref().map(|h| h.pid().to_string()))
+            .flatten();
         let mut args = vec!["__actor".to_string()];
         if let Some(pid) = &netns {
             args.extend(["--netns".to_string(), pid.clone()]);
@@ -191,7 +217,21 @@ impl Run {
         let mut events = Vec::new();
         if let Some(i) = self.next_step() {
             self.run_step(i, &mut events)?;
+            self.packets(&mut events)?;
             self.settle(&mut events)?;
+            self.packets(&mut events)?;
+            self.states(&mut events);
+            let step = &self.lesson.steps[i];
+            if !step.narration.is_empty() {
+                events.push(Event::Narration {
+                    step: step.number,
+                    actor: step.actor,
+                    lines: step.narration.clone(),
+                });
+            }
+            events.push(Event::Table {
+                sockets: self.sockets.clone(),
+            });
         }
         if self.next_step().is_none() {
             self.finish(&mut events)?;
@@ -212,28 +252,43 @@ impl Run {
         self.failures == 0
     }
 
+    /// Starts the hub: it makes the private namespace (unless the host's
+    /// loopback is asked for, or that fails) and captures loopback packets.
     fn start_hub(&mut self, opts: &Options) -> Result<Network, EngineError> {
-        if opts.host_network {
-            return Ok(Network::Host {
-                reason: "--host-network was given".into(),
-            });
-        }
-        let args = ["__hub".to_string()];
-        let mut hub = Proc::spawn(&opts.exe, &args, &self.run_dir, opts.watchdog, "the hub")
-            .map_err(EngineError::Spawn)?;
-        match hub.recv().map_err(|error| EngineError::Channel {
-            who: "the namespace hub".into(),
-            error,
-        })? {
-            Some(Reply::Ready) => {
-                self.hub = Some(hub);
-                Ok(Network::Namespace)
+        let spawn = |host: bool| {
+            let mut args = vec!["__hub".to_string()];
+            if host {
+                args.push("--host".into());
             }
-            Some(Reply::SetupFailed(reason)) => Ok(Network::Host { reason }),
-            _ => Ok(Network::Host {
-                reason: "the namespace hub exited before it was ready".into(),
-            }),
+            let mut hub = Proc::spawn(&opts.exe, &args, &self.run_dir, opts.watchdog, "the hub")
+                .map_err(EngineError::Spawn)?;
+            let reply = hub.recv().map_err(|error| EngineError::Channel {
+                who: "the hub".into(),
+                error,
+            })?;
+            Ok::<_, EngineError>((hub, reply))
+        };
+        let mut reason = "--host-network was given".to_string();
+        if !opts.host_network {
+            match spawn(false)? {
+                (hub, Some(Reply::Ready)) => {
+                    self.hub = Some(hub);
+                    return Ok(Network::Namespace);
+                }
+                (hub, Some(Reply::SetupFailed(why))) => {
+                    hub.reap();
+                    reason = why;
+                }
+                (hub, _) => {
+                    hub.reap();
+                    reason = "the namespace hub exited before it was ready".into();
+                }
+            }
         }
+        if let (hub, Some(Reply::Ready)) = spawn(true)? {
+            self.hub = Some(hub);
+        }
+        Ok(Network::Host { reason })
     }
 
     /// On the host's loopback, gives each port the lesson names a free one.
@@ -337,14 +392,85 @@ impl Run {
             }
             None => self.crashed(actor, i, call, events),
         }
-        if !step.narration.is_empty() {
-            events.push(Event::Narration {
-                step: step.number,
-                actor,
-                lines: step.narration.clone(),
-            });
+        Ok(())
+    }
+
+    /// The packets captured since the last look, as an event.
+    fn packets(&mut self, events: &mut Vec<Event>) -> Result<(), EngineError> {
+        let (Some(hub), Some(frames)) = (self.hub.as_mut(), self.frames.as_mut()) else {
+            return Ok(());
+        };
+        hub.send(&Request::Drain)
+            .map_err(|error| EngineError::Channel {
+                who: "the hub".into(),
+                error,
+            })?;
+        match hub.recv().map_err(|error| EngineError::Channel {
+            who: "the hub".into(),
+            error,
+        })? {
+            Some(Reply::Frames(new)) => {
+                let ports = &self.ports;
+                let private = self.private;
+                let mut packets = Vec::new();
+                for f in new {
+                    let Some(p) = crate::capture::decode(&f.bytes) else {
+                        continue;
+                    };
+                    let ours = |a: &Addr| a.port().is_some_and(|port| ports.contains(&port));
+                    let about_ours = match &p.payload {
+                        crate::capture::Payload::Unreachable { about: Some(a), .. } => ours(a),
+                        _ => false,
+                    };
+                    if private || ours(&p.src) || ours(&p.dst) || about_ours {
+                        frames.push(f);
+                        packets.push(p);
+                    }
+                }
+                if !packets.is_empty() {
+                    events.push(Event::Packets { packets });
+                }
+            }
+            Some(Reply::NoCapture(reason)) => {
+                self.frames = None;
+                events.push(Event::NoCapture { reason });
+            }
+            _ => {
+                self.frames = None;
+                events.push(Event::NoCapture {
+                    reason: "the hub did not answer".into(),
+                });
+            }
         }
         Ok(())
+    }
+
+    /// Reads the kernel's view of every socket and reports what changed.
+    fn states(&mut self, events: &mut Vec<Event>) {
+        let pid = if self.private {
+            self.hub.as_ref().map(|h| h.pid())
+        } else {
+            None
+        };
+        let rows = crate::kernel::read(pid);
+        let ports = self.ports.clone();
+        let private = self.private;
+        let keep = move |r: &crate::kernel::Row| {
+            private
+                || view::known_port(&r.local, &ports)
+                || r.peer.as_ref().is_some_and(|p| view::known_port(p, &ports))
+        };
+        let new = view::snapshot(&rows, &self.fds, &keep);
+        let transitions = view::diff(&self.sockets, &new);
+        self.sockets = new;
+        if !transitions.is_empty() {
+            events.push(Event::States { transitions });
+        }
+    }
+
+    /// The frames captured on loopback so far; `None` if capture failed.
+    pub fn frames(&self) -> Option<&[Frame]> {
+        self.frames.as_deref()
     }
 
     fn expect_result(
@@ -439,6 +565,12 @@ impl Run {
                 table.remove(&st.fd);
                 continue;
             }
+            for a in st.local.iter().chain(st.peer.iter()) {
+                if let Some(p) = a.port().filter(|p| *p != 0 && !self.ports.contains(p)) {
+                    self.ports.push(p);
+                }
+            }
+            let table = &mut self.fds[actor];
             let old = table.get(&st.fd);
             if old.map(|o| (&o.local, &o.peer)) != Some((&st.local, &st.peer))
                 && (st.local.is_some() || st.peer.is_some())
@@ -552,6 +684,11 @@ impl Run {
                 p.reap();
             }
         }
+        self.packets(events)?;
+        self.states(events);
+        events.push(Event::Table {
+            sockets: self.sockets.clone(),
+        });
         if let Some(hub) = self.hub.take() {
             hub.reap();
         }

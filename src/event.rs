@@ -35,6 +35,38 @@ pub enum Outcome {
     Blocked { wait: WaitKind },
 }
 
+/// One socket of the run as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Socket {
+    /// The actor and fd that hold it; `None` for a socket no fd refers to.
+    pub owner: Option<(usize, i32)>,
+    #[serde(skip)]
+    pub inode: u64,
+    /// `TCP`, `TCPv6`, `UDP`, `UDPv6`, `UNIX-STREAM`...
+    pub kind: String,
+    pub local: Option<Addr>,
+    pub peer: Option<Addr>,
+    /// The kernel's state name: `ESTABLISHED`, `FIN_WAIT2`, `CLOSE`...
+    pub state: String,
+    /// Bytes to read; for a listener, connections in the accept queue.
+    pub recv_q: u32,
+    /// Bytes sent but not yet acknowledged.
+    pub send_q: u32,
+    /// TIME_WAIT: seconds until the kernel drops it.
+    pub timewait_left: Option<u32>,
+}
+
+/// A socket that changed between two steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    /// `None`: the socket is new to the kernel's view.
+    pub before: Option<Socket>,
+    /// `None`: the socket is gone.
+    pub after: Option<Socket>,
+    /// What RFC 9293 says of the transition, where it helps.
+    pub rfc: Option<String>,
+}
+
 /// What a parked actor waits for, in a deadlock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Waiting {
@@ -90,6 +122,16 @@ pub enum Event {
         actor: usize,
         lines: Vec<String>,
     },
+    /// Packets that crossed loopback during the step, in order.
+    Packets {
+        packets: Vec<crate::capture::Packet>,
+    },
+    /// Sockets whose kernel state changed during the step.
+    States { transitions: Vec<Transition> },
+    /// Every socket of the run, as the kernel reports it now.
+    Table { sockets: Vec<Socket> },
+    /// Packets cannot be captured in this run, and why.
+    NoCapture { reason: String },
     /// A step's expectation did not hold.
     ExpectFailed {
         step: usize,

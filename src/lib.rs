@@ -6,11 +6,13 @@
 
 pub mod actor;
 pub mod call;
+pub mod capture;
 pub mod catalog;
 pub mod cli;
 pub mod engine;
 pub mod errno;
 pub mod event;
+pub mod kernel;
 pub mod lesson;
 pub mod netns;
 pub mod render;

@@ -23,6 +23,17 @@ pub fn create() -> Result<(), String> {
                 .map_err(|e| format!("cannot write uid_map: {e}"))?;
             fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))
                 .map_err(|e| format!("cannot write gid_map: {e}"))?;
+            // The TCP and UDP hash tables are shared by every namespace
+            // unless a namespace is made with its own: a second, nested
+            // network namespace gets small ones, so reading the run's
+            // sockets from /proc/net does not walk the host's whole table.
+            // (Best effort: kernels before 6.1 lack these settings.)
+            let small = fs::write("/proc/sys/net/ipv4/tcp_child_ehash_entries", "256").is_ok();
+            let _ = fs::write("/proc/sys/net/ipv4/udp_child_hash_entries", "256");
+            if small {
+                unshare(CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| format!("cannot make a nested network namespace: {}", e.desc()))?;
+            }
         }
         // Without user namespaces a privileged process can still make a
         // network namespace of its own.

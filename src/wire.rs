@@ -22,6 +22,8 @@ pub enum Request {
     Retry,
     /// List the open fds and exit, as a program returning from main.
     Exit,
+    /// To the hub: the frames captured on loopback since the last time.
+    Drain,
 }
 
 /// What a child answers.
@@ -39,6 +41,10 @@ pub enum Reply {
     StillParked,
     /// `Exit`: these fds were still open; the kernel closes them.
     Exiting(Vec<i32>),
+    /// `Drain`: frames captured on loopback.
+    Frames(Vec<crate::capture::Frame>),
+    /// `Drain`: the hub cannot capture, and why.
+    NoCapture(String),
 }
 
 /// The result of a completed call.
@@ -64,6 +70,10 @@ pub struct FdState {
     pub kind: Option<String>,
     pub local: Option<Addr>,
     pub peer: Option<Addr>,
+    /// The socket's inode, which `/proc/net` lists too.
+    pub inode: u64,
+    /// For TCP, `tcpi_state` from TCP_INFO.
+    pub tcp_state: Option<u8>,
 }
 
 /// Why a call cannot complete yet.

@@ -258,6 +258,11 @@ impl Transcript {
                     self.note(out, *actor, &text, Style::new().dimmed());
                 }
             }
+            // Drawn by the kernel view; see below.
+            Event::Packets { .. }
+            | Event::States { .. }
+            | Event::Table { .. }
+            | Event::NoCapture { .. } => {}
             Event::Finish {
                 steps_run,
                 steps,

@@ -1,0 +1,268 @@
+//! Packets that cross the run's loopback, captured with an AF_PACKET socket
+//! in the run's network namespace (the namespace's own user namespace makes
+//! that possible without root), and decoded for the transcript.
+
+use crate::call::Addr;
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// A raw frame as seen on `lo`, with the time it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    pub secs: u64,
+    pub micros: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// A non-blocking packet socket bound to `lo`.
+pub struct Capture {
+    fd: OwnedFd,
+}
+
+impl Capture {
+    pub fn open() -> std::io::Result<Capture> {
+        let proto = (libc::ETH_P_ALL as u16).to_be();
+        // SAFETY: plain socket creation; the fd is owned right away.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                i32::from(proto),
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fd is a new, valid descriptor nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: if_nametoindex reads a NUL-terminated string.
+        let index = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
+        // SAFETY: sockaddr_ll is plain data, passed with its size.
+        let r = unsafe {
+            let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+            sll.sll_family = libc::AF_PACKET as u16;
+            sll.sll_protocol = proto;
+            sll.sll_ifindex = index as i32;
+            libc::bind(
+                fd.as_raw_fd(),
+                (&sll as *const libc::sockaddr_ll).cast(),
+                size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Capture { fd })
+    }
+
+    /// Every frame captured since the last call. Loopback packets are seen
+    /// twice, going out and coming in: only the incoming copy is kept.
+    pub fn drain(&self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        let mut buf = vec![0u8; 65536 + 128];
+        loop {
+            // SAFETY: buf and the sockaddr_ll are valid for the kernel to fill.
+            let (n, pkttype) = unsafe {
+                let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+                let mut len = size_of::<libc::sockaddr_ll>() as u32;
+                let n = libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&mut sll as *mut libc::sockaddr_ll).cast(),
+                    &mut len,
+                );
+                (n, sll.sll_pkttype)
+            };
+            if n < 0 {
+                break;
+            }
+            if pkttype == libc::PACKET_OUTGOING {
+                continue;
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            frames.push(Frame {
+                secs: now.as_secs(),
+                micros: now.subsec_micros(),
+                bytes: buf[..n as usize].to_vec(),
+            });
+        }
+        frames
+    }
+}
+
+/// What a packet carries, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "proto", rename_all = "snake_case")]
+pub enum Payload {
+    Tcp {
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        data: Vec<u8>,
+    },
+    Udp {
+        data: Vec<u8>,
+    },
+    /// ICMP destination unreachable (type 3, or 1 for ICMPv6), with the
+    /// destination of the datagram it answers.
+    Unreachable {
+        code: u8,
+        about: Option<Addr>,
+    },
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Packet {
+    pub src: Addr,
+    pub dst: Addr,
+    pub payload: Payload,
+}
+
+pub const FIN: u8 = 0x01;
+pub const SYN: u8 = 0x02;
+pub const RST: u8 = 0x04;
+pub const PSH: u8 = 0x08;
+pub const ACK: u8 = 0x10;
+
+/// Decodes an Ethernet frame from `lo` (its header is all zeros but for the
+/// type) carrying IPv4 or IPv6 and TCP, UDP or ICMP.
+pub fn decode(frame: &[u8]) -> Option<Packet> {
+    let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
+    let ip = frame.get(14..)?;
+    let (src_ip, dst_ip, proto, l4): (IpPair, IpPair, u8, &[u8]) = match ethertype {
+        0x0800 => {
+            let ihl = usize::from(ip.first()? & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+            let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+            let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            (
+                IpPair::V4(src),
+                IpPair::V4(dst),
+                ip[9],
+                ip.get(ihl..total.min(ip.len()))?,
+            )
+        }
+        0x86dd => {
+            let plen = usize::from(u16::from_be_bytes([*ip.get(4)?, *ip.get(5)?]));
+            let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+            let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+            let next = ip[6];
+            (
+                IpPair::V6(src.into()),
+                IpPair::V6(dst.into()),
+                next,
+                ip.get(40..(40 + plen).min(ip.len()))?,
+            )
+        }
+        _ => return None,
+    };
+    let ports = |l4: &[u8]| -> Option<(u16, u16)> {
+        Some((
+            u16::from_be_bytes([*l4.first()?, *l4.get(1)?]),
+            u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?]),
+        ))
+    };
+    match proto {
+        6 => {
+            let (sp, dp) = ports(l4)?;
+            let seq = u32::from_be_bytes(l4.get(4..8)?.try_into().ok()?);
+            let ack = u32::from_be_bytes(l4.get(8..12)?.try_into().ok()?);
+            let off = usize::from(l4.get(12)? >> 4) * 4;
+            let flags = *l4.get(13)?;
+            Some(Packet {
+                src: src_ip.with_port(sp),
+                dst: dst_ip.with_port(dp),
+                payload: Payload::Tcp {
+                    flags,
+                    seq,
+                    ack,
+                    data: l4.get(off..)?.to_vec(),
+                },
+            })
+        }
+        17 => {
+            let (sp, dp) = ports(l4)?;
+            Some(Packet {
+                src: src_ip.with_port(sp),
+                dst: dst_ip.with_port(dp),
+                payload: Payload::Udp {
+                    data: l4.get(8..)?.to_vec(),
+                },
+            })
+        }
+        1 | 58 => {
+            let unreachable =
+                (proto == 1 && l4.first() == Some(&3)) || (proto == 58 && l4.first() == Some(&1));
+            // The ICMP error quotes the IP header and first bytes of the
+            // datagram it answers: its destination is what was unreachable.
+            let about = if unreachable {
+                let inner = l4.get(8..)?;
+                let mut f = vec![0u8; 12];
+                f.extend_from_slice(if proto == 1 {
+                    &[0x08, 0x00]
+                } else {
+                    &[0x86, 0xdd]
+                });
+                f.extend_from_slice(inner);
+                decode(&f).map(|p| p.dst)
+            } else {
+                None
+            };
+            Some(Packet {
+                src: src_ip.with_port(0),
+                dst: dst_ip.with_port(0),
+                payload: if unreachable {
+                    Payload::Unreachable { code: l4[1], about }
+                } else {
+                    Payload::Other
+                },
+            })
+        }
+        _ => None,
+    }
+}
+
+enum IpPair {
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+}
+
+impl IpPair {
+    fn with_port(&self, port: u16) -> Addr {
+        match self {
+            IpPair::V4(ip) => Addr::V4(SocketAddrV4::new(*ip, port)),
+            IpPair::V6(ip) => Addr::V6(SocketAddrV6::new(*ip, port, 0, 0)),
+        }
+    }
+}
+
+/// Writes frames as a pcap file (link type Ethernet), as Wireshark and
+/// tshark read it.
+pub fn write_pcap(w: &mut impl std::io::Write, frames: &[Frame]) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(24);
+    head.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    head.extend_from_slice(&2u16.to_le_bytes());
+    head.extend_from_slice(&4u16.to_le_bytes());
+    head.extend_from_slice(&0i32.to_le_bytes());
+    head.extend_from_slice(&0u32.to_le_bytes());
+    head.extend_from_slice(&262_144u32.to_le_bytes());
+    head.extend_from_slice(&1u32.to_le_bytes());
+    w.write_all(&head)?;
+    for f in frames {
+        let len = f.bytes.len() as u32;
+        let mut rec = Vec::with_capacity(16 + f.bytes.len());
+        rec.extend_from_slice(&(f.secs as u32).to_le_bytes());
+        rec.extend_from_slice(&f.micros.to_le_bytes());
+        rec.extend_from_slice(&len.to_le_bytes());
+        rec.extend_from_slice(&len.to_le_bytes());
+        rec.extend_from_slice(&f.bytes);
+        w.write_all(&rec)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! What the kernel says about every socket of a run, read from
+//! `/proc/PID/net/{tcp,tcp6,udp,udp6}` of a process in the run's network
+//! namespace (the same fields `ss` shows, as hex text).
+//!
+//! Unlike an fd's own view, this includes the sockets no fd refers to: a
+//! connection waiting in a listener's accept queue, and what is left after
+//! close (FIN_WAIT1, FIN_WAIT2, CLOSING, LAST_ACK, TIME_WAIT).
+
+use crate::call::Addr;
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+
+/// One socket as `/proc/net` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// `TCP`, `TCPv6`, `UDP` or `UDPv6`, as the actors name fd kinds.
+    pub kind: String,
+    pub local: Addr,
+    /// `None` for an unconnected socket (the kernel shows 0.0.0.0:0).
+    pub peer: Option<Addr>,
+    /// The TCP state by its kernel name (`ESTABLISHED`, `TIME_WAIT`...);
+    /// for UDP, `UNCONN` or `ESTABLISHED` as `ss` says.
+    pub state: String,
+    /// Bytes waiting to be read; for a listener, connections waiting in the
+    /// accept queue.
+    pub recv_q: u32,
+    /// Bytes sent but not yet acknowledged (TCP) or queued (UDP).
+    pub send_q: u32,
+    /// 0 when no fd refers to the socket (TIME_WAIT, an orphan, a
+    /// connection not yet accepted).
+    pub inode: u64,
+    /// For TIME_WAIT, the seconds left before the kernel drops it.
+    pub timewait_left: Option<u32>,
+}
+
+/// The kernel's TCP state names, by number (include/net/tcp_states.h).
+pub fn tcp_state_name(n: u8) -> &'static str {
+    match n {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        12 => "NEW_SYN_RECV",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Every TCP and UDP socket in the network namespace of process `pid`
+/// (`None`: this process's own).
+pub fn read(pid: Option<u32>) -> Vec<Row> {
+    let dir = match pid {
+        Some(p) => format!("/proc/{p}/net"),
+        None => "/proc/self/net".to_string(),
+    };
+    let mut rows = Vec::new();
+    for (file, kind) in [
+        ("tcp", "TCP"),
+        ("tcp6", "TCPv6"),
+        ("udp", "UDP"),
+        ("udp6", "UDPv6"),
+    ] {
+        if let Ok(text) = std::fs::read_to_string(format!("{dir}/{file}")) {
+            rows.extend(text.lines().skip(1).filter_map(|l| parse_line(l, kind)));
+        }
+    }
+    rows
+}
+
+/// One line of /proc/net/tcp (or tcp6, udp, udp6).
+pub fn parse_line(line: &str, kind: &str) -> Option<Row> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    if f.len() < 10 {
+        return None;
+    }
+    let local = parse_addr(f[1])?;
+    let peer = parse_addr(f[2]).filter(|a| a.port() != Some(0));
+    let st = u8::from_str_radix(f[3], 16).ok()?;
+    let (tx, rx) = f[4].split_once(':')?;
+    let (timer, when) = f[5].split_once(':')?;
+    let udp = kind.starts_with("UDP");
+    let state = if udp {
+        if st == 1 { "ESTABLISHED" } else { "UNCONN" }
+    } else {
+        tcp_state_name(st)
+    };
+    // Timer 3 is the TIME_WAIT timer; `when` counts clock ticks (USER_HZ).
+    let timewait_left = (!udp && st == 6 && timer == "03")
+        .then(|| u32::from_str_radix(when, 16).ok().map(|t| t.div_ceil(100)))
+        .flatten();
+    Some(Row {
+        kind: kind.to_string(),
+        local,
+        peer,
+        state: state.to_string(),
+        recv_q: u32::from_str_radix(rx, 16).ok()?,
+        send_q: u32::from_str_radix(tx, 16).ok()?,
+        inode: f[9].parse().ok()?,
+        timewait_left,
+    })
+}
+
+/// `0100007F:1F90` is 127.0.0.1:8080: the address is the raw bytes of the
+/// kernel's 32-bit words printed in host (little-endian) order.
+fn parse_addr(s: &str) -> Option<Addr> {
+    let (ip, port) = s.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    match ip.len() {
+        8 => {
+            let n = u32::from_str_radix(ip, 16).ok()?;
+            Some(Addr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(n.to_le_bytes()),
+                port,
+            )))
+        }
+        32 => {
+            let mut bytes = [0u8; 16];
+            for w in 0..4 {
+                let n = u32::from_str_radix(&ip[w * 8..w * 8 + 8], 16).ok()?;
+                bytes[w * 4..w * 4 + 4].copy_from_slice(&n.to_le_bytes());
+            }
+            let ip = Ipv6Addr::from(bytes);
+            Some(Addr::V6(SocketAddrV6::new(ip, port, 0, 0)))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_listener_and_a_time_wait_line() {
+        let listen = "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000001 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0";
+        let row = parse_line(listen, "TCP").unwrap();
+        assert_eq!(row.local.to_string(), "127.0.0.1:8080");
+        assert_eq!(row.peer, None);
+        assert_eq!(row.state, "LISTEN");
+        assert_eq!((row.recv_q, row.send_q, row.inode), (1, 0, 4242));
+
+        let tw = "   1: 0100007F:1F90 0100007F:B096 06 00000000:00000000 03:0000176F 00000000     0        0 0 3 0000000000000000";
+        let row = parse_line(tw, "TCP").unwrap();
+        assert_eq!(row.state, "TIME_WAIT");
+        assert_eq!(row.peer.unwrap().to_string(), "127.0.0.1:45206");
+        assert_eq!(row.inode, 0);
+        assert_eq!(row.timewait_left, Some(60));
+    }
+
+    #[test]
+    fn parses_ipv6_loopback() {
+        let line = "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 77 1 0000000000000000 100 0 0 10 0";
+        let row = parse_line(line, "TCPv6").unwrap();
+        assert_eq!(row.local.to_string(), "[::1]:8080");
+    }
+}
