@@ -166,13 +166,18 @@ enum Pending {
         fd: i32,
         addr: Addr,
     },
+    /// close() of a lingering socket whose data is not yet acknowledged.
+    Close {
+        fd: i32,
+    },
 }
 
 impl Pending {
     fn wait_kind(&self) -> WaitKind {
         match self {
             Pending::Accept { .. } => WaitKind::Connection,
-            Pending::Recv { .. } => WaitKind::Data,
+            Pending::Recv { got, .. } => WaitKind::Data { got: got.len() },
+            Pending::Close { .. } => WaitKind::Linger,
             Pending::Send { sent, .. } => WaitKind::Room { sent: *sent },
             Pending::Connect { .. } | Pending::ConnectAgain { .. } => WaitKind::Handshake,
         }
@@ -180,8 +185,9 @@ impl Pending {
 
     fn retry(self) -> Progress {
         match self {
-            Pending::Accept { fd } => accept(fd),
-            Pending::Recv { call, got } => recv(&call, got),
+            Pending::Accept { fd } => accept(fd, true),
+            Pending::Recv { call, got } => recv(&call, got, true),
+            Pending::Close { fd } => close(fd),
             Pending::Send { call, sent } => send_rest(call, sent),
             Pending::Connect { fd, addr } => connect_finish(fd, &addr),
             Pending::ConnectAgain { fd, addr } => connect(fd, &addr),
@@ -191,10 +197,15 @@ impl Pending {
 
 /// Makes `call`, or parks it if it would block.
 fn start(call: &Call<i32>) -> Progress {
+    if call.fd() == Some(&CONTROL_FD) {
+        // sockstep's own channel is not the lesson's: it is not open there.
+        return Progress::Done(result(Err(Errno::EBADF)));
+    }
     match call {
-        Call::Accept { fd } => accept(*fd),
+        Call::Accept { fd } => accept(*fd, false),
         Call::Connect { fd, addr } => connect(*fd, addr),
-        Call::Recv { .. } | Call::Recvfrom { .. } => recv(call, Vec::new()),
+        Call::Recv { .. } | Call::Recvfrom { .. } => recv(call, Vec::new(), false),
+        Call::Close { fd } if lingering(*fd) => close(*fd),
         Call::Send { .. } | Call::Sendto { .. } => send_rest(call.clone(), 0),
         _ => Progress::Done(immediate(call)),
     }
@@ -500,12 +511,21 @@ fn ready(fd: i32, events: libc::c_short) -> libc::c_short {
     if n > 0 { p.revents } else { 0 }
 }
 
-fn accept(fd: i32) -> Progress {
-    if !nonblocking(fd) && ready(fd, libc::POLLIN) == 0 {
+/// `retry`: the call was parked before, so `poll` is asked first and no
+/// syscall is repeated while nothing has changed. A first attempt is the
+/// real call, made non-blocking, so errors come back as they would in C.
+fn accept(fd: i32, retry: bool) -> Progress {
+    let blocking = !nonblocking(fd);
+    if blocking && retry && ready(fd, libc::POLLIN) == 0 {
         return Progress::Parked(Pending::Accept { fd });
     }
-    match sock::accept(fd) {
-        Err(Errno::EAGAIN) if !nonblocking(fd) => Progress::Parked(Pending::Accept { fd }),
+    let r = if blocking {
+        with_nonblock(fd, || sock::accept(fd))
+    } else {
+        sock::accept(fd)
+    };
+    match r {
+        Err(Errno::EAGAIN) if blocking => Progress::Parked(Pending::Accept { fd }),
         r => {
             let mut done = result(r.map(i64::from));
             done.fds.push(fd_state(fd));
@@ -567,7 +587,7 @@ fn msg_flags(flags: &[MsgFlag]) -> MsgFlags {
     })
 }
 
-fn recv(call: &Call<i32>, got: Vec<u8>) -> Progress {
+fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {
     let (fd, len, flags, via) = match call {
         Call::Recv {
             fd,
@@ -585,7 +605,7 @@ fn recv(call: &Call<i32>, got: Vec<u8>) -> Progress {
             got,
         })
     };
-    if blocking && ready(fd, libc::POLLIN | libc::POLLRDHUP) == 0 {
+    if blocking && retry && ready(fd, libc::POLLIN | libc::POLLRDHUP) == 0 {
         return park(got);
     }
     if blocking && flags.contains(&MsgFlag::WaitAll) {
@@ -594,10 +614,11 @@ fn recv(call: &Call<i32>, got: Vec<u8>) -> Progress {
     let mut buf = vec![0u8; len];
     let mut from = None;
     let r = match (call, via) {
-        (Call::Recvfrom { .. }, _) => recvfrom(fd, &mut buf, msg_flags(flags)).map(|(n, a)| {
-            from = a;
-            n
-        }),
+        (Call::Recvfrom { .. }, _) => recvfrom(fd, &mut buf, msg_flags(flags) | dontwait(blocking))
+            .map(|(n, a)| {
+                from = a;
+                n
+            }),
         (_, Via::Socket) => sock::recv(fd, &mut buf, msg_flags(flags) | dontwait(blocking)),
         // SAFETY: buf is valid for len bytes.
         (_, Via::File) => Errno::result(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })
@@ -673,6 +694,42 @@ fn recvfrom(fd: i32, buf: &mut [u8], flags: MsgFlags) -> nix::Result<(usize, Opt
             (n as usize, from.as_ref().and_then(to_addr))
         })
     }
+}
+
+/// Whether closing `fd` would wait: SO_LINGER is on with a timeout and
+/// sent data is not yet acknowledged (SIOCOUTQ).
+fn lingering(fd: i32) -> bool {
+    let mut l = libc::linger {
+        l_onoff: 0,
+        l_linger: 0,
+    };
+    let mut len = size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: l and len are valid for the kernel to write a struct linger.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&mut l as *mut libc::linger).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && l.l_onoff != 0 && l.l_linger > 0 && unacked(fd) > 0
+}
+
+fn unacked(fd: i32) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one int.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) };
+    if r == 0 { n.max(0) as usize } else { 0 }
+}
+
+/// close() of a lingering socket: parked until its data is acknowledged.
+fn close(fd: i32) -> Progress {
+    if lingering(fd) {
+        return Progress::Parked(Pending::Close { fd });
+    }
+    Progress::Done(immediate(&Call::Close { fd }))
 }
 
 /// Sends what is left of `call`'s data after `sent` bytes, as a blocking

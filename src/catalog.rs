@@ -67,11 +67,35 @@ impl fmt::Display for FindError {
     }
 }
 
+/// The largest lesson file sockstep reads.
+const MAX_SIZE: u64 = 1 << 20;
+
+/// Reads a regular file of at most MAX_SIZE bytes (not a device or a FIFO,
+/// which could be endless or never answer).
+fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > MAX_SIZE {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "larger than 1 MiB: not a lesson",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SIZE + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Finds a lesson by path, number (`1`) or name (`hello`).
 pub fn find(what: &str) -> Result<Source, FindError> {
-    let looks_like_path = what.contains('/') || what.ends_with(".lesson");
-    if looks_like_path || std::path::Path::new(what).is_file() {
-        return std::fs::read(what)
+    // A name or a number means a built-in lesson, even if a file of that
+    // name (a compiled `hello`, say) sits in the current directory.
+    if what.contains('/') || what.ends_with(".lesson") {
+        return read_file(what)
             .map(|bytes| Source {
                 path: what.to_string(),
                 bytes,

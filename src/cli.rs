@@ -27,7 +27,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 const AFTER_HELP: &str = "\
 Exit status:
-  0  the lesson ran as it expects
+  0  the lesson ran as it expects (or was stopped with q)
   1  an expectation failed, an actor crashed, or an unexpected deadlock
   2  bad input: an error in the lesson, an unknown lesson, a bad option
   3  sockstep itself failed (a process it could not start, a watchdog)";
@@ -56,7 +56,7 @@ enum Command {
   sockstep run hello --stable > t    a transcript that is the same every run
 
 Exit status:
-  0  the lesson ran as it expects
+  0  the lesson ran as it expects (or was stopped with q)
   1  an expectation failed, an actor crashed, or an unexpected deadlock
   2  bad input: an error in the lesson, an unknown lesson, a bad option
   3  sockstep itself failed (a process it could not start, a watchdog)")]
@@ -211,7 +211,14 @@ fn run(args: RunArgs) -> ExitCode {
             nix::sys::signal::SaFlags::empty(),
             nix::sys::signal::SigSet::empty(),
         );
-        let _ = nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGINT, &action);
+        // Closing the terminal (SIGHUP) or `kill` (SIGTERM) end it the same way.
+        for sig in [
+            nix::sys::signal::Signal::SIGINT,
+            nix::sys::signal::Signal::SIGTERM,
+            nix::sys::signal::Signal::SIGHUP,
+        ] {
+            let _ = nix::sys::signal::sigaction(sig, &action);
+        }
     }
 
     let mut run = match Run::start(lesson, &opts) {
@@ -266,7 +273,15 @@ fn run(args: RunArgs) -> ExitCode {
         if pause && !finished {
             match wait_for_enter() {
                 Pause::Next => {}
-                Pause::Quit => break,
+                Pause::Quit => {
+                    drop(run);
+                    if INTERRUPTED.load(Ordering::SeqCst) {
+                        eprintln!("\ninterrupted: every process of the run has been stopped");
+                        return ExitCode::from(EXIT_INTERRUPTED);
+                    }
+                    eprintln!("stopped before the end of the lesson");
+                    return ExitCode::from(EXIT_OK);
+                }
             }
         }
     }

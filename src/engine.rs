@@ -233,6 +233,15 @@ impl Run {
                 sockets: self.sockets.clone(),
             });
         }
+        // An actor with no steps left returns from main, and the kernel
+        // closes its fds: that may be what a parked actor waits for (a recv
+        // that will read end of file).
+        while self.next_step().is_none() && self.exit_idle(&mut events)? {
+            self.packets(&mut events)?;
+            self.settle(&mut events)?;
+            self.packets(&mut events)?;
+            self.states(&mut events);
+        }
         if self.next_step().is_none() {
             self.finish(&mut events)?;
         }
@@ -392,6 +401,36 @@ impl Run {
             }
             None => self.crashed(actor, i, call, events),
         }
+        Ok(())
+    }
+
+    /// While some actor is parked, ends the actors that have nothing left to
+    /// do; whether any did.
+    fn exit_idle(&mut self, events: &mut Vec<Event>) -> Result<bool, EngineError> {
+        if self.parked.iter().all(Option::is_none) {
+            return Ok(false);
+        }
+        let mut any = false;
+        for actor in 0..self.procs.len() {
+            let has_steps =
+                (0..self.ran.len()).any(|i| !self.ran[i] && self.lesson.steps[i].actor == actor);
+            if self.procs[actor].is_none() || self.parked[actor].is_some() || has_steps {
+                continue;
+            }
+            self.exit_actor(actor, events)?;
+            any = true;
+        }
+        Ok(any)
+    }
+
+    fn exit_actor(&mut self, actor: usize, events: &mut Vec<Event>) -> Result<(), EngineError> {
+        if let Some(Reply::Exiting(open)) = self.exchange(actor, Request::Exit)? {
+            events.push(Event::Exit { actor, open });
+        }
+        if let Some(p) = self.procs[actor].take() {
+            p.reap();
+        }
+        self.fds[actor].clear();
         Ok(())
     }
 
@@ -674,14 +713,8 @@ impl Run {
             }
         }
         for actor in 0..self.procs.len() {
-            if self.procs[actor].is_none() {
-                continue;
-            }
-            if let Some(Reply::Exiting(open)) = self.exchange(actor, Request::Exit)? {
-                events.push(Event::Exit { actor, open });
-            }
-            if let Some(p) = self.procs[actor].take() {
-                p.reap();
+            if self.procs[actor].is_some() {
+                self.exit_actor(actor, events)?;
             }
         }
         self.packets(events)?;
@@ -705,10 +738,12 @@ impl Run {
         let parked = self.parked[a].as_ref()?;
         let fd = parked.call.fd().copied().unwrap_or(-1);
         let on = match parked.wait {
-            WaitKind::Data | WaitKind::Room { .. } => self.fds[a].get(&fd).and_then(|st| {
-                let (local, peer) = (st.local.as_ref()?, st.peer.as_ref()?);
-                self.owner_of(local, peer)
-            }),
+            WaitKind::Data { .. } | WaitKind::Room { .. } | WaitKind::Linger => {
+                self.fds[a].get(&fd).and_then(|st| {
+                    let (local, peer) = (st.local.as_ref()?, st.peer.as_ref()?);
+                    self.owner_of(local, peer)
+                })
+            }
             WaitKind::Connection | WaitKind::Handshake => None,
         };
         Some(Waiting {

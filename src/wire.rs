@@ -11,7 +11,12 @@ use std::io::{self, Read, Write};
 
 /// Where a child finds its end of the control channel: high enough that the
 /// fds a lesson opens are numbered as in a C program (3, 4, ...).
+/// A lesson that names this fd gets EBADF, as it would in a C program.
 pub const CONTROL_FD: i32 = 1000;
+
+/// The largest message either side accepts: a lesson's payloads are at most
+/// 16 MiB.
+const MAX_MESSAGE: usize = 64 << 20;
 
 /// What the engine asks of a child.
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,12 +86,15 @@ pub struct FdState {
 pub enum WaitKind {
     /// accept: no connection is waiting in the accept queue.
     Connection,
-    /// recv, read, recvfrom: nothing has arrived.
-    Data,
+    /// recv, read, recvfrom: nothing has arrived; for MSG_WAITALL, not all
+    /// of it (`got` bytes so far).
+    Data { got: usize },
     /// send, write: the buffers are full; `sent` bytes went out so far.
     Room { sent: usize },
     /// connect: the handshake has not completed.
     Handshake,
+    /// close with SO_LINGER: unsent data is not yet acknowledged.
+    Linger,
 }
 
 pub fn send<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
@@ -105,7 +113,14 @@ pub fn recv<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<Option<T>> {
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let mut body = vec![0; u32::from_le_bytes(len) as usize];
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_MESSAGE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a {len}-byte message"),
+        ));
+    }
+    let mut body = vec![0; len];
     r.read_exact(&mut body)?;
     postcard::from_bytes(&body)
         .map(Some)

@@ -50,10 +50,11 @@ fn no_process_fd_or_directory_outlives_a_run() {
         );
     }
 
-    // Ctrl-C in the middle of a paused run on a terminal (script gives it a
-    // pty): the run stops, exits 130, and its actors are gone.
-    if Command::new("script").arg("--version").output().is_ok() {
-        let tag = unique_tag("leak-sigint");
+    // Ctrl-C, or SIGTERM, in the middle of a paused run on a terminal
+    // (script gives it a pty): the run stops, exits 130, and its actors are
+    // gone.
+    for signal in [nix::sys::signal::SIGINT, nix::sys::signal::SIGTERM] {
+        let tag = unique_tag(&format!("leak-{signal}"));
         let mut child = Command::new("script")
             .args(["-qec", &format!("{BIN} run hello"), "/dev/null"])
             .current_dir(root())
@@ -82,17 +83,13 @@ fn no_process_fd_or_directory_outlives_a_run() {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(sockstep as i32),
-            nix::sys::signal::SIGINT,
-        )
-        .unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(sockstep as i32), signal).unwrap();
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(130));
+        assert_eq!(status.code(), Some(130), "{signal}");
         assert_eq!(
             processes_tagged(&tag),
             Vec::<u32>::new(),
-            "Ctrl-C left processes"
+            "{signal} left processes"
         );
     }
 

@@ -60,6 +60,23 @@ fn twenty_runs_of_each_lesson_give_one_transcript() {
 }
 
 #[test]
+fn fixtures_give_one_transcript_in_five_runs() {
+    for fixture in [
+        "every-call",
+        "big-send",
+        "buffer-deadlock",
+        "peer-exits",
+        "sigpipe",
+    ] {
+        let path = format!("tests/fixtures/{fixture}.lesson");
+        let first = record(&path);
+        for _ in 1..5 {
+            assert_eq!(record(&path), first, "{fixture} changed between runs");
+        }
+    }
+}
+
+#[test]
 fn eight_parallel_runs_of_hello_all_pass_alike() {
     let runs: Vec<_> = (0..8)
         .map(|_| std::thread::spawn(|| run_lesson("hello", &[], &unique_tag("parallel"))))
@@ -81,6 +98,33 @@ fn host_network_gives_the_same_transcript_and_says_so() {
     assert!(note.contains("no private network namespace"), "{note}");
     assert!(note.contains("8080 → "), "{note}");
     assert_eq!(note.lines().count(), 1, "{note}");
+}
+
+#[test]
+fn without_namespaces_the_run_falls_back_to_the_host_loopback() {
+    // In a user namespace of our own where no further user or network
+    // namespace may be made, as on systems that forbid them.
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && \
+         echo 0 > /proc/sys/user/max_net_namespaces && \
+         exec {BIN} run hello --no-pause --stable --color never"
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-r", "sh", "-c", &script])
+        .current_dir(root())
+        .output()
+        .expect("unshare (util-linux) is installed");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let note = stderr(&out);
+    assert!(note.contains("no private network namespace"), "{note}");
+    let private = run_lesson("hello", &[], &unique_tag("private"));
+    assert_eq!(stdout(&out), stdout(&private));
 }
 
 #[test]
@@ -180,7 +224,9 @@ fn every_call_and_blocking_path_runs_as_the_fixtures_expect() {
     // every-call: each supported call on TCP/IPv6, UDP and unix sockets;
     // big-send: a send and a MSG_WAITALL recv that park and complete in
     // turns; buffer-deadlock: both sides park in send.
-    for fixture in ["every-call", "big-send", "buffer-deadlock"] {
+    // peer-exits: an actor with no steps left exits, and the parked recv of
+    // its peer reads end of file.
+    for fixture in ["every-call", "big-send", "buffer-deadlock", "peer-exits"] {
         let path = format!("tests/fixtures/{fixture}.lesson");
         let out = run_lesson(&path, &["--width", "200"], &unique_tag(fixture));
         assert_eq!(
@@ -215,11 +261,28 @@ fn colour_follows_the_option_and_no_color() {
         !stdout(&never).contains('\x1b'),
         "colour with --color never"
     );
-    let out = std::process::Command::new(BIN)
-        .args(["run", "hello", "--no-pause"])
+    // On a terminal (script gives one), auto means colour unless NO_COLOR.
+    let on_tty = |no_color: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!("{BIN} run hello --no-pause --color auto"),
+            "/dev/null",
+        ])
         .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(!stdout(&out).contains('\x1b'));
+        .stdin(std::process::Stdio::null());
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let out = cmd.output().expect("script (util-linux) is installed");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(on_tty(false).contains("\x1b["), "no colour on a terminal");
+    assert!(
+        !on_tty(true).contains("\x1b["),
+        "colour on a terminal despite NO_COLOR"
+    );
 }

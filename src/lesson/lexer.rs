@@ -141,7 +141,9 @@ impl Lexer<'_> {
                 }
                 b'0'..=b'9' | b'-' => {
                     let len = line[i + 1..]
-                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == ':'))
+                        .find(|c: char| {
+                            !(c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-'))
+                        })
                         .map(|n| n + 1)
                         .unwrap_or(line.len() - i);
                     let word = &line[i..i + len];
@@ -202,7 +204,7 @@ impl Lexer<'_> {
             match c {
                 '"' => return Ok((out, i + 1)),
                 '\\' => {
-                    let (j, e) = chars.next().unwrap_or((s.len(), ' '));
+                    let Some((j, e)) = chars.next() else { break };
                     match e {
                         'n' => out.push(b'\n'),
                         'r' => out.push(b'\r'),

@@ -12,6 +12,13 @@ pub struct Names {
     stable: bool,
     /// Ephemeral ports in order of first appearance.
     ephemeral: RefCell<Vec<u16>>,
+    /// Autobound unix addresses in order of first appearance.
+    autobind: RefCell<Vec<String>>,
+}
+
+fn is_autobind(path: &str) -> bool {
+    path.strip_prefix('@')
+        .is_some_and(|h| h.len() == 5 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 impl Names {
@@ -26,6 +33,7 @@ impl Names {
             lesson,
             stable,
             ephemeral: RefCell::default(),
+            autobind: RefCell::default(),
         }
     }
 
@@ -65,6 +73,19 @@ impl Names {
         match addr {
             Addr::V4(a) => format!("{}:{}", a.ip(), self.port(a.port())),
             Addr::V6(a) => format!("[{}]:{}", a.ip(), self.port(a.port())),
+            // The kernel's autobind names (`@` and five hex digits) change
+            // every run: stable output numbers them instead.
+            Addr::Unix(p) if self.stable && is_autobind(p) => {
+                let mut auto = self.autobind.borrow_mut();
+                let n = match auto.iter().position(|a| a == p) {
+                    Some(n) => n,
+                    None => {
+                        auto.push(p.clone());
+                        auto.len() - 1
+                    }
+                } + 1;
+                format!("@auto{n}")
+            }
             Addr::Unix(_) => addr.to_string(),
         }
     }

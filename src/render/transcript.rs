@@ -13,6 +13,7 @@ use crate::event::{Event, Outcome, Waiting};
 use crate::lesson::Expect;
 use crate::wire::{FdState, WaitKind};
 use owo_colors::{OwoColorize, Style};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Where the step numbers go; actor columns start after it.
 const GUTTER: usize = 6;
@@ -128,9 +129,16 @@ impl Transcript {
                 let mut shown = 0;
                 let mut rule = String::new();
                 for (i, a) in actors.iter().enumerate() {
+                    // A name longer than its column is cut to fit.
+                    let room = if i + 1 < actors.len() {
+                        self.col(i + 1) - self.col(i) - 2
+                    } else {
+                        self.opts.width.saturating_sub(self.col(i))
+                    };
+                    let name = wrap(a, room.max(1)).swap_remove(0);
                     head.push_str(&" ".repeat(self.col(i).saturating_sub(shown)));
-                    head.push_str(&self.paint(a, self.actor_style(i)));
-                    shown = self.col(i) + a.chars().count();
+                    head.push_str(&self.paint(&name, self.actor_style(i)));
+                    shown = self.col(i) + cols(&name);
                     let end = if i + 1 < actors.len() {
                         self.col(i + 1) - 2
                     } else {
@@ -395,7 +403,22 @@ impl Transcript {
                     WaitKind::Connection => {
                         "waits: no connection is waiting to be accepted".to_string()
                     }
-                    WaitKind::Data => "waits: nothing has arrived to read".to_string(),
+                    WaitKind::Data { got: 0 } => "waits: nothing has arrived to read".to_string(),
+                    // Partial counts depend on the machine's buffer sizes:
+                    // stable output leaves them out.
+                    WaitKind::Data { .. } if self.opts.stable => {
+                        "waits: not all of it has arrived".to_string()
+                    }
+                    WaitKind::Data { got } => {
+                        format!("waits: not all of it has arrived ({got} bytes so far)")
+                    }
+                    WaitKind::Room { .. } if self.opts.stable => {
+                        "waits: the buffers are full".to_string()
+                    }
+                    WaitKind::Linger => {
+                        "waits: SO_LINGER holds close() until the unsent data is acknowledged"
+                            .to_string()
+                    }
                     WaitKind::Room { sent } => {
                         format!("waits: the buffers are full ({sent} bytes queued so far)")
                     }
@@ -500,7 +523,9 @@ impl Transcript {
                 && waits.iter().all(|w| {
                     w.on.is_some_and(|o| o != w.actor && waits.iter().any(|x| x.actor == o))
                 });
-            let all_read = waits.iter().all(|w| w.wait == WaitKind::Data);
+            let all_read = waits
+                .iter()
+                .all(|w| matches!(w.wait, WaitKind::Data { .. }));
             let all_write = waits
                 .iter()
                 .all(|w| matches!(w.wait, WaitKind::Room { .. }));
@@ -556,17 +581,36 @@ impl Transcript {
         let call = format_call(&w.call, &self.names);
         let on = w.on.map(|o| self.actors[o].clone());
         let what = match (&w.wait, &w.call, on) {
-            (WaitKind::Data, _, Some(o)) => format!("for data from {o}"),
-            (WaitKind::Data, _, None) => "for data that no one will send".into(),
+            (WaitKind::Data { .. }, _, Some(o)) => format!("for data from {o}"),
+            (WaitKind::Data { .. }, _, None) => "for data that no one will send".into(),
             (WaitKind::Room { .. }, _, Some(o)) => format!("for {o} to read"),
             (WaitKind::Room { .. }, _, None) => "for room in the buffers".into(),
             (WaitKind::Connection, _, _) => {
                 "for a connection, and no step left will connect".into()
             }
-            (WaitKind::Handshake, Call::Connect { addr, .. }, _) => {
-                format!("for {} to take the connection", self.names.addr(addr))
+            (
+                WaitKind::Handshake,
+                Call::Connect {
+                    addr: a @ Addr::Unix(_),
+                    ..
+                },
+                _,
+            ) => {
+                format!("for room in the accept queue of {}", self.names.addr(a))
             }
+            (WaitKind::Handshake, Call::Connect { addr, .. }, _) => format!(
+                "for {} to take the connection: its accept queue is full, so the SYN was \
+                 dropped; the kernel resends it after 1 s, 3 s, 7 s... and sockstep does not wait \
+                 for timers",
+                self.names.addr(addr)
+            ),
             (WaitKind::Handshake, _, _) => "for the handshake".into(),
+            (WaitKind::Linger, _, Some(o)) => format!(
+                "for {o} to read its data (SO_LINGER); the kernel would give up when the linger time runs out"
+            ),
+            (WaitKind::Linger, _, None) => {
+                "for its data to be acknowledged (SO_LINGER) until the linger time runs out".into()
+            }
         };
         format!("{who} waits in {call} {what} (step {})", w.step)
     }
@@ -623,6 +667,11 @@ fn list(steps: &[usize]) -> String {
     parts.join(", ")
 }
 
+/// The columns `s` takes on a terminal (wide characters take two).
+fn cols(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
 /// Splits `text` into lines of at most `width` characters, at spaces where
 /// it can.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -630,20 +679,25 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        let len = line.chars().count();
-        let wlen = word.chars().count();
-        if len > 0 && len + 1 + wlen > width {
+        let len = cols(&line);
+        if len > 0 && len + 1 + cols(word) > width {
             lines.push(std::mem::take(&mut line));
         }
         if !line.is_empty() {
             line.push(' ');
         }
         line.push_str(word);
-        while line.chars().count() > width {
-            let cut: String = line.chars().take(width).collect();
-            let rest: String = line.chars().skip(width).collect();
+        while cols(&line) > width {
+            let mut cut = String::new();
+            let mut rest = line.chars();
+            for c in rest.by_ref() {
+                if cols(&cut) + UnicodeWidthChar::width(c).unwrap_or(0) > width {
+                    line = std::iter::once(c).chain(rest).collect();
+                    break;
+                }
+                cut.push(c);
+            }
             lines.push(cut);
-            line = rest;
         }
     }
     if !line.is_empty() || lines.is_empty() {
