@@ -112,7 +112,10 @@ pub enum Payload {
     /// destination of the datagram it answers.
     Unreachable {
         code: u8,
+        /// The destination nobody listened on.
         about: Option<Addr>,
+        /// The sender of the datagram it answers.
+        sender: Option<Addr>,
     },
     Other,
 }
@@ -210,15 +213,23 @@ pub fn decode(frame: &[u8]) -> Option<Packet> {
                     &[0x86, 0xdd]
                 });
                 f.extend_from_slice(inner);
-                decode(&f).map(|p| p.dst)
+                decode(&f).map(|p| (p.dst, p.src))
             } else {
                 None
+            };
+            let (about, sender) = match about {
+                Some((d, s)) => (Some(d), Some(s)),
+                None => (None, None),
             };
             Some(Packet {
                 src: src_ip.with_port(0),
                 dst: dst_ip.with_port(0),
                 payload: if unreachable {
-                    Payload::Unreachable { code: l4[1], about }
+                    Payload::Unreachable {
+                        code: l4[1],
+                        about,
+                        sender,
+                    }
                 } else {
                     Payload::Other
                 },

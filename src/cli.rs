@@ -87,6 +87,15 @@ struct RunArgs {
     /// even where a private network namespace is possible
     #[arg(long)]
     host_network: bool,
+    /// Leave out the packets that cross loopback
+    #[arg(long)]
+    no_packets: bool,
+    /// Show the table of every socket after every step, not only at the end
+    #[arg(long)]
+    sockets: bool,
+    /// Write the packets of the run to FILE, in pcap format (Wireshark, tshark)
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -232,6 +241,8 @@ fn run(args: RunArgs) -> ExitCode {
         color,
         stable,
         width,
+        packets: !args.no_packets,
+        sockets: args.sockets,
     });
     for e in run.header() {
         if let Event::Start {
@@ -266,6 +277,11 @@ fn run(args: RunArgs) -> ExitCode {
                 return ExitCode::from(EXIT_INTERNAL);
             }
         };
+        for e in &events {
+            if let Event::NoCapture { reason } = e {
+                eprintln!("note: no packets are shown: {reason}");
+            }
+        }
         if !print_stdout(&transcript.events(&events)) {
             return ExitCode::from(EXIT_OK);
         }
@@ -286,6 +302,25 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
     let passed = run.passed();
+    if let Some(path) = &args.pcap {
+        match run.frames() {
+            Some(frames) => {
+                let written = std::fs::File::create(path).and_then(|f| {
+                    let mut w = std::io::BufWriter::new(f);
+                    crate::capture::write_pcap(&mut w, frames)?;
+                    w.flush()
+                });
+                if let Err(e) = written {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::from(EXIT_INTERNAL);
+                }
+            }
+            None => eprintln!(
+                "note: no packets were captured, so {} was not written",
+                path.display()
+            ),
+        }
+    }
     drop(run);
     if INTERRUPTED.load(Ordering::SeqCst) {
         return ExitCode::from(EXIT_INTERRUPTED);

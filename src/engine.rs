@@ -113,6 +113,11 @@ pub struct Run {
     sockets: Vec<Socket>,
     /// Frames captured so far, for `--pcap`; `None` once capture failed.
     frames: Option<Vec<Frame>>,
+    /// Sockets with no fd, in the order first seen.
+    seen: view::Seen,
+    /// Which actor each local address belonged to, and when it was first
+    /// seen, to order sockets that no fd refers to.
+    addr_owner: Vec<(Addr, usize)>,
 }
 
 impl Run {
@@ -136,6 +141,8 @@ impl Run {
             ports: Vec::new(),
             sockets: Vec::new(),
             frames: Some(Vec::new()),
+            seen: Vec::new(),
+            addr_owner: Vec::new(),
             lesson,
         };
         let network = run.start_hub(opts)?;
@@ -499,7 +506,15 @@ impl Run {
                 || view::known_port(&r.local, &ports)
                 || r.peer.as_ref().is_some_and(|p| view::known_port(p, &ports))
         };
-        let new = view::snapshot(&rows, &self.fds, &keep);
+        let owners = &self.addr_owner;
+        let rank = |a: &Addr| {
+            owners
+                .iter()
+                .position(|(o, _)| o == a)
+                .map(|i| owners[i].1 * 1000 + i)
+                .unwrap_or(usize::MAX)
+        };
+        let new = view::snapshot(&rows, &self.fds, &keep, &mut self.seen, &rank);
         let transitions = view::diff(&self.sockets, &new);
         self.sockets = new;
         if !transitions.is_empty() {
@@ -609,6 +624,11 @@ impl Run {
                     self.ports.push(p);
                 }
             }
+            if let Some(l) = &st.local
+                && !self.addr_owner.iter().any(|(a, _)| a == l)
+            {
+                self.addr_owner.push((l.clone(), actor));
+            }
             let table = &mut self.fds[actor];
             let old = table.get(&st.fd);
             if old.map(|o| (&o.local, &o.peer)) != Some((&st.local, &st.peer))
@@ -635,10 +655,13 @@ impl Run {
             .unwrap_or((None, None));
         self.parked[actor] = None;
         self.fds[actor].clear();
+        let expected =
+            matches!((&step.expect, signal), (Some(Expect::Signal(s)), Some(got)) if *s == got);
         events.push(Event::Crashed {
             actor,
             step: step.number,
             call,
+            expected,
             signal,
             code,
         });

@@ -146,6 +146,8 @@ pub enum Event {
         step: usize,
         /// The call the process died in.
         call: Call<i32>,
+        /// The step expected this death (`=> SIGPIPE`).
+        expected: bool,
         signal: Option<i32>,
         code: Option<i32>,
     },

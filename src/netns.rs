@@ -45,7 +45,129 @@ pub fn create() -> Result<(), String> {
             )
         })?,
     }
-    loopback_up().map_err(|e| format!("cannot bring lo up: {}", e.desc()))
+    loopback_up().map_err(|e| format!("cannot bring lo up: {}", e.desc()))?;
+    // Without delayed ACKs, what the kernel sends after a step does not
+    // depend on how long the step took (a delayed ACK leaves after 40 ms or
+    // more, or rides on the next segment): runs are the same every time.
+    quickack_routes().map_err(|e| format!("cannot set quickack on lo's routes: {}", e.desc()))
+}
+
+/// Sets `quickack 1` on the loopback's local routes, as
+/// `ip route replace local 127.0.0.0/8 dev lo table local ... quickack 1`
+/// would (for 127.0.0.0/8, 127.0.0.1 and ::1).
+fn quickack_routes() -> nix::Result<()> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
+    let nl = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )?;
+    // SAFETY: if_nametoindex reads a NUL-terminated string.
+    let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
+    let v4 = |dst: [u8; 4], len| Route {
+        family: libc::AF_INET as u8,
+        dst: dst.to_vec(),
+        dst_len: len,
+        src: Some([127, 0, 0, 1].to_vec()),
+    };
+    let flags = (libc::NLM_F_CREATE | libc::NLM_F_REPLACE) as u16;
+    rtnl(
+        &nl,
+        libc::RTM_NEWROUTE,
+        flags,
+        &v4([127, 0, 0, 0], 8),
+        lo,
+        true,
+    )?;
+    rtnl(
+        &nl,
+        libc::RTM_NEWROUTE,
+        flags,
+        &v4([127, 0, 0, 1], 32),
+        lo,
+        true,
+    )?;
+    // IPv6 gives a new route metric 1024, below the kernel's own metric 0
+    // route, so that one is deleted first.
+    let v6 = Route {
+        family: libc::AF_INET6 as u8,
+        dst: std::net::Ipv6Addr::LOCALHOST.octets().to_vec(),
+        dst_len: 128,
+        src: None,
+    };
+    if rtnl(&nl, libc::RTM_DELROUTE, 0, &v6, lo, false).is_ok() {
+        rtnl(&nl, libc::RTM_NEWROUTE, flags, &v6, lo, true)?;
+    }
+    Ok(())
+}
+
+struct Route {
+    family: u8,
+    dst: Vec<u8>,
+    dst_len: u8,
+    src: Option<Vec<u8>>,
+}
+
+/// Sends one route request for a local route on `lo` and reads the answer.
+fn rtnl(
+    nl: &std::os::fd::OwnedFd,
+    kind: u16,
+    flags: u16,
+    r: &Route,
+    lo: u32,
+    quickack: bool,
+) -> nix::Result<()> {
+    fn attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
+        buf.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
+        buf.extend_from_slice(&kind.to_ne_bytes());
+        buf.extend_from_slice(data);
+        while !buf.len().is_multiple_of(4) {
+            buf.push(0);
+        }
+    }
+    let mut body = vec![
+        r.family,
+        r.dst_len,
+        0,                    // rtm_src_len
+        0,                    // rtm_tos
+        libc::RT_TABLE_LOCAL, // rtm_table
+        libc::RTPROT_KERNEL,  // rtm_protocol
+        libc::RT_SCOPE_HOST,  // rtm_scope
+        libc::RTN_LOCAL,      // rtm_type
+    ];
+    body.extend_from_slice(&0u32.to_ne_bytes()); // rtm_flags
+    attr(&mut body, libc::RTA_DST, &r.dst);
+    attr(&mut body, libc::RTA_OIF, &lo.to_ne_bytes());
+    if let Some(src) = &r.src {
+        attr(&mut body, libc::RTA_PREFSRC, src);
+    }
+    if quickack {
+        let mut metrics = Vec::new();
+        // RTAX_QUICKACK, from linux/rtnetlink.h (libc does not have it).
+        attr(&mut metrics, 15, &1u32.to_ne_bytes());
+        attr(&mut body, libc::RTA_METRICS, &metrics);
+    }
+    let mut msg = Vec::with_capacity(16 + body.len());
+    msg.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+    msg.extend_from_slice(&kind.to_ne_bytes());
+    msg.extend_from_slice(
+        &(libc::NLM_F_REQUEST as u16 | libc::NLM_F_ACK as u16 | flags).to_ne_bytes(),
+    );
+    msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence number
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+    msg.extend_from_slice(&body);
+    nix::unistd::write(nl, &msg)?;
+    let mut ack = [0u8; 1024];
+    let n = nix::unistd::read(nl, &mut ack)?;
+    // An NLMSG_ERROR message: its error code follows the 16-byte header.
+    if n >= 20 && u16::from_ne_bytes([ack[4], ack[5]]) == libc::NLMSG_ERROR as u16 {
+        let code = i32::from_ne_bytes([ack[16], ack[17], ack[18], ack[19]]);
+        if code != 0 {
+            return Err(nix::errno::Errno::from_raw(-code));
+        }
+    }
+    Ok(())
 }
 
 /// Joins the user (if different) and network namespaces of process `pid`.

@@ -1,5 +1,6 @@
 //! Renderers: they turn engine events into text. They never run anything.
 
+mod kernel;
 mod names;
 mod transcript;
 

@@ -88,16 +88,38 @@ fn eight_parallel_runs_of_hello_all_pass_alike() {
     }
 }
 
-#[test]
-fn host_network_gives_the_same_transcript_and_says_so() {
-    let private = run_lesson("hello", &[], &unique_tag("ns"));
-    let host = run_lesson("hello", &["--host-network"], &unique_tag("host"));
-    assert_eq!(host.status.code(), Some(0), "{}", stderr(&host));
-    assert_eq!(stdout(&host), stdout(&private));
-    let note = stderr(&host);
+/// A run on the host's loopback shows the lesson's ports, not the free ones
+/// it really used, and says so in one line on stderr. (Its packets and
+/// states may differ from a private namespace's: the host's loopback keeps
+/// delayed ACKs.)
+fn assert_host_run(out: &std::process::Output) {
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(out), stderr(out));
+    let note = stderr(out);
     assert!(note.contains("no private network namespace"), "{note}");
-    assert!(note.contains("8080 → "), "{note}");
-    assert_eq!(note.lines().count(), 1, "{note}");
+    assert_eq!(
+        note.lines()
+            .filter(|l| l.contains("no private network namespace"))
+            .count(),
+        1,
+        "{note}"
+    );
+    let t = stdout(out);
+    assert!(t.contains("bind(3, 127.0.0.1:8080) = 0"), "{t}");
+    assert!(t.contains("c = accept(3) returns 4"), "{t}");
+    if let Some((_, real)) = note.split_once("8080 → ") {
+        let real: String = real.chars().take_while(char::is_ascii_digit).collect();
+        assert!(
+            !t.contains(&format!(":{real}")),
+            "the real port {real} shows:\n{t}"
+        );
+    }
+}
+
+#[test]
+fn host_network_shows_lesson_ports_and_says_so() {
+    let host = run_lesson("hello", &["--host-network"], &unique_tag("host"));
+    assert_host_run(&host);
+    assert!(stderr(&host).contains("8080 → "), "{}", stderr(&host));
 }
 
 #[test]
@@ -114,17 +136,13 @@ fn without_namespaces_the_run_falls_back_to_the_host_loopback() {
         .current_dir(root())
         .output()
         .expect("unshare (util-linux) is installed");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
+    assert_host_run(&out);
+    // Without CAP_NET_RAW on the host's network, no packets: said once.
+    assert!(
+        stderr(&out).contains("note: no packets are shown"),
+        "{}",
         stderr(&out)
     );
-    let note = stderr(&out);
-    assert!(note.contains("no private network namespace"), "{note}");
-    let private = run_lesson("hello", &[], &unique_tag("private"));
-    assert_eq!(stdout(&out), stdout(&private));
 }
 
 #[test]

@@ -11,10 +11,16 @@ use std::collections::BTreeMap;
 
 /// Joins kernel rows with the actors' fd tables. `keep` says which
 /// unowned rows belong to the run (all of them in a private namespace).
+/// Sockets no fd refers to, keyed by kind and address pair, in the order
+/// they were first seen: ports differ from run to run, this order does not.
+pub type Seen = Vec<(String, Option<Addr>, Option<Addr>)>;
+
 pub fn snapshot(
     rows: &[Row],
     fds: &[BTreeMap<i32, FdState>],
     keep: &dyn Fn(&Row) -> bool,
+    seen: &mut Seen,
+    rank: &dyn Fn(&Addr) -> usize,
 ) -> Vec<Socket> {
     let mut out = Vec::new();
     let mut used = vec![false; rows.len()];
@@ -76,7 +82,22 @@ pub fn snapshot(
             timewait_left: r.timewait_left,
         })
         .collect();
-    orphans.sort_by_key(|s| (s.kind.clone(), s.state.clone()));
+    // New ones, in an order that does not depend on port numbers: by kind,
+    // state, and whose address the local end is (`rank`).
+    let key = |s: &Socket| (s.kind.clone(), s.local.clone(), s.peer.clone());
+    let mut new: Vec<&Socket> = orphans.iter().filter(|s| !seen.contains(&key(s))).collect();
+    new.sort_by_key(|s| {
+        (
+            s.kind.clone(),
+            s.state.clone(),
+            s.local.as_ref().map(rank),
+            s.peer.as_ref().map(rank),
+        )
+    });
+    for s in new {
+        seen.push(key(s));
+    }
+    orphans.sort_by_key(|s| seen.iter().position(|k| *k == key(s)));
     out.extend(orphans);
     out
 }
@@ -191,17 +212,21 @@ fn rfc_note(old: Option<&Socket>, new: Option<&Socket>) -> Option<String> {
             ),
             (Some("FIN_WAIT1"), Some("FIN_WAIT2")) => Some("RFC 9293: FIN-WAIT-1 → FIN-WAIT-2 when our FIN is acknowledged".into()),
             (Some("CLOSE_WAIT"), Some("LAST_ACK")) => Some("RFC 9293: CLOSE-WAIT → LAST-ACK, our FIN is out".into()),
-            (Some("CLOSE_WAIT"), None) | (Some("LAST_ACK"), None) => Some(
-                "RFC 9293: LAST-ACK → CLOSED when our FIN is acknowledged: the passive closer keeps nothing".into(),
+            (Some("CLOSE_WAIT"), None) => Some(
+                "RFC 9293: CLOSE-WAIT → LAST-ACK (FIN sent) → CLOSED (its ACK came back at once): the side that closes second keeps nothing".into(),
             ),
+            (Some("LAST_ACK"), None) => Some("RFC 9293: LAST-ACK → CLOSED when our FIN is acknowledged".into()),
             (Some("TIME_WAIT"), None) => Some("RFC 9293: TIME-WAIT → CLOSED after 2 MSL (Linux: 60 s)".into()),
             (Some(_), Some("CLOSE")) => Some(
                 "RFC 9293: → CLOSED; a reset or failed connection leaves the socket with its fd, but no connection".into(),
             ),
             (Some("ESTABLISHED"), None) => Some("RFC 9293: → CLOSED; a reset drops the connection at once".into()),
             (Some("LISTEN"), None) => Some("RFC 9293: LISTEN → CLOSED on close".into()),
-            (None, Some("ESTABLISHED")) => Some(
+            (None, Some("ESTABLISHED")) if new.is_some_and(|n| n.owner.is_none()) => Some(
                 "RFC 9293: LISTEN → SYN-RECEIVED → ESTABLISHED for a new connection: it waits in the accept queue with no fd".into(),
+            ),
+            (None, Some("ESTABLISHED")) => Some(
+                "RFC 9293: LISTEN → SYN-RECEIVED → ESTABLISHED: the kernel made the connection during connect(), and accept() took it".into(),
             ),
             (None, Some("TIME_WAIT")) => Some("the fd is closed; the kernel keeps the connection in TIME-WAIT".into()),
             _ => None,

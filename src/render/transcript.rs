@@ -16,7 +16,7 @@ use owo_colors::{OwoColorize, Style};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Where the step numbers go; actor columns start after it.
-const GUTTER: usize = 6;
+pub(super) const GUTTER: usize = 6;
 
 #[derive(Debug, Clone)]
 pub struct TranscriptOptions {
@@ -25,12 +25,19 @@ pub struct TranscriptOptions {
     pub stable: bool,
     /// Total width in columns.
     pub width: usize,
+    /// Draw the packets that cross loopback.
+    pub packets: bool,
+    /// Draw the table of every socket after every step, not only at the end.
+    pub sockets: bool,
 }
 
 pub struct Transcript {
-    opts: TranscriptOptions,
-    actors: Vec<String>,
+    pub(super) opts: TranscriptOptions,
+    pub(super) actors: Vec<String>,
     names: Names,
+    pub(super) kernel: super::kernel::KernelView,
+    /// The last table of sockets, drawn at the end of the run.
+    last_table: Vec<crate::event::Socket>,
 }
 
 impl Transcript {
@@ -39,7 +46,13 @@ impl Transcript {
             opts,
             actors: Vec::new(),
             names: Names::default(),
+            kernel: Default::default(),
+            last_table: Vec::new(),
         }
+    }
+
+    pub(super) fn names(&self) -> &Names {
+        &self.names
     }
 
     /// Draws the events of one step.
@@ -53,7 +66,7 @@ impl Transcript {
 
     /// Where actor `actor`'s column starts. The last column starts where
     /// a call and its result still fit on one line, at most at the middle.
-    fn col(&self, actor: usize) -> usize {
+    pub(super) fn col(&self, actor: usize) -> usize {
         let n = self.actors.len().max(1);
         if n == 1 {
             return GUTTER;
@@ -68,7 +81,7 @@ impl Transcript {
         self.col(actor) + 2
     }
 
-    fn paint(&self, text: &str, style: Style) -> String {
+    pub(super) fn paint(&self, text: &str, style: Style) -> String {
         if self.opts.color {
             text.style(style).to_string()
         } else {
@@ -84,7 +97,7 @@ impl Transcript {
 
     /// Writes `text` at column `col`, wrapped at the width, each line styled;
     /// `gutter` goes before the first line.
-    fn put(&self, out: &mut String, gutter: &str, col: usize, text: &str, style: Style) {
+    pub(super) fn put(&self, out: &mut String, gutter: &str, col: usize, text: &str, style: Style) {
         let room = self.opts.width.saturating_sub(col).max(20);
         for (i, line) in wrap(text, room).iter().enumerate() {
             let g = if i == 0 { gutter } else { "" };
@@ -221,7 +234,9 @@ impl Transcript {
                 call,
                 signal,
                 code,
+                expected,
             } => {
+                let mark = if *expected { "✓" } else { "✗" };
                 let text = format_call(call, &self.names);
                 self.put(
                     out,
@@ -233,12 +248,12 @@ impl Transcript {
                 let name = &self.actors[*actor];
                 let text = match signal {
                     Some(s) if *s == libc::SIGPIPE => format!(
-                        "✗ {name} was killed by SIGPIPE: it wrote to a connection that can no \
+                        "{mark} {name} was killed by SIGPIPE: it wrote to a connection that can no \
                          longer carry data. A C program dies the same way, unless it passes \
                          MSG_NOSIGNAL or ignores SIGPIPE."
                     ),
-                    Some(s) => format!("✗ {name} was killed by {}", signal_name(*s)),
-                    None => format!("✗ {name} exited with code {}", code.unwrap_or(-1)),
+                    Some(s) => format!("{mark} {name} was killed by {}", signal_name(*s)),
+                    None => format!("{mark} {name} exited with code {}", code.unwrap_or(-1)),
                 };
                 self.note(out, *actor, &text, Style::new().red().bold());
             }
@@ -267,15 +282,31 @@ impl Transcript {
                 }
             }
             // Drawn by the kernel view; see below.
-            Event::Packets { .. }
-            | Event::States { .. }
-            | Event::Table { .. }
-            | Event::NoCapture { .. } => {}
+            Event::Packets { packets } => self.packets(out, packets),
+            Event::States { transitions } => self.transitions(out, transitions),
+            Event::Table { sockets } => {
+                for s in sockets {
+                    if let (Some((a, _)), Some(l)) = (s.owner, &s.local) {
+                        self.kernel.own(l, a);
+                    }
+                }
+                if self.opts.sockets {
+                    self.table(out, sockets);
+                }
+                self.last_table = sockets.clone();
+            }
+            // The command line says this once on stderr.
+            Event::NoCapture { .. } => {}
             Event::Finish {
                 steps_run,
                 steps,
                 failures,
             } => {
+                if !self.opts.sockets {
+                    out.push('\n');
+                    let table = std::mem::take(&mut self.last_table);
+                    self.table(out, &table);
+                }
                 out.push('\n');
                 let ran = format!("{steps_run} of {steps} steps ran");
                 let (text, style) = if *failures == 0 {
@@ -456,8 +487,11 @@ impl Transcript {
         out.push('\n');
     }
 
-    fn fds(&self, out: &mut String, actor: usize, fds: &[FdState]) {
+    fn fds(&mut self, out: &mut String, actor: usize, fds: &[FdState]) {
         for st in fds {
+            if let Some(l) = &st.local {
+                self.kernel.own(l, actor);
+            }
             let addrs: Vec<&Addr> = st.local.iter().chain(st.peer.iter()).collect();
             let new: Vec<&Addr> = addrs
                 .iter()
@@ -668,7 +702,7 @@ fn list(steps: &[usize]) -> String {
 }
 
 /// The columns `s` takes on a terminal (wide characters take two).
-fn cols(s: &str) -> usize {
+pub(super) fn cols(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
 
