@@ -90,24 +90,45 @@ impl KernelView {
 /// How many packets of one step are drawn before the rest are summed up.
 const MAX_PACKETS: usize = 12;
 
+/// Payload bytes in one step above which packets are a bulk transfer.
+const BULK: usize = 16 * 1024;
+
 impl Transcript {
     pub(super) fn packets(&mut self, out: &mut String, packets: &[Packet]) {
         if !self.opts.packets {
             return;
         }
         // A bulk transfer is cut short. How the kernel splits it into
-        // segments and when it acknowledges them depends on timing, so
-        // stable output shows only its start, with no count.
+        // segments and when it sends window updates depends on timing, so
+        // stable output shows only that it happened.
+        let payload: usize = packets
+            .iter()
+            .map(|p| match &p.payload {
+                Payload::Tcp { data, .. } | Payload::Udp { data } => data.len(),
+                _ => 0,
+            })
+            .sum();
+        if self.opts.stable && payload > BULK {
+            let text = "… a bulk transfer: segments of data and their ACKs …";
+            self.put(out, "", GUTTER + 2, text, Style::new().dimmed());
+            // Still learn the flows' initial sequence numbers.
+            let mut view = std::mem::take(&mut self.kernel);
+            for p in packets {
+                view.label(p, self);
+            }
+            self.kernel = view;
+            return;
+        }
         let many = packets.len() > MAX_PACKETS;
-        let shown: Vec<usize> = match (many, self.opts.stable) {
-            (false, _) => (0..packets.len()).collect(),
-            (true, true) => (0..4).collect(),
-            (true, false) => (0..MAX_PACKETS / 2)
+        let shown: Vec<usize> = if many {
+            (0..MAX_PACKETS / 2)
                 .chain(packets.len() - MAX_PACKETS / 2..packets.len())
-                .collect(),
+                .collect()
+        } else {
+            (0..packets.len()).collect()
         };
         for (k, &i) in shown.iter().enumerate() {
-            if many && k == MAX_PACKETS / 2 && !self.opts.stable {
+            if many && k == MAX_PACKETS / 2 {
                 let skipped = packets.len() - MAX_PACKETS;
                 let text = format!("… {skipped} more packets …");
                 self.put(out, "", GUTTER + 2, &text, Style::new().dimmed());
@@ -134,10 +155,6 @@ impl Transcript {
                 _ => label,
             };
             self.arrow(out, from, to, &label);
-        }
-        if many && self.opts.stable {
-            let text = "… more data segments and ACKs: a bulk transfer …";
-            self.put(out, "", GUTTER + 2, text, Style::new().dimmed());
         }
     }
 
