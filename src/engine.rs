@@ -522,6 +522,21 @@ impl Run {
         }
     }
 
+    /// Every socket of the run as the kernel reported it after the last step.
+    pub fn sockets(&self) -> &[Socket] {
+        &self.sockets
+    }
+
+    /// A process inside the run's private network namespace, while the run
+    /// lasts (`None` on the host's loopback).
+    pub fn netns_pid(&self) -> Option<u32> {
+        if self.private {
+            self.hub.as_ref().map(|h| h.pid())
+        } else {
+            None
+        }
+    }
+
     /// The frames captured on loopback so far; `None` if capture failed.
     pub fn frames(&self) -> Option<&[Frame]> {
         self.frames.as_deref()
