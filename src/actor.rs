@@ -67,7 +67,7 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
                 let _ = wire::send(&mut ctl, &Reply::Exiting(open_fds()));
                 return ExitCode::SUCCESS;
             }
-            Request::Drain => Reply::NoCapture("an actor captures nothing".into()),
+            Request::Capture => Reply::NoCapture("an actor captures nothing".into()),
         };
         if wire::send(&mut ctl, &reply).is_err() {
             return ExitCode::FAILURE;
@@ -99,8 +99,13 @@ pub fn hub_main(host: bool) -> ExitCode {
     });
     loop {
         let reply = match wire::recv::<Request>(&mut ctl) {
-            Ok(Some(Request::Drain)) => match &capture {
-                Ok(c) => Reply::Frames(c.drain()),
+            Ok(Some(Request::Capture)) => match &capture {
+                Ok(c) => {
+                    if wire::send_fd(&ctl, &Reply::CaptureFd, c.raw_fd()).is_err() {
+                        return ExitCode::FAILURE;
+                    }
+                    continue;
+                }
                 Err(why) => Reply::NoCapture(why.clone()),
             },
             Ok(Some(Request::Exit)) | Ok(None) | Err(_) => return ExitCode::SUCCESS,

@@ -56,6 +56,15 @@ impl Capture {
         Ok(Capture { fd })
     }
 
+    /// A packet socket another process opened and passed on.
+    pub fn from_fd(fd: OwnedFd) -> Capture {
+        Capture { fd }
+    }
+
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
     /// Every frame captured since the last call. Loopback packets are seen
     /// twice, going out and coming in: only the incoming copy is kept.
     pub fn drain(&self) -> Vec<Frame> {

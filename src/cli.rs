@@ -245,6 +245,9 @@ fn run(args: RunArgs) -> ExitCode {
         sockets: args.sockets,
     });
     for e in run.header() {
+        if let Event::NoCapture { reason } = e {
+            eprintln!("note: no packets are shown: {reason}");
+        }
         if let Event::Start {
             network: Network::Host { reason },
             remapped,
@@ -277,11 +280,6 @@ fn run(args: RunArgs) -> ExitCode {
                 return ExitCode::from(EXIT_INTERNAL);
             }
         };
-        for e in &events {
-            if let Event::NoCapture { reason } = e {
-                eprintln!("note: no packets are shown: {reason}");
-            }
-        }
         if !print_stdout(&transcript.events(&events)) {
             return ExitCode::from(EXIT_OK);
         }

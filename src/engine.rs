@@ -14,7 +14,7 @@ mod view;
 pub use view::rfc_name;
 
 use crate::call::{Addr, Call, FdRef};
-use crate::capture::Frame;
+use crate::capture::{Capture, Frame};
 use crate::event::{Event, Network, Outcome, Socket, Waiting};
 use crate::lesson::{Expect, Lesson};
 use crate::wire::{Done, FdState, Reply, Request, WaitKind};
@@ -111,8 +111,10 @@ pub struct Run {
     ports: Vec<u16>,
     /// The kernel's view after the last step.
     sockets: Vec<Socket>,
-    /// Frames captured so far, for `--pcap`; `None` once capture failed.
+    /// Frames captured so far, for `--pcap`; `None` if capture failed.
     frames: Option<Vec<Frame>>,
+    /// The packet socket on the run's loopback.
+    capture: Option<Capture>,
     /// Sockets with no fd, in the order first seen.
     seen: view::Seen,
     /// Which actor each local address belonged to, and when it was first
@@ -141,6 +143,7 @@ impl Run {
             ports: Vec::new(),
             sockets: Vec::new(),
             frames: Some(Vec::new()),
+            capture: None,
             seen: Vec::new(),
             addr_owner: Vec::new(),
             lesson,
@@ -187,6 +190,16 @@ impl Run {
                 }
             }
         }
+        let no_capture = match run.open_capture()? {
+            Ok(c) => {
+                run.capture = Some(c);
+                None
+            }
+            Err(reason) => {
+                run.frames = None;
+                Some(reason)
+            }
+        };
         let mut remapped: Vec<(u16, u16)> = run.remap.iter().map(|(a, b)| (*a, *b)).collect();
         remapped.sort();
         run.header.push(Event::Start {
@@ -198,6 +211,9 @@ impl Run {
             ports: run.lesson.ports(),
             remapped,
         });
+        if let Some(reason) = no_capture {
+            run.header.push(Event::NoCapture { reason });
+        }
         if !run.lesson.intro.is_empty() {
             run.header.push(Event::Intro {
                 lines: run.lesson.intro.clone(),
@@ -441,52 +457,47 @@ impl Run {
         Ok(())
     }
 
-    /// The packets captured since the last look, as an event.
-    fn packets(&mut self, events: &mut Vec<Event>) -> Result<(), EngineError> {
-        let (Some(hub), Some(frames)) = (self.hub.as_mut(), self.frames.as_mut()) else {
-            return Ok(());
+    /// Asks the hub for its packet socket; `Err` says why there is none.
+    fn open_capture(&mut self) -> Result<Result<Capture, String>, EngineError> {
+        let Some(hub) = self.hub.as_mut() else {
+            return Ok(Err("the hub did not start".into()));
         };
-        hub.send(&Request::Drain)
-            .map_err(|error| EngineError::Channel {
-                who: "the hub".into(),
-                error,
-            })?;
-        match hub.recv().map_err(|error| EngineError::Channel {
+        let channel = |error| EngineError::Channel {
             who: "the hub".into(),
             error,
-        })? {
-            Some(Reply::Frames(new)) => {
-                let ports = &self.ports;
-                let private = self.private;
-                let mut packets = Vec::new();
-                for f in new {
-                    let Some(p) = crate::capture::decode(&f.bytes) else {
-                        continue;
-                    };
-                    let ours = |a: &Addr| a.port().is_some_and(|port| ports.contains(&port));
-                    let about_ours = match &p.payload {
-                        crate::capture::Payload::Unreachable { about: Some(a), .. } => ours(a),
-                        _ => false,
-                    };
-                    if private || ours(&p.src) || ours(&p.dst) || about_ours {
-                        frames.push(f);
-                        packets.push(p);
-                    }
-                }
-                if !packets.is_empty() {
-                    events.push(Event::Packets { packets });
-                }
+        };
+        hub.send(&Request::Capture).map_err(channel)?;
+        Ok(match hub.recv_fd().map_err(channel)? {
+            (Some(Reply::CaptureFd), Some(fd)) => Ok(Capture::from_fd(fd)),
+            (Some(Reply::NoCapture(reason)), _) => Err(reason),
+            _ => Err("the hub did not pass its packet socket".into()),
+        })
+    }
+
+    /// The packets captured since the last look, as an event.
+    fn packets(&mut self, events: &mut Vec<Event>) -> Result<(), EngineError> {
+        let (Some(capture), Some(frames)) = (self.capture.as_ref(), self.frames.as_mut()) else {
+            return Ok(());
+        };
+        let ports = &self.ports;
+        let private = self.private;
+        let mut packets = Vec::new();
+        for f in capture.drain() {
+            let Some(p) = crate::capture::decode(&f.bytes) else {
+                continue;
+            };
+            let ours = |a: &Addr| a.port().is_some_and(|port| ports.contains(&port));
+            let about_ours = match &p.payload {
+                crate::capture::Payload::Unreachable { about: Some(a), .. } => ours(a),
+                _ => false,
+            };
+            if private || ours(&p.src) || ours(&p.dst) || about_ours {
+                frames.push(f);
+                packets.push(p);
             }
-            Some(Reply::NoCapture(reason)) => {
-                self.frames = None;
-                events.push(Event::NoCapture { reason });
-            }
-            _ => {
-                self.frames = None;
-                events.push(Event::NoCapture {
-                    reason: "the hub did not answer".into(),
-                });
-            }
+        }
+        if !packets.is_empty() {
+            events.push(Event::Packets { packets });
         }
         Ok(())
     }
@@ -498,7 +509,7 @@ impl Run {
         } else {
             None
         };
-        let rows = crate::kernel::read(pid);
+        let rows = crate::kernel::read(pid, self.lesson.tables());
         let ports = self.ports.clone();
         let private = self.private;
         let keep = move |r: &crate::kernel::Row| {

@@ -52,25 +52,57 @@ pub fn tcp_state_name(n: u8) -> &'static str {
     }
 }
 
-/// Every TCP and UDP socket in the network namespace of process `pid`
+/// Which tables to read: each read walks the kernel's listening hash,
+/// which every namespace shares, so a run reads only those it can use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tables {
+    pub tcp: bool,
+    pub tcp6: bool,
+    pub udp: bool,
+    pub udp6: bool,
+}
+
+/// The TCP and UDP sockets in the network namespace of process `pid`
 /// (`None`: this process's own).
-pub fn read(pid: Option<u32>) -> Vec<Row> {
+pub fn read(pid: Option<u32>, tables: Tables) -> Vec<Row> {
     let dir = match pid {
         Some(p) => format!("/proc/{p}/net"),
         None => "/proc/self/net".to_string(),
     };
     let mut rows = Vec::new();
-    for (file, kind) in [
-        ("tcp", "TCP"),
-        ("tcp6", "TCPv6"),
-        ("udp", "UDP"),
-        ("udp6", "UDPv6"),
-    ] {
-        if let Ok(text) = std::fs::read_to_string(format!("{dir}/{file}")) {
+    let files = [
+        (tables.tcp, "tcp", "TCP"),
+        (tables.tcp6, "tcp6", "TCPv6"),
+        (tables.udp, "udp", "UDP"),
+        (tables.udp6, "udp6", "UDPv6"),
+    ];
+    for (_, file, kind) in files.iter().filter(|f| f.0) {
+        if let Some(text) = read_proc(&format!("{dir}/{file}")) {
             rows.extend(text.lines().skip(1).filter_map(|l| parse_line(l, kind)));
         }
     }
     rows
+}
+
+/// Reads a /proc file in as few reads as it takes: each read() of such a
+/// file walks the kernel's tables again from the start.
+fn read_proc(path: &str) -> Option<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(_) => return None,
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).ok()
 }
 
 /// One line of /proc/net/tcp (or tcp6, udp, udp6).

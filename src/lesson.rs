@@ -79,6 +79,27 @@ impl Lesson {
         parser::parse(path, bytes)
     }
 
+    /// The kernel tables that can hold this lesson's sockets.
+    pub fn tables(&self) -> crate::kernel::Tables {
+        use crate::call::{Domain, SockType};
+        let mut t = crate::kernel::Tables::default();
+        for step in &self.steps {
+            if let Call::Socket { domain, ty, .. } = step.call {
+                match (domain, ty) {
+                    (Domain::Inet, SockType::Stream) => t.tcp = true,
+                    (Domain::Inet6, SockType::Stream) => t.tcp6 = true,
+                    (Domain::Inet, SockType::Dgram) => t.udp = true,
+                    (Domain::Inet6, SockType::Dgram) => t.udp6 = true,
+                    (Domain::Unix, _) => {}
+                }
+            }
+        }
+        // A dual-stack IPv6 socket's IPv4 peers are listed in tcp6 too, and
+        // an IPv4 socket may talk to one: read both when either is used.
+        t.tcp6 |= t.tcp && t.tcp6;
+        t
+    }
+
     /// The ports the lesson's addresses name, in order, without 0.
     pub fn ports(&self) -> Vec<u16> {
         let mut ports: Vec<u16> = Vec::new();

@@ -8,6 +8,8 @@
 use crate::call::{Addr, Call};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 
 /// Where a child finds its end of the control channel: high enough that the
 /// fds a lesson opens are numbered as in a C program (3, 4, ...).
@@ -27,8 +29,9 @@ pub enum Request {
     Retry,
     /// List the open fds and exit, as a program returning from main.
     Exit,
-    /// To the hub: the frames captured on loopback since the last time.
-    Drain,
+    /// To the hub: the packet socket capturing the run's loopback, passed
+    /// as an fd (SCM_RIGHTS), so the engine reads it with no round trip.
+    Capture,
 }
 
 /// What a child answers.
@@ -46,9 +49,9 @@ pub enum Reply {
     StillParked,
     /// `Exit`: these fds were still open; the kernel closes them.
     Exiting(Vec<i32>),
-    /// `Drain`: frames captured on loopback.
-    Frames(Vec<crate::capture::Frame>),
-    /// `Drain`: the hub cannot capture, and why.
+    /// `Capture`: the packet socket comes with this message.
+    CaptureFd,
+    /// `Capture`: the hub cannot capture, and why.
     NoCapture(String),
 }
 
@@ -97,12 +100,72 @@ pub enum WaitKind {
     Linger,
 }
 
-pub fn send<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+fn frame<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
     let body = postcard::to_allocvec(msg).map_err(io::Error::other)?;
     let mut frame = Vec::with_capacity(body.len() + 4);
     frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
     frame.extend_from_slice(&body);
-    w.write_all(&frame)
+    Ok(frame)
+}
+
+pub fn send<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+    w.write_all(&frame(msg)?)
+}
+
+/// Sends a small message with `fd` attached (SCM_RIGHTS).
+pub fn send_fd<T: Serialize>(s: &UnixStream, msg: &T, fd: RawFd) -> io::Result<()> {
+    use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+    let frame = frame(msg)?;
+    let fds = [fd];
+    sendmsg::<()>(
+        s.as_raw_fd(),
+        &[io::IoSlice::new(&frame)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(io::Error::from)?;
+    Ok(())
+}
+
+/// Receives a small message and the fd that may come with it.
+pub fn recv_fd<T: DeserializeOwned>(s: &UnixStream) -> io::Result<(Option<T>, Option<OwnedFd>)> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        s.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(io::Error::from)?;
+    let mut fd = None;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            for raw in fds {
+                // SAFETY: the kernel just gave this process a new fd.
+                let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                fd.get_or_insert(owned);
+            }
+        }
+    }
+    let n = msg.bytes;
+    if n == 0 {
+        return Ok((None, fd));
+    }
+    let body = buf.get(4..n).unwrap_or_default();
+    let len = u32::from_le_bytes(buf[..4].try_into().unwrap_or_default()) as usize;
+    if len != body.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a message cut in two",
+        ));
+    }
+    postcard::from_bytes(body)
+        .map(|m| (Some(m), fd))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Reads one message; `Ok(None)` when the other side has closed the channel.

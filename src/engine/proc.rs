@@ -80,6 +80,11 @@ impl Proc {
         wire::recv(&mut self.ctl)
     }
 
+    /// The next reply and the fd that may come with it.
+    pub fn recv_fd(&mut self) -> io::Result<(Option<Reply>, Option<std::os::fd::OwnedFd>)> {
+        wire::recv_fd(&self.ctl)
+    }
+
     /// Waits for the process to end: its signal or exit code.
     pub fn reap(mut self) -> (Option<i32>, Option<i32>) {
         drop(self.ctl);
