@@ -67,7 +67,9 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
                 let _ = wire::send(&mut ctl, &Reply::Exiting(open_fds()));
                 return ExitCode::SUCCESS;
             }
-            Request::Capture => Reply::NoCapture("an actor captures nothing".into()),
+            Request::Capture | Request::Diag => {
+                Reply::NoCapture("an actor has no such socket".into())
+            }
         };
         if wire::send(&mut ctl, &reply).is_err() {
             return ExitCode::FAILURE;
@@ -91,22 +93,32 @@ pub fn hub_main(host: bool) -> ExitCode {
     if wire::send(&mut ctl, &reply).is_err() || !ready {
         return ExitCode::FAILURE;
     }
-    let capture = crate::capture::Capture::open().map_err(|e| match e.raw_os_error() {
-        Some(libc::EPERM) => "capturing packets needs CAP_NET_RAW, which only a private \
-                               network namespace gives without root"
-            .to_string(),
-        _ => format!("cannot open a packet socket: {e}"),
-    });
     loop {
         let reply = match wire::recv::<Request>(&mut ctl) {
-            Ok(Some(Request::Capture)) => match &capture {
-                Ok(c) => {
-                    if wire::send_fd(&ctl, &Reply::CaptureFd, c.raw_fd()).is_err() {
+            Ok(Some(Request::Capture)) => {
+                match &crate::capture::Capture::open().map_err(|e| match e.raw_os_error() {
+                    Some(libc::EPERM) => "capturing packets needs CAP_NET_RAW, which only a \
+                                          private network namespace gives without root"
+                        .to_string(),
+                    _ => format!("cannot open a packet socket: {e}"),
+                }) {
+                    Ok(c) => {
+                        if wire::send_fd(&ctl, &Reply::Fd, c.raw_fd()).is_err() {
+                            return ExitCode::FAILURE;
+                        }
+                        continue;
+                    }
+                    Err(why) => Reply::NoCapture(why.clone()),
+                }
+            }
+            Ok(Some(Request::Diag)) => match crate::kernel::Diag::open() {
+                Ok(d) => {
+                    if wire::send_fd(&ctl, &Reply::Fd, d.raw_fd()).is_err() {
                         return ExitCode::FAILURE;
                     }
                     continue;
                 }
-                Err(why) => Reply::NoCapture(why.clone()),
+                Err(e) => Reply::NoCapture(format!("no sock_diag: {e}")),
             },
             Ok(Some(Request::Exit)) | Ok(None) | Err(_) => return ExitCode::SUCCESS,
             Ok(Some(_)) => Reply::NoCapture("the hub makes no calls".into()),

@@ -211,6 +211,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let mut opts = Options::new(exe);
     opts.host_network = args.host_network;
+    opts.capture = !args.no_packets || args.pcap.is_some();
 
     // Ctrl-C: end the run cleanly (children reaped, run directory removed).
     // SAFETY: the handler only stores to an atomic.
@@ -232,6 +233,7 @@ fn run(args: RunArgs) -> ExitCode {
 
     let mut run = match Run::start(lesson, &opts) {
         Ok(r) => r,
+        Err(_) if INTERRUPTED.load(Ordering::SeqCst) => return interrupted(),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_INTERNAL);
@@ -276,6 +278,9 @@ fn run(args: RunArgs) -> ExitCode {
             Ok(None) => break,
             Err(e) => {
                 drop(run);
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    return interrupted();
+                }
                 eprintln!("error: {e}");
                 return ExitCode::from(EXIT_INTERNAL);
             }
@@ -324,6 +329,12 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::from(EXIT_INTERRUPTED);
     }
     ExitCode::from(if passed { EXIT_OK } else { EXIT_UNEXPECTED })
+}
+
+/// Ctrl-C (or SIGTERM, SIGHUP) ended the run; its processes are gone.
+fn interrupted() -> ExitCode {
+    eprintln!("\ninterrupted: every process of the run has been stopped");
+    ExitCode::from(EXIT_INTERRUPTED)
 }
 
 enum Pause {

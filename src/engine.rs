@@ -33,6 +33,10 @@ pub struct Options {
     pub host_network: bool,
     /// How long a child may take to answer before the run is abandoned.
     pub watchdog: Duration,
+    /// Capture the packets on loopback. Closing a packet socket waits for
+    /// an RCU grace period (some 16 ms), so a run that shows no packets
+    /// is quicker without one.
+    pub capture: bool,
 }
 
 impl Options {
@@ -41,6 +45,7 @@ impl Options {
             exe: exe.into(),
             host_network: false,
             watchdog: Duration::from_secs(5),
+            capture: true,
         }
     }
 }
@@ -115,6 +120,8 @@ pub struct Run {
     frames: Option<Vec<Frame>>,
     /// The packet socket on the run's loopback.
     capture: Option<Capture>,
+    /// sock_diag in the run's namespace, for TCP; without it, /proc.
+    diag: Option<crate::kernel::Diag>,
     /// Sockets with no fd, in the order first seen.
     seen: view::Seen,
     /// Which actor each local address belonged to, and when it was first
@@ -144,6 +151,7 @@ impl Run {
             sockets: Vec::new(),
             frames: Some(Vec::new()),
             capture: None,
+            diag: None,
             seen: Vec::new(),
             addr_owner: Vec::new(),
             lesson,
@@ -190,14 +198,15 @@ impl Run {
                 }
             }
         }
-        let no_capture = match run.open_capture()? {
+        run.diag = run.open_diag()?;
+        let no_capture = match run.open_capture(opts.capture)? {
             Ok(c) => {
                 run.capture = Some(c);
                 None
             }
             Err(reason) => {
                 run.frames = None;
-                Some(reason)
+                Some(reason).filter(|_| opts.capture)
             }
         };
         let mut remapped: Vec<(u16, u16)> = run.remap.iter().map(|(a, b)| (*a, *b)).collect();
@@ -458,7 +467,10 @@ impl Run {
     }
 
     /// Asks the hub for its packet socket; `Err` says why there is none.
-    fn open_capture(&mut self) -> Result<Result<Capture, String>, EngineError> {
+    fn open_capture(&mut self, wanted: bool) -> Result<Result<Capture, String>, EngineError> {
+        if !wanted {
+            return Ok(Err("packets were not asked for".into()));
+        }
         let Some(hub) = self.hub.as_mut() else {
             return Ok(Err("the hub did not start".into()));
         };
@@ -468,9 +480,25 @@ impl Run {
         };
         hub.send(&Request::Capture).map_err(channel)?;
         Ok(match hub.recv_fd().map_err(channel)? {
-            (Some(Reply::CaptureFd), Some(fd)) => Ok(Capture::from_fd(fd)),
+            (Some(Reply::Fd), Some(fd)) => Ok(Capture::from_fd(fd)),
             (Some(Reply::NoCapture(reason)), _) => Err(reason),
             _ => Err("the hub did not pass its packet socket".into()),
+        })
+    }
+
+    /// Asks the hub for a sock_diag socket in the run's namespace.
+    fn open_diag(&mut self) -> Result<Option<crate::kernel::Diag>, EngineError> {
+        let Some(hub) = self.hub.as_mut() else {
+            return Ok(None);
+        };
+        let channel = |error| EngineError::Channel {
+            who: "the hub".into(),
+            error,
+        };
+        hub.send(&Request::Diag).map_err(channel)?;
+        Ok(match hub.recv_fd().map_err(channel)? {
+            (Some(Reply::Fd), Some(fd)) => Some(crate::kernel::Diag::from_fd(fd)),
+            _ => None,
         })
     }
 
@@ -509,7 +537,38 @@ impl Run {
         } else {
             None
         };
-        let rows = crate::kernel::read(pid, self.lesson.tables());
+        let mut tables = self.lesson.tables();
+        let mut rows = Vec::new();
+        if let Some(diag) = &self.diag {
+            let v4 = if tables.tcp {
+                diag.tcp(libc::AF_INET as u8)
+            } else {
+                Ok(Vec::new())
+            };
+            let v6 = if tables.tcp6 {
+                diag.tcp(libc::AF_INET6 as u8)
+            } else {
+                Ok(Vec::new())
+            };
+            // Listeners always have an fd: the actors said which are.
+            let listeners: nix::Result<Vec<_>> = self
+                .fds
+                .iter()
+                .flat_map(|t| t.values())
+                .filter(|st| st.tcp_state == Some(10))
+                .filter_map(|st| st.local.as_ref())
+                .map(|local| diag.listener(local))
+                .collect();
+            // Should sock_diag fail, /proc/net/tcp tells the same.
+            if let (Ok(a), Ok(b), Ok(l)) = (v4, v6, listeners) {
+                rows.extend(a);
+                rows.extend(b);
+                rows.extend(l.into_iter().flatten());
+                tables.tcp = false;
+                tables.tcp6 = false;
+            }
+        }
+        rows.extend(crate::kernel::read(pid, tables));
         let ports = self.ports.clone();
         let private = self.private;
         let keep = move |r: &crate::kernel::Row| {

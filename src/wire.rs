@@ -32,6 +32,9 @@ pub enum Request {
     /// To the hub: the packet socket capturing the run's loopback, passed
     /// as an fd (SCM_RIGHTS), so the engine reads it with no round trip.
     Capture,
+    /// To the hub: a sock_diag netlink socket in the run's namespace, passed
+    /// as an fd.
+    Diag,
 }
 
 /// What a child answers.
@@ -49,8 +52,8 @@ pub enum Reply {
     StillParked,
     /// `Exit`: these fds were still open; the kernel closes them.
     Exiting(Vec<i32>),
-    /// `Capture`: the packet socket comes with this message.
-    CaptureFd,
+    /// `Capture` or `Diag`: the socket comes with this message.
+    Fd,
     /// `Capture`: the hub cannot capture, and why.
     NoCapture(String),
 }
