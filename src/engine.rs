@@ -250,8 +250,9 @@ impl Run {
         if let Some(i) = self.next_step() {
             self.run_step(i, &mut events)?;
             self.packets(&mut events)?;
-            self.settle(&mut events)?;
-            self.packets(&mut events)?;
+            if self.settle(&mut events)? {
+                self.packets(&mut events)?;
+            }
             self.states(&mut events);
             let step = &self.lesson.steps[i];
             if !step.narration.is_empty() {
@@ -270,8 +271,9 @@ impl Run {
         // that will read end of file).
         while self.next_step().is_none() && self.exit_idle(&mut events)? {
             self.packets(&mut events)?;
-            self.settle(&mut events)?;
-            self.packets(&mut events)?;
+            if self.settle(&mut events)? {
+                self.packets(&mut events)?;
+            }
             self.states(&mut events);
         }
         if self.next_step().is_none() {
@@ -631,7 +633,9 @@ impl Run {
 
     /// Asks each parked actor, in actor order, whether its call completes
     /// now; repeats while any does, since one completion can enable another.
-    fn settle(&mut self, events: &mut Vec<Event>) -> Result<(), EngineError> {
+    /// Whether any parked call completed.
+    fn settle(&mut self, events: &mut Vec<Event>) -> Result<bool, EngineError> {
+        let mut any = false;
         loop {
             let mut progressed = false;
             for actor in 0..self.parked.len() {
@@ -673,8 +677,9 @@ impl Run {
                 }
             }
             if !progressed {
-                return Ok(());
+                return Ok(any);
             }
+            any = true;
         }
     }
 

@@ -172,12 +172,27 @@ pub fn recv_fd<T: DeserializeOwned>(s: &UnixStream) -> io::Result<(Option<T>, Op
 }
 
 /// Reads one message; `Ok(None)` when the other side has closed the channel.
+///
+/// Messages go one at a time, each answered before the next is sent, so
+/// nothing follows a message in the stream: one read usually takes it
+/// whole (and a read that takes less is completed).
 pub fn recv<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<Option<T>> {
-    let mut len = [0; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
+    let mut first = [0u8; 512];
+    let n = loop {
+        match r.read(&mut first) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut len = [0u8; 4];
+    let head = n.min(4);
+    len[..head].copy_from_slice(&first[..head]);
+    if n < 4 {
+        r.read_exact(&mut len[n..])?;
     }
     let len = u32::from_le_bytes(len) as usize;
     if len > MAX_MESSAGE {
@@ -187,7 +202,15 @@ pub fn recv<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<Option<T>> {
         ));
     }
     let mut body = vec![0; len];
-    r.read_exact(&mut body)?;
+    let have = n.saturating_sub(4).min(len);
+    body[..have].copy_from_slice(&first[4..4 + have]);
+    if n > 4 + len {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "two messages at once",
+        ));
+    }
+    r.read_exact(&mut body[have..])?;
     postcard::from_bytes(&body)
         .map(Some)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
