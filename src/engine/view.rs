@@ -127,10 +127,12 @@ pub fn diff(old: &[Socket], new: &[Socket]) -> Vec<Transition> {
             Some(i) => {
                 matched_new[i] = true;
                 let n = &new[i];
+                let bound = n.state == "CLOSE" && o.local.is_none() && n.local.is_some();
                 if n.state != o.state
                     || n.owner != o.owner
                     || n.recv_q != o.recv_q
                     || n.send_q != o.send_q
+                    || bound
                 {
                     out.push(Transition {
                         before: Some(o.clone()),
@@ -183,7 +185,12 @@ fn rfc_note(old: Option<&Socket>, new: Option<&Socket>) -> Option<String> {
     match (old, new) {
         (Some(o), _) | (_, Some(o)) if !tcp(o) => None,
         (Some(o), Some(n)) if o.state == n.state => {
-            if o.owner.is_some() && n.owner.is_none() {
+            if n.state == "CLOSE" && o.local.is_none() && n.local.is_some() {
+                Some(
+                    "RFC 9293 has no state for a bound socket: to the kernel it is still CLOSED, and ss does not list it"
+                        .into(),
+                )
+            } else if o.owner.is_some() && n.owner.is_none() {
                 Some(format!(
                     "the fd is closed, but the connection lives on in the kernel, in {}",
                     rfc_name(&n.state)

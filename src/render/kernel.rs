@@ -283,9 +283,22 @@ impl Transcript {
                 (Some(b), Some(a))
                     if a.state == b.state
                         && a.owner == b.owner
+                        && a.local == b.local
                         && Self::queues(a) == Self::queues(b) =>
                 {
                     continue;
+                }
+                (Some(b), Some(a)) if a.state == "CLOSE" && b.local.is_none() => {
+                    let local = a
+                        .local
+                        .as_ref()
+                        .map(|l| self.names().addr(l))
+                        .unwrap_or_default();
+                    format!(
+                        "{}: {}, bound to {local}",
+                        self.socket_label(a),
+                        self.state_text(a)
+                    )
                 }
                 (Some(b), Some(a)) => {
                     let mut text = if b.owner.is_some() && a.owner.is_none() {
