@@ -73,6 +73,12 @@ struct RunArgs {
     /// Print the whole run at once instead of pausing after each step
     #[arg(long)]
     no_pause: bool,
+    /// On a terminal, step line by line instead of the full-screen view
+    #[arg(long)]
+    plain: bool,
+    /// Start the full-screen view in autoplay, a step every SECONDS
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    auto: Option<std::time::Duration>,
     /// Name ephemeral ports eph1, eph2... so the transcript is the same every
     /// run (the default when stdout is not a terminal)
     #[arg(long)]
@@ -231,6 +237,17 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
 
+    if pause && !args.plain {
+        return match crate::tui::run(lesson, opts, args.auto, &INTERRUPTED) {
+            Ok(crate::tui::Outcome::Quit) => ExitCode::from(EXIT_OK),
+            Ok(crate::tui::Outcome::Interrupted) => interrupted(),
+            Err(_) if INTERRUPTED.load(Ordering::SeqCst) => interrupted(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_INTERNAL)
+            }
+        };
+    }
     let mut run = match Run::start(lesson, &opts) {
         Ok(r) => r,
         Err(_) if INTERRUPTED.load(Ordering::SeqCst) => return interrupted(),
@@ -245,6 +262,7 @@ fn run(args: RunArgs) -> ExitCode {
         width,
         packets: !args.no_packets,
         sockets: args.sockets,
+        narration: true,
     });
     for e in run.header() {
         if let Event::NoCapture { reason } = e {
@@ -335,6 +353,16 @@ fn run(args: RunArgs) -> ExitCode {
 fn interrupted() -> ExitCode {
     eprintln!("\ninterrupted: every process of the run has been stopped");
     ExitCode::from(EXIT_INTERRUPTED)
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(0.05..=600.0).contains(&secs) {
+        return Err("give from 0.05 to 600 seconds".into());
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 enum Pause {

@@ -16,4 +16,5 @@ pub mod kernel;
 pub mod lesson;
 pub mod netns;
 pub mod render;
+pub mod tui;
 pub mod wire;

@@ -29,6 +29,8 @@ pub struct TranscriptOptions {
     pub packets: bool,
     /// Draw the table of every socket after every step, not only at the end.
     pub sockets: bool,
+    /// Draw the lesson's narration (the full-screen view has a pane for it).
+    pub narration: bool,
 }
 
 pub struct Transcript {
@@ -51,7 +53,9 @@ impl Transcript {
         }
     }
 
-    pub(super) fn names(&self) -> &Names {
+    /// How addresses are named in this transcript (eph1 for an ephemeral
+    /// port in stable output).
+    pub fn names(&self) -> &Names {
         &self.names
     }
 
@@ -120,6 +124,8 @@ impl Transcript {
 
     fn event(&mut self, e: &Event, out: &mut String) {
         match e {
+            Event::Narration { .. } | Event::Section { .. } | Event::Intro { .. }
+                if !self.opts.narration => {}
             Event::Start {
                 title,
                 path,

@@ -59,10 +59,21 @@ pub fn processes_tagged(tag: &str) -> Vec<u32> {
         .collect()
 }
 
+/// A name unique to this test process and thread, safe in a shell command
+/// and a file name.
 pub fn unique_tag(name: &str) -> String {
-    format!(
+    let raw = format!(
         "{name}-{}-{:?}",
         std::process::id(),
         std::thread::current().id()
-    )
+    );
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }

@@ -1,0 +1,388 @@
+//! The full-screen view's state: where the run is, what each step showed,
+//! and what a key does. No terminal here: it is tested as plain data.
+
+use crate::engine::{EngineError, Options, Run};
+use crate::event::Event;
+use crate::lesson::Lesson;
+use crate::render::{Transcript, TranscriptOptions};
+use std::time::Duration;
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Next,
+    Back,
+    Restart,
+    End,
+    /// `g`: start typing a step number.
+    Goto,
+    Digit(u8),
+    Enter,
+    ToggleAuto,
+    Faster,
+    Slower,
+    Help,
+    Quit,
+}
+
+/// Everything drawn for one position in the run, kept so that going back
+/// shows exactly what was shown before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screen {
+    /// The transcript so far, as plain lines, for the ladder.
+    pub ladder: Vec<String>,
+    /// The lines the last step added (highlighted).
+    pub fresh: usize,
+    /// Every socket as the kernel reports it now, as table rows with
+    /// addresses named as in the ladder: socket, type, local, peer, state,
+    /// recv-q, send-q.
+    pub rows: Vec<[String; 7]>,
+    /// Sockets whose row changed at the last step (by index into `sockets`).
+    pub changed: Vec<usize>,
+    /// The narration of the last step.
+    pub narration: Vec<String>,
+    /// A deadlock, crash or failed expectation, explained.
+    pub alert: Option<String>,
+    /// Script steps (0-based) run so far, and those parked.
+    pub ran: Vec<usize>,
+    pub parked: Vec<usize>,
+    /// Engine steps taken to reach this screen.
+    pub position: usize,
+    pub finished: bool,
+}
+
+/// The state of the full-screen view.
+///
+/// `history[k]` is the screen after `k` engine steps; the run behind it has
+/// always taken exactly `at` steps, so going back means a fresh run.
+pub struct App {
+    lesson: Lesson,
+    opts: Options,
+    width: usize,
+    run: Run,
+    transcript: Transcript,
+    /// The screen of the run as it stands.
+    current: Screen,
+    /// The screen at each position reached so far.
+    history: Vec<Screen>,
+    /// The position shown (and the run's).
+    pub at: usize,
+    /// Autoplay: the time between steps.
+    pub auto: Option<Duration>,
+    pub help: bool,
+    /// Digits typed after `g`.
+    pub goto: Option<String>,
+    /// A re-run showed something else than the first run did.
+    pub warning: Option<String>,
+    pub quit: bool,
+}
+
+impl App {
+    /// Starts the lesson's run; `width` is the ladder's width in columns.
+    pub fn new(lesson: Lesson, opts: Options, width: usize) -> Result<App, EngineError> {
+        let (run, transcript, first) = start(&lesson, &opts, width)?;
+        Ok(App {
+            lesson,
+            opts,
+            width,
+            run,
+            transcript,
+            current: first.clone(),
+            history: vec![first],
+            at: 0,
+            auto: None,
+            help: false,
+            goto: None,
+            warning: None,
+            quit: false,
+        })
+    }
+
+    pub fn lesson(&self) -> &Lesson {
+        &self.lesson
+    }
+
+    pub fn screen(&self) -> &Screen {
+        &self.history[self.at]
+    }
+
+    /// Whether the run is over at the position shown.
+    pub fn at_end(&self) -> bool {
+        self.screen().finished
+    }
+
+    pub fn handle(&mut self, action: Action) -> Result<(), EngineError> {
+        if let Some(typed) = &mut self.goto {
+            match action {
+                Action::Digit(d) if typed.len() < 5 => typed.push(char::from(b'0' + d)),
+                Action::Enter => {
+                    let n = typed.parse::<usize>().unwrap_or(0);
+                    self.goto = None;
+                    return self.go_to(n);
+                }
+                Action::Quit | Action::Help => self.goto = None,
+                _ => {}
+            }
+            return Ok(());
+        }
+        if self.help {
+            self.help = false;
+            if action != Action::Quit {
+                return Ok(());
+            }
+        }
+        match action {
+            Action::Next => self.forward(),
+            Action::Back => self.back(),
+            Action::Restart => self.go_to(0),
+            Action::End => {
+                while !self.at_end() {
+                    self.forward()?;
+                }
+                Ok(())
+            }
+            Action::Goto => {
+                self.goto = Some(String::new());
+                Ok(())
+            }
+            Action::ToggleAuto => {
+                self.auto = match self.auto {
+                    Some(_) => None,
+                    None => Some(Duration::from_millis(1500)),
+                };
+                Ok(())
+            }
+            Action::Faster => {
+                self.auto = self.auto.map(|d| (d / 2).max(Duration::from_millis(100)));
+                Ok(())
+            }
+            Action::Slower => {
+                self.auto = self.auto.map(|d| (d * 2).min(Duration::from_secs(20)));
+                Ok(())
+            }
+            Action::Help => {
+                self.help = true;
+                Ok(())
+            }
+            Action::Quit => {
+                self.quit = true;
+                Ok(())
+            }
+            Action::Digit(_) | Action::Enter => Ok(()),
+        }
+    }
+
+    /// One step forward. A position shown before is shown again as it was,
+    /// and checked against what the run does now.
+    pub fn forward(&mut self) -> Result<(), EngineError> {
+        if self.at_end() {
+            self.auto = None;
+            return Ok(());
+        }
+        let screen = self.advance()?;
+        self.at += 1;
+        self.record(screen);
+        Ok(())
+    }
+
+    /// One step back: the run is made again, in a fresh namespace, up to
+    /// the step before.
+    pub fn back(&mut self) -> Result<(), EngineError> {
+        if self.at == 0 {
+            return Ok(());
+        }
+        self.go_to_position(self.at - 1)
+    }
+
+    /// Goes to just after script step `n`, as the lesson numbers it (0: the
+    /// start).
+    pub fn go_to(&mut self, n: usize) -> Result<(), EngineError> {
+        if n == 0 {
+            return self.go_to_position(0);
+        }
+        let ran = |s: &Screen| s.ran.contains(&(n - 1));
+        if let Some(i) = self.history.iter().position(ran) {
+            return self.go_to_position(i);
+        }
+        while !ran(self.screen()) && !self.at_end() {
+            self.forward()?;
+        }
+        Ok(())
+    }
+
+    /// Draws the ladder at a new width: the run is made again to the same
+    /// position.
+    pub fn resize(&mut self, width: usize) -> Result<(), EngineError> {
+        self.width = width;
+        let at = self.at;
+        self.history.clear();
+        self.go_to_position(at)
+    }
+
+    fn go_to_position(&mut self, pos: usize) -> Result<(), EngineError> {
+        let (run, transcript, first) = start(&self.lesson, &self.opts, self.width)?;
+        // The old run ends here, before the new one's steps.
+        self.run = run;
+        self.transcript = transcript;
+        self.current = first;
+        self.at = 0;
+        self.record(self.current.clone());
+        while self.at < pos && !self.current.finished {
+            let screen = self.advance()?;
+            self.at += 1;
+            self.record(screen);
+        }
+        Ok(())
+    }
+
+    /// Keeps `screen` as the one at `at`, warning if a different one was
+    /// shown there before.
+    fn record(&mut self, screen: Screen) {
+        match self.history.get(self.at) {
+            Some(before) if *before == screen => {}
+            Some(_) => {
+                self.warning = Some(format!(
+                    "the run made again shows something else at step {} than it showed \
+                     before: this part of the lesson depends on timing",
+                    self.at
+                ));
+                self.history.truncate(self.at);
+                self.history.push(screen);
+            }
+            None => self.history.push(screen),
+        }
+    }
+
+    /// Runs one engine step and makes its screen.
+    fn advance(&mut self) -> Result<Screen, EngineError> {
+        let events = self.run.step()?.unwrap_or_default();
+        apply(
+            &mut self.current,
+            &mut self.transcript,
+            &self.lesson,
+            &events,
+        );
+        self.current.position += 1;
+        Ok(self.current.clone())
+    }
+}
+
+/// A new run and the screen before its first step.
+fn start(
+    lesson: &Lesson,
+    opts: &Options,
+    width: usize,
+) -> Result<(Run, Transcript, Screen), EngineError> {
+    let run = Run::start(lesson.clone(), opts)?;
+    let mut transcript = Transcript::new(TranscriptOptions {
+        color: false,
+        stable: true,
+        width,
+        packets: opts.capture,
+        sockets: false,
+        narration: false,
+    });
+    let mut screen = empty_screen();
+    let header = transcript.events(run.header());
+    // The title and goal are drawn apart; the ladder starts at the actors.
+    screen.ladder = header.lines().skip(3).map(str::to_string).collect();
+    screen.fresh = 0;
+    Ok((run, transcript, screen))
+}
+
+fn empty_screen() -> Screen {
+    Screen {
+        ladder: Vec::new(),
+        fresh: 0,
+        rows: Vec::new(),
+        changed: Vec::new(),
+        narration: Vec::new(),
+        alert: None,
+        ran: Vec::new(),
+        parked: Vec::new(),
+        position: 0,
+        finished: false,
+    }
+}
+
+/// Folds one step's events into the screen.
+fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, events: &[Event]) {
+    let text = transcript.events(events);
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    screen.fresh = lines.len();
+    screen.ladder.extend(lines);
+    screen.narration.clear();
+    screen.alert = None;
+    screen.changed.clear();
+    let index = |number: usize| lesson.steps.iter().position(|s| s.number == number);
+    for e in events {
+        match e {
+            Event::Call { step, outcome, .. } => {
+                if let Some(i) = index(*step) {
+                    screen.ran.push(i);
+                    if matches!(outcome, crate::event::Outcome::Blocked { .. }) {
+                        screen.parked.push(i);
+                    }
+                }
+            }
+            Event::Completed { step, .. } => {
+                if let Some(i) = index(*step) {
+                    screen.parked.retain(|p| *p != i);
+                }
+            }
+            Event::Crashed { step, .. } => {
+                if let Some(i) = index(*step) {
+                    screen.ran.push(i);
+                    screen.parked.retain(|p| *p != i);
+                }
+            }
+            Event::Narration { lines, .. } => screen.narration.extend(lines.iter().cloned()),
+            Event::Section { lines, .. } => screen.narration.extend(lines.iter().cloned()),
+            Event::Table { sockets } => {
+                let names = transcript.names();
+                let addr = |a: &Option<crate::call::Addr>| {
+                    a.as_ref()
+                        .map(|a| names.addr(a))
+                        .unwrap_or_else(|| "-".into())
+                };
+                let rows = sockets
+                    .iter()
+                    .map(|s| {
+                        [
+                            match s.owner {
+                                Some((a, fd)) => format!("{} fd {fd}", lesson.actors[a]),
+                                None => "no fd".into(),
+                            },
+                            s.kind.clone(),
+                            addr(&s.local),
+                            addr(&s.peer),
+                            crate::engine::rfc_name(&s.state).to_string(),
+                            s.recv_q.to_string(),
+                            s.send_q.to_string(),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                screen.changed = rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| !screen.rows.contains(r))
+                    .map(|(i, _)| i)
+                    .collect();
+                screen.rows = rows;
+            }
+            Event::Finish { .. } => screen.finished = true,
+            _ => {}
+        }
+    }
+    // A deadlock, a crash or a failed expectation, in the words the
+    // transcript used.
+    let alert: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains('✗') || l.contains('│') || l.contains("DEADLOCK"))
+        .map(|l| l.trim().trim_start_matches('│').trim().to_string())
+        .filter(|l| !l.is_empty() && !l.starts_with("DEADLOCK") && !l.starts_with("╭"))
+        .collect();
+    if !alert.is_empty() {
+        screen.alert = Some(alert.join("\n"));
+    }
+}

@@ -1,0 +1,63 @@
+//! Keys to actions: the only place that knows about key codes.
+
+use super::app::Action;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+pub fn action(key: KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return match key.code {
+            KeyCode::Char('c') => Some(Action::Quit),
+            _ => None,
+        };
+    }
+    Some(match key.code {
+        KeyCode::Char(' ') | KeyCode::Right | KeyCode::Char('n') => Action::Next,
+        KeyCode::Left | KeyCode::Char('p') => Action::Back,
+        KeyCode::Char('r') | KeyCode::Home => Action::Restart,
+        KeyCode::End => Action::End,
+        KeyCode::Char('g') => Action::Goto,
+        KeyCode::Char(c @ '0'..='9') => Action::Digit(c as u8 - b'0'),
+        KeyCode::Enter => Action::Enter,
+        KeyCode::Char('a') => Action::ToggleAuto,
+        KeyCode::Char('+') | KeyCode::Char('=') => Action::Faster,
+        KeyCode::Char('-') => Action::Slower,
+        KeyCode::Char('?') | KeyCode::Char('h') => Action::Help,
+        KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn keys_map_to_actions() {
+        assert_eq!(action(key(KeyCode::Char(' '))), Some(Action::Next));
+        assert_eq!(action(key(KeyCode::Right)), Some(Action::Next));
+        assert_eq!(action(key(KeyCode::Char('n'))), Some(Action::Next));
+        assert_eq!(action(key(KeyCode::Left)), Some(Action::Back));
+        assert_eq!(action(key(KeyCode::Char('p'))), Some(Action::Back));
+        assert_eq!(action(key(KeyCode::Home)), Some(Action::Restart));
+        assert_eq!(action(key(KeyCode::Char('r'))), Some(Action::Restart));
+        assert_eq!(action(key(KeyCode::End)), Some(Action::End));
+        assert_eq!(action(key(KeyCode::Char('g'))), Some(Action::Goto));
+        assert_eq!(action(key(KeyCode::Char('7'))), Some(Action::Digit(7)));
+        assert_eq!(action(key(KeyCode::Char('a'))), Some(Action::ToggleAuto));
+        assert_eq!(action(key(KeyCode::Char('+'))), Some(Action::Faster));
+        assert_eq!(action(key(KeyCode::Char('-'))), Some(Action::Slower));
+        assert_eq!(action(key(KeyCode::Char('?'))), Some(Action::Help));
+        assert_eq!(action(key(KeyCode::Esc)), Some(Action::Quit));
+        assert_eq!(action(key(KeyCode::Char('q'))), Some(Action::Quit));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action(ctrl_c), Some(Action::Quit));
+        assert_eq!(action(key(KeyCode::Char('z'))), None);
+    }
+}

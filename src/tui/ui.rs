@@ -1,0 +1,274 @@
+//! Drawing the full-screen view from the app's state: `draw(frame, &app)`.
+//! No colour carries meaning alone: states, markers and alerts are written.
+
+use super::app::App;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style, Stylize};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
+
+/// Terminals at least this wide show the source beside the ladder.
+const WIDE: u16 = 120;
+
+/// The ladder's width for a terminal `cols` wide: what the app renders
+/// the transcript at.
+pub fn ladder_width(cols: u16) -> usize {
+    let w = if cols >= WIDE { cols * 3 / 5 } else { cols };
+    usize::from(w.saturating_sub(2)).max(40)
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let screen = app.screen();
+    let lesson = app.lesson();
+    // On a small terminal the ladder gets what the other panes can spare.
+    let small = area.height < 32;
+    let socket_rows = screen.rows.len().clamp(1, if small { 4 } else { 10 }) as u16 + 3;
+    let narration_rows = match (screen.narration.is_empty(), small) {
+        (true, _) => 3,
+        (false, true) => 4,
+        (false, false) => 6,
+    };
+    let narrow = area.width < WIDE;
+    let [title, main, narration, sockets, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(6),
+        Constraint::Length(narration_rows),
+        Constraint::Length(socket_rows),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    let steps = lesson.steps.len();
+    let done = screen.ran.len().min(steps);
+    let head = Line::from(vec![
+        Span::raw(" sockstep ▸ ").bold(),
+        Span::raw(lesson.title.clone()).bold(),
+        Span::raw(format!("   {done} of {steps} steps run")),
+    ]);
+    frame.render_widget(Paragraph::new(head).reversed(), title);
+
+    let (ladder_area, source_area) = if narrow {
+        let source_rows = if small { 3 } else { 7 };
+        let [ladder, source] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(source_rows)]).areas(main);
+        (ladder, source)
+    } else {
+        let [ladder, source] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                .areas(main);
+        (ladder, source)
+    };
+    draw_ladder(frame, app, ladder_area);
+    draw_source(frame, app, source_area);
+    draw_narration(frame, app, narration);
+    draw_sockets(frame, app, sockets);
+    draw_status(frame, app, status);
+    if let Some(alert) = &screen.alert {
+        draw_alert(frame, alert, ladder_area);
+    }
+    if app.help {
+        draw_help(frame, area);
+    }
+}
+
+fn draw_ladder(frame: &mut Frame, app: &App, area: Rect) {
+    let screen = app.screen();
+    let inner = area.height.saturating_sub(2) as usize;
+    let total = screen.ladder.len();
+    let first_fresh = total - screen.fresh.min(total);
+    // The newest lines at the bottom; the step just run in bold.
+    let skip = total.saturating_sub(inner);
+    let lines: Vec<Line> = screen
+        .ladder
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .map(|(i, l)| {
+            let line = Line::raw(l.clone());
+            if i >= first_fresh { line.bold() } else { line }
+        })
+        .collect();
+    let block = Block::bordered().title(" ladder ");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The lesson's source: `▶` the step about to run, `✓` steps run, `⏸`
+/// calls waiting.
+fn draw_source(frame: &mut Frame, app: &App, area: Rect) {
+    let screen = app.screen();
+    let lesson = app.lesson();
+    let next = next_step(app);
+    let source = std::fs::read_to_string(&lesson.path).ok();
+    let mut lines: Vec<(usize, String)> = match &source {
+        Some(text) => text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.to_string()))
+            .collect(),
+        None => lesson
+            .steps
+            .iter()
+            .map(|s| (s.line, format!("step {}", s.number)))
+            .collect(),
+    };
+    lines.retain(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('|'));
+    let marker = |line: usize| -> (&str, Style) {
+        let step = lesson.steps.iter().position(|s| s.line == line);
+        match step {
+            Some(i) if screen.parked.contains(&i) => {
+                ("⏸ ", Style::new().add_modifier(Modifier::BOLD))
+            }
+            Some(i) if Some(i) == next => ("▶ ", Style::new().reversed()),
+            Some(i) if screen.ran.contains(&i) => ("✓ ", Style::new().add_modifier(Modifier::DIM)),
+            _ => ("  ", Style::new()),
+        }
+    };
+    let focus = next
+        .map(|i| lesson.steps[i].line)
+        .or_else(|| lines.last().map(|(n, _)| *n))
+        .unwrap_or(0);
+    let at = lines.iter().position(|(n, _)| *n >= focus).unwrap_or(0);
+    let inner = area.height.saturating_sub(2) as usize;
+    let skip = at
+        .saturating_sub(inner / 2)
+        .min(lines.len().saturating_sub(inner));
+    let text: Vec<Line> = lines
+        .iter()
+        .skip(skip)
+        .take(inner)
+        .map(|(n, l)| {
+            let (m, style) = marker(*n);
+            Line::styled(format!("{m}{n:>3} {l}"), style)
+        })
+        .collect();
+    let block = Block::bordered().title(format!(" {} ", lesson.path));
+    frame.render_widget(Paragraph::new(text).block(block), area);
+}
+
+/// The step that runs next: the earliest not run whose actor is not waiting.
+pub fn next_step(app: &App) -> Option<usize> {
+    let screen = app.screen();
+    if screen.finished {
+        return None;
+    }
+    let steps = &app.lesson().steps;
+    let parked: Vec<usize> = screen.parked.iter().map(|&i| steps[i].actor).collect();
+    (0..steps.len()).find(|i| !screen.ran.contains(i) && !parked.contains(&steps[*i].actor))
+}
+
+fn draw_narration(frame: &mut Frame, app: &App, area: Rect) {
+    let screen = app.screen();
+    let text = if screen.narration.is_empty() {
+        Text::raw("")
+    } else {
+        Text::raw(screen.narration.join(" "))
+    };
+    let block = Block::bordered().title(" what happened ");
+    frame.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+        area,
+    );
+}
+
+fn draw_sockets(frame: &mut Frame, app: &App, area: Rect) {
+    let screen = app.screen();
+    let rows: Vec<Row> = screen
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, cells)| {
+            let changed = screen.changed.contains(&i);
+            let mut row = vec![Cell::from(if changed { "●" } else { " " })];
+            row.extend(cells.iter().map(|c| Cell::from(c.clone())));
+            let row = Row::new(row);
+            if changed { row.bold() } else { row }
+        })
+        .collect();
+    let header = Row::new([
+        "", "socket", "type", "local", "peer", "state", "recv-q", "send-q",
+    ])
+    .underlined();
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(13),
+        Constraint::Length(5),
+        Constraint::Min(12),
+        Constraint::Min(12),
+        Constraint::Length(12),
+        Constraint::Length(6),
+        Constraint::Length(6),
+    ];
+    let title = if screen.rows.is_empty() {
+        " sockets: none ".to_string()
+    } else {
+        " sockets, as the kernel reports them (● changed) ".to_string()
+    };
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(Block::bordered().title(title));
+    frame.render_widget(table, area);
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let text = if let Some(typed) = &app.goto {
+        format!(" go to step: {typed}_   (Enter to go, Esc to cancel)")
+    } else if let Some(w) = &app.warning {
+        format!(" ! {w}")
+    } else {
+        let auto = match app.auto {
+            Some(d) => format!("autoplay {:.1} s (a stop, +/-)", d.as_secs_f64()),
+            None => "a auto".into(),
+        };
+        let end = if app.at_end() { "  THE END  " } else { "" };
+        format!(" {end}Space next · ← back · r restart · End · g go to · {auto} · ? help · q quit")
+    };
+    frame.render_widget(Paragraph::new(text).reversed(), area);
+}
+
+fn draw_alert(frame: &mut Frame, alert: &str, area: Rect) {
+    let lines = alert.lines().count() as u16;
+    let h = (lines + 2).min(area.height);
+    let box_area = Rect {
+        x: area.x + 1,
+        y: area.y + area.height.saturating_sub(h),
+        width: area.width.saturating_sub(2),
+        height: h,
+    };
+    frame.render_widget(Clear, box_area);
+    let block = Block::bordered().title(" ! look here ").bold();
+    frame.render_widget(
+        Paragraph::new(alert.to_string())
+            .wrap(Wrap { trim: true })
+            .block(block),
+        box_area,
+    );
+}
+
+fn draw_help(frame: &mut Frame, area: Rect) {
+    let text = "\
+Space, →, n   next step
+←, p          back one step (the lesson is run again up to there)
+r, Home       restart
+End           run to the end
+g 12 Enter    go to step 12
+a             autoplay on and off; + and - change its speed
+?             this help
+q, Esc        quit
+
+Any key closes this help.";
+    let w = 70.min(area.width);
+    let h = 13.min(area.height);
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(text).block(Block::bordered().title(" keys ")),
+        r,
+    );
+}

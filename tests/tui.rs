@@ -1,0 +1,243 @@
+//! The full-screen view: its state without a terminal, its screens drawn
+//! into ratatui's TestBackend, and the real binary driven in tmux as a
+//! person would.
+
+mod common;
+use common::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use sockstep::engine::Options;
+use sockstep::lesson::Lesson;
+use sockstep::tui::app::{Action, App};
+use sockstep::tui::ui;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn lesson(path: &str) -> Lesson {
+    Lesson::parse(path, &std::fs::read(root().join(path)).unwrap()).unwrap()
+}
+
+fn app(path: &str, cols: u16) -> App {
+    App::new(lesson(path), Options::new(BIN), ui::ladder_width(cols)).unwrap()
+}
+
+fn draw(app: &App, cols: u16, rows: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(cols, rows)).unwrap();
+    t.draw(|f| ui::draw(f, app)).unwrap();
+    format!("{}", t.backend())
+}
+
+#[test]
+fn back_shows_exactly_the_screen_shown_before() {
+    let mut a = app("lessons/01-hello.lesson", 80);
+    let mut shown = vec![draw(&a, 80, 24)];
+    for _ in 0..5 {
+        a.handle(Action::Next).unwrap();
+        shown.push(draw(&a, 80, 24));
+    }
+    a.handle(Action::Back).unwrap();
+    a.handle(Action::Back).unwrap();
+    assert_eq!(a.at, 3);
+    assert_eq!(draw(&a, 80, 24), shown[3]);
+    assert_eq!(a.warning, None);
+    // And forward again from there gives what was shown the first time.
+    a.handle(Action::Next).unwrap();
+    assert_eq!(draw(&a, 80, 24), shown[4]);
+}
+
+#[test]
+fn keys_move_through_the_run() {
+    let mut a = app("lessons/03-deadlock.lesson", 80);
+    a.handle(Action::End).unwrap();
+    assert!(a.at_end());
+    assert!(
+        a.screen()
+            .alert
+            .as_deref()
+            .unwrap_or("")
+            .contains("waits in recv")
+    );
+    a.handle(Action::Restart).unwrap();
+    assert_eq!(a.at, 0);
+    for d in [Action::Goto, Action::Digit(7), Action::Enter] {
+        a.handle(d).unwrap();
+    }
+    assert!(a.screen().ran.contains(&6), "step 7 has run");
+    assert!(!a.screen().ran.contains(&7), "step 8 has not");
+    a.handle(Action::ToggleAuto).unwrap();
+    let every = a.auto.unwrap();
+    a.handle(Action::Faster).unwrap();
+    assert!(a.auto.unwrap() < every);
+    a.handle(Action::ToggleAuto).unwrap();
+    assert_eq!(a.auto, None);
+    a.handle(Action::Help).unwrap();
+    assert!(a.help);
+    a.handle(Action::Next).unwrap();
+    assert!(!a.help, "any key closes the help");
+    a.handle(Action::Quit).unwrap();
+    assert!(a.quit);
+}
+
+#[test]
+fn screens_at_chosen_steps() {
+    // hello after connect, deadlock at its end, reset with its RST.
+    let cases = [
+        ("lessons/01-hello.lesson", 7, "hello-7"),
+        ("lessons/03-deadlock.lesson", 99, "deadlock-end"),
+        ("lessons/08-reset.lesson", 9, "reset-9"),
+    ];
+    for (path, step, name) in cases {
+        for (cols, rows) in [(80, 24), (160, 48)] {
+            let mut a = app(path, cols);
+            if step == 99 {
+                a.handle(Action::End).unwrap();
+            } else {
+                a.go_to(step).unwrap();
+            }
+            let screen = draw(&a, cols, rows);
+            insta::with_settings!({
+                snapshot_path => "../snapshots",
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+                snapshot_suffix => format!("{name}-{cols}x{rows}"),
+            }, {
+                insta::assert_snapshot!("screen", screen);
+            });
+        }
+    }
+}
+
+#[test]
+fn going_back_from_step_50_is_quick() {
+    // 50 steps of ping-pong: the run is made again up to step 49.
+    let mut src = String::from(
+        "lesson \"pp\"\nactors server, client\nserver: s = socket(AF_INET, SOCK_STREAM, 0)\n\
+         server: bind(s, 127.0.0.1:8080)\nserver: listen(s, 5)\n\
+         client: s = socket(AF_INET, SOCK_STREAM, 0)\nclient: connect(s, 127.0.0.1:8080)\n\
+         server: c = accept(s)\n",
+    );
+    for _ in 0..12 {
+        src.push_str("client: send(s, \"ping\")\nserver: recv(c, 4)\nserver: send(c, \"pong\")\nclient: recv(s, 4)\n");
+    }
+    let l = Lesson::parse("pp.lesson", src.as_bytes()).unwrap();
+    let mut a = App::new(l, Options::new(BIN), 80).unwrap();
+    for _ in 0..50 {
+        a.handle(Action::Next).unwrap();
+    }
+    let t = Instant::now();
+    a.handle(Action::Back).unwrap();
+    let took = t.elapsed();
+    assert_eq!(a.at, 49);
+    // Not a speed test (the benchmark has the figure), only a bound that
+    // holds on any machine that runs these tests: a few seconds.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// tmux, running `cmd` in a pane `cols` x `rows`.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(tag: &str, cols: u16, rows: u16, cmd: &str) -> Tmux {
+        let socket = format!("sockstep-{tag}");
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+                cmd,
+            ])
+            .env("SOCKSTEP_TEST_TAG", tag)
+            .current_dir(root())
+            .status()
+            .expect("tmux is installed");
+        assert!(ok.success());
+        Tmux { socket }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", k])
+                .status()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits (up to 10 s) until the pane shows `what`.
+    fn wait_for(&self, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            let sessions = Command::new("tmux")
+                .args(["-L", &self.socket, "ls"])
+                .output()
+                .unwrap();
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "never showed {what:?}:\n{s}\n{sessions:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[test]
+fn the_binary_in_a_terminal_goes_back_and_restores_it() {
+    for quit in ["q", "C-c"] {
+        let tag = unique_tag(&format!("tui-{}", quit.replace('-', "")));
+        let dir = std::env::temp_dir().join(&tag);
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        let cmd = format!(
+            "stty -a > {d}/before; {BIN} run hello; echo $? > {d}/status; stty -a > {d}/after; echo DONE; sleep 60"
+        );
+        let t = Tmux::new(&tag, 80, 24, &cmd);
+        t.wait_for("0 of 14 steps run");
+        t.keys(&["Space", "Space", "Space"]);
+        let third = t.wait_for("3 of 14 steps run");
+        t.keys(&["Space", "Space"]);
+        t.wait_for("5 of 14 steps run");
+        t.keys(&["Left", "Left"]);
+        let back = t.wait_for("3 of 14 steps run");
+        assert_eq!(back, third, "the screen after going back differs");
+        t.keys(&[quit]);
+        t.wait_for("DONE");
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+        assert_eq!(read("status").trim(), "0");
+        assert_eq!(read("before"), read("after"), "terminal settings changed");
+        assert_eq!(
+            processes_tagged(&tag).len(),
+            2,
+            "only the shell and its sleep remain"
+        );
+        drop(t);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
