@@ -85,6 +85,24 @@ fn direct_ping_pong(rounds: usize) -> Duration {
     t.elapsed()
 }
 
+/// The full-screen view going back from step 50: a fresh run to step 49.
+fn back_from_50() -> Duration {
+    use sockstep::tui::app::{Action, App};
+    let lesson = ping_pong(12);
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let mut app = App::new(lesson.clone(), Options::new(BIN), 80).expect("the view starts");
+        for _ in 0..50 {
+            app.handle(Action::Next).expect("a step");
+        }
+        let t = Instant::now();
+        app.handle(Action::Back).expect("back");
+        times.push(t.elapsed());
+        assert_eq!(app.at, 49);
+    }
+    median(times)
+}
+
 fn main() {
     println!("sockstep benchmark (medians)\n");
 
@@ -120,6 +138,12 @@ fn main() {
     println!(
         "  engine overhead per step:           {:>8.2} µs  (target: under 50 µs)",
         per_step(engine, steps) - per_step(direct, ping_pong_steps)
+    );
+
+    let back = back_from_50();
+    println!(
+        "full-screen view, back from step 50:  {:>8.2} ms  (target: under 100 ms)",
+        back.as_secs_f64() * 1e3
     );
 
     println!();
