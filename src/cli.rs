@@ -79,6 +79,9 @@ struct RunArgs {
     /// Start the full-screen view in autoplay, a step every SECONDS
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     auto: Option<std::time::Duration>,
+    /// Record the full-screen session as an asciicast v2 file (asciinema)
+    #[arg(long, value_name = "FILE.cast")]
+    record: Option<std::path::PathBuf>,
     /// Name ephemeral ports eph1, eph2... so the transcript is the same every
     /// run (the default when stdout is not a terminal)
     #[arg(long)]
@@ -238,7 +241,13 @@ fn run(args: RunArgs) -> ExitCode {
     }
 
     if pause && !args.plain {
-        return match crate::tui::run(lesson, opts, args.auto, &INTERRUPTED) {
+        return match crate::tui::run(
+            lesson,
+            opts,
+            args.auto,
+            args.record.as_deref(),
+            &INTERRUPTED,
+        ) {
             Ok(crate::tui::Outcome::Quit) => ExitCode::from(EXIT_OK),
             Ok(crate::tui::Outcome::Interrupted) => interrupted(),
             Err(_) if INTERRUPTED.load(Ordering::SeqCst) => interrupted(),

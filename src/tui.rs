@@ -13,6 +13,10 @@ use crate::engine::{EngineError, Options};
 use crate::lesson::Lesson;
 use app::App;
 use crossterm::event::{self, Event as TermEvent};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend};
+use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -30,23 +34,133 @@ pub fn run(
     lesson: Lesson,
     opts: Options,
     auto: Option<Duration>,
+    record: Option<&Path>,
     interrupted: &AtomicBool,
 ) -> Result<Outcome, String> {
-    let mut terminal = ratatui::try_init().map_err(|e| format!("cannot use the terminal: {e}"))?;
-    let result = event_loop(&mut terminal, lesson, opts, auto, interrupted);
+    let Some(path) = record else {
+        let mut terminal =
+            ratatui::try_init().map_err(|e| format!("cannot use the terminal: {e}"))?;
+        let result = event_loop(&mut terminal, lesson, opts, auto, interrupted);
+        ratatui::restore();
+        return result;
+    };
+    let (cols, rows) = crossterm::terminal::size().map_err(|e| e.to_string())?;
+    let cast = Recorder::create(path, cols, rows)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    crossterm::terminal::enable_raw_mode().map_err(|e| e.to_string())?;
+    // As ratatui::init does: a panic restores the terminal first.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        ratatui::restore();
+        hook(info);
+    }));
+    let mut backend = CrosstermBackend::new(cast);
+    let result = crossterm::execute!(backend, crossterm::terminal::EnterAlternateScreen)
+        .map_err(|e| e.to_string())
+        .and_then(|()| Terminal::new(backend).map_err(|e| e.to_string()))
+        .and_then(|mut terminal| {
+            let result = event_loop(&mut terminal, lesson, opts, auto, interrupted);
+            let _ = crossterm::execute!(
+                terminal.backend_mut(),
+                crossterm::terminal::LeaveAlternateScreen,
+                crossterm::cursor::Show
+            );
+            result
+        });
     ratatui::restore();
     result
 }
 
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+/// Writes to the terminal and to an asciicast v2 file: a JSON header, then
+/// `[seconds, "o", text]` for each write.
+struct Recorder {
+    out: std::io::Stdout,
+    cast: std::io::BufWriter<std::fs::File>,
+    start: Instant,
+    /// Bytes of a UTF-8 character cut between two writes.
+    pending: Vec<u8>,
+}
+
+impl Recorder {
+    fn create(path: &Path, cols: u16, rows: u16) -> std::io::Result<Recorder> {
+        let mut cast = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let header = serde_json::json!({
+            "version": 2,
+            "width": cols,
+            "height": rows,
+            "timestamp": stamp,
+            "env": {"TERM": std::env::var("TERM").unwrap_or_default()},
+            "title": "sockstep",
+        });
+        writeln!(cast, "{header}")?;
+        Ok(Recorder {
+            out: std::io::stdout(),
+            cast,
+            start: Instant::now(),
+            pending: Vec::new(),
+        })
+    }
+}
+
+impl Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.pending.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    /// A frame is flushed whole: it becomes one event of the recording.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()?;
+        let valid = match std::str::from_utf8(&self.pending) {
+            Ok(s) => s.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        if valid > 0 {
+            let text = String::from_utf8_lossy(&self.pending[..valid]).into_owned();
+            let event = serde_json::json!([self.start.elapsed().as_secs_f64(), "o", text]);
+            writeln!(self.cast, "{event}")?;
+            self.pending.drain(..valid);
+        }
+        self.cast.flush()
+    }
+}
+
+/// Whether the terminal has hung up: stdin or stdout reports POLLHUP.
+fn terminal_gone() -> bool {
+    let mut fds = [
+        libc::pollfd {
+            fd: 0,
+            events: 0,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: 1,
+            events: 0,
+            revents: 0,
+        },
+    ];
+    // SAFETY: two valid pollfd structs, zero timeout.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 0) };
+    n > 0
+        && fds
+            .iter()
+            .any(|f| f.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0)
+}
+
+fn event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
     lesson: Lesson,
     opts: Options,
     auto: Option<Duration>,
     interrupted: &AtomicBool,
 ) -> Result<Outcome, String> {
     let fail = |e: EngineError| e.to_string();
-    let size = terminal.size().map_err(|e| e.to_string())?;
+    let size = terminal.size().map_err(|e| format!("{e:?}"))?;
     let mut width = ui::ladder_width(size.width);
     let mut app = App::new(lesson, opts, width).map_err(fail)?;
     app.auto = auto;
@@ -64,7 +178,13 @@ fn event_loop(
                 .min(Duration::from_millis(200)),
             None => Duration::from_millis(200),
         };
-        if event::poll(wait).map_err(|e| e.to_string())? {
+        let ready = event::poll(wait).map_err(|e| e.to_string())?;
+        // A terminal that went away (closed window, killed tmux) leaves
+        // stdin at end of file, where crossterm's read would spin forever.
+        if interrupted.load(Ordering::SeqCst) || terminal_gone() {
+            return Ok(Outcome::Interrupted);
+        }
+        if ready {
             match event::read().map_err(|e| e.to_string())? {
                 TermEvent::Key(key) => {
                     if let Some(action) = keys::action(key) {

@@ -241,3 +241,71 @@ fn the_binary_in_a_terminal_goes_back_and_restores_it() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn a_terminal_that_goes_away_ends_the_run() {
+    let tag = unique_tag("tui-hangup");
+    let t = Tmux::new(&tag, 80, 24, &format!("{BIN} run hello; sleep 60"));
+    t.wait_for("0 of 14 steps run");
+    drop(t);
+    // The hangup reaches sockstep at once; its exit, with its actors', is
+    // waited for here, with a deadline.
+    let start = Instant::now();
+    loop {
+        let left: Vec<u32> = processes_tagged(&tag)
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat"))
+                    .is_ok_and(|s| !s.contains(") Z "))
+                    && std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                        c.windows(8).any(|w| w == b"sockstep") && !c.starts_with(b"tmux")
+                    })
+            })
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "left running: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn record_writes_an_asciicast_of_the_session() {
+    let tag = unique_tag("tui-record");
+    let dir = std::env::temp_dir().join(&tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cast = dir.join("demo.cast");
+    let cmd = format!(
+        "{BIN} run hello --record {}; echo DONE; sleep 60",
+        cast.display()
+    );
+    let t = Tmux::new(&tag, 100, 30, &cmd);
+    t.wait_for("0 of 14 steps run");
+    t.keys(&["Space", "Space"]);
+    t.wait_for("2 of 14 steps run");
+    t.keys(&["q"]);
+    t.wait_for("DONE");
+    let text = std::fs::read_to_string(&cast).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2);
+    assert_eq!(
+        (header["width"].as_u64(), header["height"].as_u64()),
+        (Some(100), Some(30))
+    );
+    let events: Vec<serde_json::Value> = lines.map(|l| serde_json::from_str(l).unwrap()).collect();
+    let times: Vec<f64> = events.iter().map(|e| e[0].as_f64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "times go forward");
+    assert!(events.iter().all(|e| e[1] == "o"));
+    let output: String = events.iter().map(|e| e[2].as_str().unwrap()).collect();
+    assert!(
+        output.contains("2 of 14 steps run"),
+        "the recording shows the steps"
+    );
+    drop(t);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
