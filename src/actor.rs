@@ -50,18 +50,29 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
                 Progress::Parked(p) => {
                     let kind = p.wait_kind();
                     parked = Some(p);
-                    Reply::Parked(kind)
+                    // What the kernel says of the fd while the call waits
+                    // (a connect has a local port already).
+                    let fds = call.fd().map(|fd| vec![fd_state(*fd)]).unwrap_or_default();
+                    Reply::Parked(kind, fds)
                 }
             },
             Request::Retry => match parked.take() {
                 None => Reply::StillParked,
-                Some(p) => match p.retry() {
-                    Progress::Done(done) => Reply::Done(done),
-                    Progress::Parked(p) => {
-                        parked = Some(p);
-                        Reply::StillParked
+                Some(p) => {
+                    let before = p.wait_kind();
+                    match p.retry() {
+                        Progress::Done(done) => Reply::Done(done),
+                        Progress::Parked(p) => {
+                            let after = p.wait_kind();
+                            parked = Some(p);
+                            if after == before {
+                                Reply::StillParked
+                            } else {
+                                Reply::Progressed(after)
+                            }
+                        }
                     }
-                },
+                }
             },
             Request::Exit => {
                 let _ = wire::send(&mut ctl, &Reply::Exiting(open_fds()));

@@ -55,7 +55,49 @@ impl Capture {
         if r < 0 {
             return Err(std::io::Error::last_os_error());
         }
+        // Loopback shows every packet twice, going out and coming in: the
+        // kernel can leave out the first copy. And a big buffer, so a bulk
+        // transfer between two steps is not cut short (SO_RCVBUFFORCE is
+        // allowed to the owner of the namespace). Both are best effort:
+        // what is lost anyway is counted (`lost`).
+        let set = |level: i32, name: i32, value: i32| {
+            // SAFETY: an int option, passed with its size.
+            unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    level,
+                    name,
+                    (&value as *const i32).cast(),
+                    size_of::<i32>() as u32,
+                )
+            }
+        };
+        set(libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1);
+        if set(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 64 << 20) != 0 {
+            set(libc::SOL_SOCKET, libc::SO_RCVBUF, 64 << 20);
+        }
         Ok(Capture::from_fd(fd))
+    }
+
+    /// Packets the kernel dropped since the last call, for want of room in
+    /// the socket's buffer (PACKET_STATISTICS, which resets on reading).
+    pub fn lost(&self) -> u32 {
+        let mut stats = libc::tpacket_stats {
+            tp_packets: 0,
+            tp_drops: 0,
+        };
+        let mut len = size_of::<libc::tpacket_stats>() as u32;
+        // SAFETY: stats and len are valid for the kernel to fill.
+        let r = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_STATISTICS,
+                (&mut stats as *mut libc::tpacket_stats).cast(),
+                &mut len,
+            )
+        };
+        if r == 0 { stats.tp_drops } else { 0 }
     }
 
     /// A packet socket another process opened and passed on.

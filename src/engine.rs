@@ -122,6 +122,9 @@ pub struct Run {
     capture: Option<Capture>,
     /// sock_diag in the run's namespace, for TCP; without it, /proc.
     diag: Option<crate::kernel::Diag>,
+    /// A RST crossed loopback since the last view (it decides what the
+    /// RFC 9293 notes say).
+    rst_seen: bool,
     /// Sockets with no fd, in the order first seen.
     seen: view::Seen,
     /// Which actor each local address belonged to, and when it was first
@@ -152,6 +155,7 @@ impl Run {
             frames: Some(Vec::new()),
             capture: None,
             diag: None,
+            rst_seen: false,
             seen: Vec::new(),
             addr_owner: Vec::new(),
             lesson,
@@ -401,8 +405,16 @@ impl Run {
                 });
                 self.expect_result(&step, fail, events);
             }
-            Some(Reply::Parked(wait)) => {
+            Some(Reply::Parked(wait, fd_states)) => {
                 let outcome = Outcome::Blocked { wait };
+                let known = Done {
+                    ret: 0,
+                    errno: None,
+                    data: None,
+                    addr: None,
+                    fds: fd_states,
+                };
+                let (_, fds) = self.apply(actor, None, &known);
                 let fail = match &step.expect {
                     Some(Expect::Blocks) | None => None,
                     Some(Expect::Signal(s)) => Some(format!(
@@ -423,7 +435,7 @@ impl Run {
                     binding: step.binding.clone(),
                     call,
                     outcome,
-                    fds: Vec::new(),
+                    fds,
                 });
                 self.expect_result(&step, fail, events);
             }
@@ -522,12 +534,21 @@ impl Run {
                 _ => false,
             };
             if private || ours(&p.src) || ours(&p.dst) || about_ours {
+                if let crate::capture::Payload::Tcp { flags, .. } = &p.payload
+                    && flags & crate::capture::RST != 0
+                {
+                    self.rst_seen = true;
+                }
                 frames.push(f);
                 packets.push(p);
             }
         }
         if !packets.is_empty() {
             events.push(Event::Packets { packets });
+        }
+        let lost = capture.lost();
+        if lost > 0 {
+            events.push(Event::PacketsLost { count: lost });
         }
         Ok(())
     }
@@ -571,6 +592,9 @@ impl Run {
             }
         }
         rows.extend(crate::kernel::read(pid, tables));
+        // Listeners sharing an address (SO_REUSEPORT) may be looked up twice.
+        let mut inodes = std::collections::HashSet::new();
+        rows.retain(|r| r.inode == 0 || inodes.insert(r.inode));
         let ports = self.ports.clone();
         let private = self.private;
         let keep = move |r: &crate::kernel::Row| {
@@ -587,7 +611,8 @@ impl Run {
                 .unwrap_or(usize::MAX)
         };
         let new = view::snapshot(&rows, &self.fds, &keep, &mut self.seen, &rank);
-        let transitions = view::diff(&self.sockets, &new);
+        let rst = std::mem::take(&mut self.rst_seen);
+        let transitions = view::diff(&self.sockets, &new, rst);
         self.sockets = new;
         if !transitions.is_empty() {
             events.push(Event::States { transitions });
@@ -644,6 +669,13 @@ impl Run {
                 }
                 match self.exchange(actor, Request::Retry)? {
                     Some(Reply::StillParked) => {}
+                    // Bytes moved: the peer may now move too.
+                    Some(Reply::Progressed(wait)) => {
+                        if let Some(p) = self.parked[actor].as_mut() {
+                            p.wait = wait;
+                        }
+                        progressed = true;
+                    }
                     Some(Reply::Done(done)) => {
                         let parked = self.parked[actor].take().expect("checked above");
                         let step = self.lesson.steps[parked.step].clone();

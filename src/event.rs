@@ -130,6 +130,9 @@ pub enum Event {
     States { transitions: Vec<Transition> },
     /// Every socket of the run, as the kernel reports it now.
     Table { sockets: Vec<Socket> },
+    /// The capture lost packets (its buffer was full): they are missing
+    /// from what is drawn and from the pcap file.
+    PacketsLost { count: u32 },
     /// Packets cannot be captured in this run, and why.
     NoCapture { reason: String },
     /// A step's expectation did not hold.

@@ -90,7 +90,7 @@ impl Lesson {
                     (Domain::Inet6, SockType::Stream) => t.tcp6 = true,
                     (Domain::Inet, SockType::Dgram) => t.udp = true,
                     (Domain::Inet6, SockType::Dgram) => t.udp6 = true,
-                    (Domain::Unix, _) => {}
+                    (Domain::Unix, _) => t.unix = true,
                 }
             }
         }

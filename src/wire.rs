@@ -47,9 +47,11 @@ pub enum Reply {
     /// The call completed.
     Done(Done),
     /// The call cannot complete yet; the actor waits in it.
-    Parked(WaitKind),
+    Parked(WaitKind, Vec<FdState>),
     /// `Retry`: the parked call still cannot complete.
     StillParked,
+    /// `Retry`: the parked call moved some bytes, and still waits.
+    Progressed(WaitKind),
     /// `Exit`: these fds were still open; the kernel closes them.
     Exiting(Vec<i32>),
     /// `Capture` or `Diag`: the socket comes with this message.

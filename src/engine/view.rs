@@ -36,33 +36,58 @@ pub fn snapshot(
                 Some(i) => {
                     used[i] = true;
                     let r = &rows[i];
+                    // /proc/net/unix names no peer: the fd's view does.
+                    let unix = kind.starts_with("UNIX");
                     out.push(Socket {
                         owner: Some((actor, st.fd)),
                         inode: r.inode,
                         kind,
-                        local: Some(r.local.clone()).filter(|a| a.port() != Some(0)),
-                        peer: r.peer.clone(),
+                        local: if unix {
+                            st.local.clone()
+                        } else {
+                            Some(r.local.clone()).filter(|a| a.port() != Some(0))
+                        },
+                        peer: if unix {
+                            st.peer.clone()
+                        } else {
+                            r.peer.clone()
+                        },
                         state: r.state.clone(),
                         recv_q: r.recv_q,
                         send_q: r.send_q,
                         timewait_left: None,
                     });
                 }
-                None => out.push(Socket {
-                    owner: Some((actor, st.fd)),
-                    inode: st.inode,
-                    local: st.local.clone(),
-                    peer: st.peer.clone(),
-                    state: match (&st.tcp_state, kind.starts_with("UNIX")) {
-                        (Some(s), _) => tcp_state_name(*s).to_string(),
-                        (None, true) if st.peer.is_some() => "ESTABLISHED".to_string(),
-                        (None, _) => "UNCONN".to_string(),
-                    },
-                    kind,
-                    recv_q: 0,
-                    send_q: 0,
-                    timewait_left: None,
-                }),
+                None => {
+                    // The kernel's tables list every TCP socket but the
+                    // CLOSED ones: one missing there is CLOSED now, whatever
+                    // it was at its owner's last call (a reset, or a
+                    // connection handed to a TIME-WAIT socket), and has no
+                    // peer. A listener is the exception: it is looked up
+                    // apart, and may share its address (SO_REUSEPORT).
+                    let tcp = kind.starts_with("TCP");
+                    let listening = st.tcp_state == Some(10);
+                    let (state, peer) = match (&st.tcp_state, tcp) {
+                        (Some(_), true) if listening => ("LISTEN".to_string(), None),
+                        (_, true) => ("CLOSE".to_string(), None),
+                        (Some(s), false) => (tcp_state_name(*s).to_string(), st.peer.clone()),
+                        (None, false) if st.peer.is_some() => {
+                            ("ESTABLISHED".to_string(), st.peer.clone())
+                        }
+                        (None, false) => ("UNCONN".to_string(), None),
+                    };
+                    out.push(Socket {
+                        owner: Some((actor, st.fd)),
+                        inode: st.inode,
+                        local: st.local.clone(),
+                        peer,
+                        state,
+                        kind,
+                        recv_q: 0,
+                        send_q: 0,
+                        timewait_left: None,
+                    })
+                }
             }
         }
     }
@@ -111,7 +136,7 @@ fn same_addrs(a: &Socket, b: &Socket) -> bool {
 /// What changed from `old` to `new`: state changes, sockets that lost or
 /// gained an fd, queues that filled or drained, sockets that appeared with
 /// a state of their own (an accepted-to-be connection) or vanished.
-pub fn diff(old: &[Socket], new: &[Socket]) -> Vec<Transition> {
+pub fn diff(old: &[Socket], new: &[Socket], rst: bool) -> Vec<Transition> {
     let mut out = Vec::new();
     let mut matched_new = vec![false; new.len()];
     for o in old {
@@ -137,14 +162,14 @@ pub fn diff(old: &[Socket], new: &[Socket]) -> Vec<Transition> {
                     out.push(Transition {
                         before: Some(o.clone()),
                         after: Some(n.clone()),
-                        rfc: rfc_note(Some(o), Some(n)),
+                        rfc: rfc_note(Some(o), Some(n), rst),
                     });
                 }
             }
             None => out.push(Transition {
                 before: Some(o.clone()),
                 after: None,
-                rfc: rfc_note(Some(o), None),
+                rfc: rfc_note(Some(o), None, rst),
             }),
         }
     }
@@ -153,7 +178,7 @@ pub fn diff(old: &[Socket], new: &[Socket]) -> Vec<Transition> {
             out.push(Transition {
                 before: None,
                 after: Some(n.clone()),
-                rfc: rfc_note(None, Some(n)),
+                rfc: rfc_note(None, Some(n), rst),
             });
         }
     }
@@ -177,7 +202,8 @@ pub fn rfc_name(kernel: &str) -> &str {
 
 /// What the RFC 9293 state machine says of a transition the kernel made,
 /// and where the two part ways.
-fn rfc_note(old: Option<&Socket>, new: Option<&Socket>) -> Option<String> {
+/// `rst`: a RST crossed loopback during the step.
+fn rfc_note(old: Option<&Socket>, new: Option<&Socket>, rst: bool) -> Option<String> {
     let tcp = |s: &Socket| s.kind.starts_with("TCP");
     fn state(s: Option<&Socket>) -> Option<&str> {
         s.map(|s| s.state.as_str())
@@ -200,6 +226,16 @@ fn rfc_note(old: Option<&Socket>, new: Option<&Socket>) -> Option<String> {
             } else {
                 None
             }
+        }
+        (Some(o), n) if rst && o.state != "LISTEN" && n.is_none_or(|n| n.state == "CLOSE") => Some(match n {
+            Some(_) => "a RST ended the connection at once (RFC 9293: → CLOSED); the fd still holds a socket with no connection".into(),
+            None if o.owner.is_some() => "closed with unread data: the kernel sent RST, not FIN, and forgot the connection at once (RFC 9293: → CLOSED, no TIME-WAIT)".into(),
+            None => "a RST ended the connection at once (RFC 9293: → CLOSED)".into(),
+        }),
+        (Some(o), Some(n))
+            if n.state == "CLOSE" && matches!(o.state.as_str(), "FIN_WAIT1" | "FIN_WAIT2" | "CLOSING") =>
+        {
+            Some("the peer's FIN came: the connection goes on in a TIME-WAIT socket of its own, with no fd; the fd keeps a CLOSED socket".into())
         }
         _ => match (state(old), state(new)) {
             (Some("CLOSE"), Some("LISTEN")) => Some("RFC 9293: CLOSED → LISTEN on a passive OPEN".into()),
@@ -224,9 +260,7 @@ fn rfc_note(old: Option<&Socket>, new: Option<&Socket>) -> Option<String> {
             ),
             (Some("LAST_ACK"), None) => Some("RFC 9293: LAST-ACK → CLOSED when our FIN is acknowledged".into()),
             (Some("TIME_WAIT"), None) => Some("RFC 9293: TIME-WAIT → CLOSED after 2 MSL (Linux: 60 s)".into()),
-            (Some(_), Some("CLOSE")) => Some(
-                "RFC 9293: → CLOSED; a reset or failed connection leaves the socket with its fd, but no connection".into(),
-            ),
+            (Some(_), Some("CLOSE")) => Some("RFC 9293: → CLOSED; the fd still holds the socket, with no connection".into()),
             (Some("ESTABLISHED"), None) => Some("RFC 9293: → CLOSED; a reset drops the connection at once".into()),
             (Some("LISTEN"), None) => Some("RFC 9293: LISTEN → CLOSED on close".into()),
             (None, Some("ESTABLISHED")) if new.is_some_and(|n| n.owner.is_none()) => Some(
@@ -235,7 +269,7 @@ fn rfc_note(old: Option<&Socket>, new: Option<&Socket>) -> Option<String> {
             (None, Some("ESTABLISHED")) => Some(
                 "RFC 9293: LISTEN → SYN-RECEIVED → ESTABLISHED: the kernel made the connection during connect(), and accept() took it".into(),
             ),
-            (None, Some("TIME_WAIT")) => Some("the fd is closed; the kernel keeps the connection in TIME-WAIT".into()),
+            (None, Some("TIME_WAIT")) => Some("the kernel keeps the connection in TIME-WAIT, a socket of its own that no fd refers to".into()),
             _ => None,
         },
     }

@@ -235,7 +235,7 @@ impl Transcript {
         }
     }
 
-    fn queues(s: &Socket) -> Vec<String> {
+    fn queues(s: &Socket, stable: bool) -> Vec<String> {
         let plural =
             |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut q = Vec::new();
@@ -248,29 +248,49 @@ impl Transcript {
             }
             return q;
         }
-        // Once the peer's FIN is in, the kernel's count includes the one
-        // sequence number the FIN takes; it is not a byte to read.
         if s.kind.starts_with("UDP") {
-            // For UDP the kernel counts buffer memory, not payload bytes.
+            // For UDP the kernel counts buffer memory, not payload bytes,
+            // and how much a datagram takes differs between kernels.
             if s.recv_q > 0 {
-                q.push(format!("{} bytes of receive buffer in use", s.recv_q));
+                q.push(if stable {
+                    "datagrams waiting to be read".to_string()
+                } else {
+                    format!("datagrams waiting ({} bytes of receive buffer)", s.recv_q)
+                });
             }
             return q;
         }
+        // A SYN and a FIN each take one sequence number: the kernel counts
+        // them in its queues, but they are not bytes of data.
         let fin_in = matches!(s.state.as_str(), "CLOSE_WAIT" | "LAST_ACK" | "CLOSING");
+        let syn_or_fin_out = matches!(
+            s.state.as_str(),
+            "SYN_SENT" | "SYN_RECV" | "FIN_WAIT1" | "CLOSING" | "LAST_ACK"
+        );
         let to_read = if fin_in {
             s.recv_q.saturating_sub(1)
         } else {
             s.recv_q
         };
+        let unacked = if syn_or_fin_out {
+            s.send_q.saturating_sub(1)
+        } else {
+            s.send_q
+        };
+        // How much a bulk transfer has queued depends on the machine's
+        // buffer sizes: stable output does not say.
+        let bytes = |n: u32| {
+            if stable && n as usize > BULK {
+                format!("over {} KiB", BULK / 1024)
+            } else {
+                plural(n, "byte", "bytes")
+            }
+        };
         if to_read > 0 {
-            q.push(format!("{} to read", plural(to_read, "byte", "bytes")));
+            q.push(format!("{} to read", bytes(to_read)));
         }
-        if s.send_q > 0 {
-            q.push(format!(
-                "{} not yet acknowledged",
-                plural(s.send_q, "byte", "bytes")
-            ));
+        if unacked > 0 {
+            q.push(format!("{} not yet acknowledged", bytes(unacked)));
         }
         q
     }
@@ -284,7 +304,8 @@ impl Transcript {
                     if a.state == b.state
                         && a.owner == b.owner
                         && a.local == b.local
-                        && Self::queues(a) == Self::queues(b) =>
+                        && Self::queues(a, self.opts.stable)
+                            == Self::queues(b, self.opts.stable) =>
                 {
                     continue;
                 }
@@ -323,7 +344,10 @@ impl Transcript {
                     } else {
                         text.push_str(&format!(": {}", self.state_text(a)));
                     }
-                    let (qa, qb) = (Self::queues(a), Self::queues(b));
+                    let (qa, qb) = (
+                        Self::queues(a, self.opts.stable),
+                        Self::queues(b, self.opts.stable),
+                    );
                     if qa != qb {
                         if qa.is_empty() {
                             text.push_str(", queues empty");
@@ -348,7 +372,7 @@ impl Transcript {
                     if a.owner.is_none() && a.state == "ESTABLISHED" {
                         text.push_str(", waiting in the accept queue");
                     }
-                    for q in Self::queues(a) {
+                    for q in Self::queues(a, self.opts.stable) {
                         text.push_str(&format!(", {q}"));
                     }
                     text

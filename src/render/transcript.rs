@@ -150,7 +150,7 @@ impl Transcript {
                 for (i, a) in actors.iter().enumerate() {
                     // A name longer than its column is cut to fit.
                     let room = if i + 1 < actors.len() {
-                        self.col(i + 1) - self.col(i) - 2
+                        self.col(i + 1).saturating_sub(self.col(i) + 2)
                     } else {
                         self.opts.width.saturating_sub(self.col(i))
                     };
@@ -159,11 +159,11 @@ impl Transcript {
                     head.push_str(&self.paint(&name, self.actor_style(i)));
                     shown = self.col(i) + cols(&name);
                     let end = if i + 1 < actors.len() {
-                        self.col(i + 1) - 2
+                        self.col(i + 1).saturating_sub(2)
                     } else {
                         self.opts.width
                     };
-                    rule.push_str(&" ".repeat(self.col(i) - rule.chars().count()));
+                    rule.push_str(&" ".repeat(self.col(i).saturating_sub(rule.chars().count())));
                     rule.push_str(&"─".repeat(end.saturating_sub(self.col(i))));
                 }
                 out.push_str(head.trim_end());
@@ -290,6 +290,14 @@ impl Transcript {
             // Drawn by the kernel view; see below.
             Event::Packets { packets } => self.packets(out, packets),
             Event::States { transitions } => self.transitions(out, transitions),
+            Event::PacketsLost { count } => {
+                let text = if self.opts.stable {
+                    "… some packets were not captured: the capture buffer was full …".to_string()
+                } else {
+                    format!("… {count} packets were not captured: the capture buffer was full …")
+                };
+                self.put(out, "", GUTTER + 2, &text, Style::new().red());
+            }
             Event::Table { sockets } => {
                 for s in sockets {
                     if let (Some((a, _)), Some(l)) = (s.owner, &s.local) {
