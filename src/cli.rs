@@ -79,6 +79,10 @@ struct RunArgs {
     /// Start the full-screen view in autoplay, a step every SECONDS
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     auto: Option<std::time::Duration>,
+    /// Before each quiz step (marked `?` in the lesson, else each with an
+    /// expectation), ask what it will give; keep score
+    #[arg(long)]
+    quiz: bool,
     /// Record the full-screen session as an asciicast v2 file (asciinema)
     #[arg(long, value_name = "FILE.cast")]
     record: Option<std::path::PathBuf>,
@@ -245,6 +249,7 @@ fn run(args: RunArgs) -> ExitCode {
             lesson,
             opts,
             args.auto,
+            args.quiz,
             args.record.as_deref(),
             &INTERRUPTED,
         ) {

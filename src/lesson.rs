@@ -51,6 +51,8 @@ pub struct Step {
     pub binding: Option<String>,
     pub call: Call<FdRef>,
     pub expect: Option<Expect>,
+    /// `=> ... ?`: `--quiz` asks for this step's result before it runs.
+    pub quiz: bool,
     /// Narration shown after the call.
     pub narration: Vec<String>,
     /// Narration set apart by a blank line before the step: it opens a new
@@ -98,6 +100,20 @@ impl Lesson {
         // an IPv4 socket may talk to one: read both when either is used.
         t.tcp6 |= t.tcp && t.tcp6;
         t
+    }
+
+    /// The steps `--quiz` asks about: those marked `?`, or if none is, those
+    /// with an expectation (0-based indices).
+    pub fn quiz_steps(&self) -> Vec<usize> {
+        let marked: Vec<usize> = (0..self.steps.len())
+            .filter(|&i| self.steps[i].quiz)
+            .collect();
+        if !marked.is_empty() {
+            return marked;
+        }
+        (0..self.steps.len())
+            .filter(|&i| self.steps[i].expect.is_some())
+            .collect()
     }
 
     /// The ports the lesson's addresses name, in order, without 0.

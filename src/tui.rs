@@ -34,13 +34,14 @@ pub fn run(
     lesson: Lesson,
     opts: Options,
     auto: Option<Duration>,
+    quiz: bool,
     record: Option<&Path>,
     interrupted: &AtomicBool,
 ) -> Result<Outcome, String> {
     let Some(path) = record else {
         let mut terminal =
             ratatui::try_init().map_err(|e| format!("cannot use the terminal: {e}"))?;
-        let result = event_loop(&mut terminal, lesson, opts, auto, interrupted);
+        let result = event_loop(&mut terminal, lesson, opts, auto, quiz, interrupted);
         ratatui::restore();
         return result;
     };
@@ -59,7 +60,7 @@ pub fn run(
         .map_err(|e| e.to_string())
         .and_then(|()| Terminal::new(backend).map_err(|e| e.to_string()))
         .and_then(|mut terminal| {
-            let result = event_loop(&mut terminal, lesson, opts, auto, interrupted);
+            let result = event_loop(&mut terminal, lesson, opts, auto, quiz, interrupted);
             let _ = crossterm::execute!(
                 terminal.backend_mut(),
                 crossterm::terminal::LeaveAlternateScreen,
@@ -157,6 +158,7 @@ fn event_loop<B: Backend>(
     lesson: Lesson,
     opts: Options,
     auto: Option<Duration>,
+    quiz: bool,
     interrupted: &AtomicBool,
 ) -> Result<Outcome, String> {
     let fail = |e: EngineError| e.to_string();
@@ -164,6 +166,9 @@ fn event_loop<B: Backend>(
     let mut width = ui::ladder_width(size.width);
     let mut app = App::new(lesson, opts, width).map_err(fail)?;
     app.auto = auto;
+    if quiz {
+        app.start_quiz();
+    }
     let mut last_step = Instant::now();
     loop {
         if interrupted.load(Ordering::SeqCst) {
@@ -187,7 +192,12 @@ fn event_loop<B: Backend>(
         if ready {
             match event::read().map_err(|e| e.to_string())? {
                 TermEvent::Key(key) => {
-                    if let Some(action) = keys::action(key) {
+                    let action = if app.wants_text() {
+                        keys::text(key)
+                    } else {
+                        keys::action(key)
+                    };
+                    if let Some(action) = action {
                         app.handle(action).map_err(fail)?;
                         last_step = Instant::now();
                     }
@@ -203,6 +213,7 @@ fn event_loop<B: Backend>(
             }
         } else if let Some(every) = app.auto
             && last_step.elapsed() >= every
+            && !app.wants_text()
         {
             app.forward().map_err(fail)?;
             last_step = Instant::now();

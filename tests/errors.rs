@@ -198,6 +198,13 @@ fn cases() -> Vec<(&'static str, Vec<u8>, ErrorKind, usize, usize)> {
             4,
             1,
         ),
+        (
+            "quiz-mark-alone",
+            with_head("server: s = socket(AF_INET, SOCK_STREAM, 0) ?\n"),
+            ErrorKind::Syntax,
+            3,
+            45,
+        ),
     ]
 }
 

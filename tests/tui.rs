@@ -313,3 +313,35 @@ fn record_writes_an_asciicast_of_the_session() {
     drop(t);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_quiz_asks_before_marked_steps_and_keeps_score() {
+    let mut a = app("lessons/01-hello.lesson", 80);
+    a.start_quiz();
+    // Steps 1 to 4 are not marked: they just run.
+    for _ in 0..4 {
+        a.handle(Action::Next).unwrap();
+    }
+    assert!(!a.wants_text());
+    // Step 5, accept, is marked: Next asks first, and runs nothing.
+    a.handle(Action::Next).unwrap();
+    assert!(a.wants_text());
+    assert_eq!(a.screen().ran.len(), 4);
+    for c in "blocks".chars() {
+        a.handle(Action::Char(c)).unwrap();
+    }
+    a.handle(Action::Enter).unwrap();
+    assert_eq!(a.screen().ran.len(), 5, "the answer ran the step");
+    let q = a.quiz.clone().unwrap();
+    assert_eq!((q.right, q.asked), (1, 1));
+    assert!(q.verdict.unwrap().starts_with("✓ right"));
+    // Step 6 runs; step 7, connect, is asked: a wrong answer.
+    a.handle(Action::Next).unwrap();
+    a.handle(Action::Next).unwrap();
+    assert!(a.wants_text());
+    a.handle(Action::Char('7')).unwrap();
+    a.handle(Action::Enter).unwrap();
+    let q = a.quiz.clone().unwrap();
+    assert_eq!((q.right, q.asked), (1, 2));
+    assert_eq!(q.verdict.unwrap(), "✗ not 7: it gave 0");
+}

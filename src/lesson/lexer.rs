@@ -22,6 +22,8 @@ pub enum Tok {
     Pipe,
     /// `*` repeating a string: `"x" * 100000`.
     Star,
+    /// `?` after an expectation: the step is a quiz question.
+    Question,
     /// `| narration` at the start of a line: the text after the bar, trimmed.
     Narration(String),
 }
@@ -96,6 +98,10 @@ impl Lexer<'_> {
                 }
                 b'*' => {
                     toks.push(single(Tok::Star));
+                    i += 1;
+                }
+                b'?' => {
+                    toks.push(single(Tok::Question));
                     i += 1;
                 }
                 b',' => {

@@ -500,6 +500,36 @@ impl<'a> Parser<'a> {
                     "only socket() and accept() return a new fd; drop `{name} =`"
                 )));
         }
+        // A `?` closing the line marks the step as a quiz question.
+        let (after, quiz) = match after.split_last() {
+            Some((
+                Token {
+                    tok: Tok::Question,
+                    start,
+                    end,
+                },
+                rest,
+            )) => {
+                if !matches!(
+                    rest.first(),
+                    Some(Token {
+                        tok: Tok::Arrow,
+                        ..
+                    })
+                ) {
+                    return Err(self
+                        .err(
+                            ErrorKind::Syntax,
+                            (*start, end - start),
+                            "a quiz mark with nothing to ask",
+                            "a `?` follows an expectation",
+                        )
+                        .help("write the answer first: `=> ECONNREFUSED ?`"));
+                }
+                (rest, true)
+            }
+            _ => (after, false),
+        };
         let expect = self.expectation(&call, after)?;
         if let Some((name, _)) = &binding
             && !self.bound[actor].contains(name)
@@ -513,6 +543,7 @@ impl<'a> Parser<'a> {
             binding: binding.map(|(n, _)| n),
             call,
             expect,
+            quiz,
             narration: Vec::new(),
             before: std::mem::take(&mut self.before),
         });

@@ -23,6 +23,25 @@ pub enum Action {
     Slower,
     Help,
     Quit,
+    /// Typing an answer in the quiz.
+    Char(char),
+    Backspace,
+    /// Esc while a quiz question is open: run the step without answering.
+    Skip,
+}
+
+/// Predict, then reveal: `--quiz`.
+#[derive(Debug, Clone, Default)]
+pub struct Quiz {
+    /// Steps (0-based) to ask about.
+    pub steps: Vec<usize>,
+    pub asked: u32,
+    pub right: u32,
+    /// The step whose result is being asked.
+    pub question: Option<usize>,
+    pub input: String,
+    /// What the last answer met.
+    pub verdict: Option<String>,
 }
 
 /// Everything drawn for one position in the run, kept so that going back
@@ -75,6 +94,7 @@ pub struct App {
     /// A re-run showed something else than the first run did.
     pub warning: Option<String>,
     pub quit: bool,
+    pub quiz: Option<Quiz>,
 }
 
 impl App {
@@ -95,6 +115,7 @@ impl App {
             goto: None,
             warning: None,
             quit: false,
+            quiz: None,
         })
     }
 
@@ -111,7 +132,87 @@ impl App {
         self.screen().finished
     }
 
+    /// Asks, before each step the lesson marks (or each with an
+    /// expectation), what the step will give.
+    pub fn start_quiz(&mut self) {
+        self.quiz = Some(Quiz {
+            steps: self.lesson.quiz_steps(),
+            ..Quiz::default()
+        });
+    }
+
+    /// Whether keys are typing an answer.
+    pub fn wants_text(&self) -> bool {
+        self.quiz.as_ref().is_some_and(|q| q.question.is_some())
+    }
+
+    /// The step the engine runs next: the earliest not run whose actor is
+    /// not waiting (0-based).
+    pub fn next_step(&self) -> Option<usize> {
+        let screen = self.screen();
+        if screen.finished {
+            return None;
+        }
+        let steps = &self.lesson.steps;
+        let parked: Vec<usize> = screen.parked.iter().map(|&i| steps[i].actor).collect();
+        (0..steps.len()).find(|i| !screen.ran.contains(i) && !parked.contains(&steps[*i].actor))
+    }
+
+    fn quiz_action(&mut self, action: Action) -> Result<bool, EngineError> {
+        let Some(quiz) = self.quiz.as_mut() else {
+            return Ok(false);
+        };
+        if let Some(step) = quiz.question {
+            match action {
+                Action::Char(c) if quiz.input.len() < 60 => quiz.input.push(c),
+                Action::Digit(d) if quiz.input.len() < 60 => quiz.input.push(char::from(b'0' + d)),
+                Action::Backspace => {
+                    quiz.input.pop();
+                }
+                Action::Enter | Action::Skip => {
+                    let answer = std::mem::take(&mut quiz.input);
+                    quiz.question = None;
+                    let expect = self.lesson.steps[step].expect.clone();
+                    self.forward()?;
+                    let quiz = self.quiz.as_mut().expect("the quiz is on");
+                    quiz.asked += 1;
+                    quiz.verdict = Some(match (action, expect) {
+                        (Action::Skip, Some(e)) => format!("skipped: it gave {}", describe(&e)),
+                        (_, Some(e)) if answer_matches(&answer, &e) => {
+                            quiz.right += 1;
+                            format!("✓ right: {}", describe(&e))
+                        }
+                        (_, Some(e)) => {
+                            format!("✗ not {}: it gave {}", answer.trim(), describe(&e))
+                        }
+                        (_, None) => "this step says nothing to check against".into(),
+                    });
+                }
+                Action::Quit => self.quit = true,
+                _ => {}
+            }
+            return Ok(true);
+        }
+        let next = self.next_step();
+        let asked_before = |n: usize| self.history.iter().any(|s| s.ran.contains(&n));
+        let ask = match next {
+            Some(n) if action == Action::Next => {
+                self.quiz.as_ref().is_some_and(|q| q.steps.contains(&n)) && !asked_before(n)
+            }
+            _ => false,
+        };
+        let quiz = self.quiz.as_mut().expect("the quiz is on");
+        quiz.verdict = None;
+        if ask {
+            quiz.question = next;
+        }
+        Ok(ask)
+    }
+
     pub fn handle(&mut self, action: Action) -> Result<(), EngineError> {
+        if self.quiz_action(action)? {
+            return Ok(());
+        }
         if let Some(typed) = &mut self.goto {
             match action {
                 Action::Digit(d) if typed.len() < 5 => typed.push(char::from(b'0' + d)),
@@ -168,7 +269,11 @@ impl App {
                 self.quit = true;
                 Ok(())
             }
-            Action::Digit(_) | Action::Enter => Ok(()),
+            Action::Digit(_)
+            | Action::Enter
+            | Action::Char(_)
+            | Action::Backspace
+            | Action::Skip => Ok(()),
         }
     }
 
@@ -264,6 +369,38 @@ impl App {
         );
         self.current.position += 1;
         Ok(self.current.clone())
+    }
+}
+
+/// An expectation as an answer reads.
+fn describe(e: &crate::lesson::Expect) -> String {
+    use crate::lesson::Expect;
+    match e {
+        Expect::Value(v) => v.to_string(),
+        Expect::Errno(n) => crate::errno::errno_name(*n),
+        Expect::Bytes(b) => crate::render::quote_bytes(b, 40),
+        Expect::Blocks => "blocks".into(),
+        Expect::Signal(s) => crate::errno::signal_name(*s),
+    }
+}
+
+/// Whether a typed answer says what `e` says: a number, an errno or signal
+/// name, "bytes", or `blocks`; case and quotes are forgiven.
+pub fn answer_matches(answer: &str, e: &crate::lesson::Expect) -> bool {
+    use crate::lesson::Expect;
+    let a = answer.trim();
+    match e {
+        Expect::Value(v) => a.parse::<i64>() == Ok(*v),
+        Expect::Errno(n) => a.eq_ignore_ascii_case(&crate::errno::errno_name(*n)),
+        Expect::Signal(s) => a.eq_ignore_ascii_case(&crate::errno::signal_name(*s)),
+        Expect::Blocks => matches!(
+            a.to_ascii_lowercase().as_str(),
+            "blocks" | "block" | "it blocks"
+        ),
+        Expect::Bytes(b) => {
+            let unquoted = a.trim_matches('"').replace("\\n", "\n");
+            unquoted.as_bytes() == b.as_slice()
+        }
     }
 }
 

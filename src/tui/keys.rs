@@ -3,6 +3,23 @@
 use super::app::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+/// Keys while an answer is typed: characters are text.
+pub fn text(key: KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return (key.code == KeyCode::Char('c')).then_some(Action::Quit);
+    }
+    match key.code {
+        KeyCode::Char(c) => Some(Action::Char(c)),
+        KeyCode::Backspace => Some(Action::Backspace),
+        KeyCode::Enter => Some(Action::Enter),
+        KeyCode::Esc => Some(Action::Skip),
+        _ => None,
+    }
+}
+
 pub fn action(key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
@@ -59,5 +76,16 @@ mod tests {
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(ctrl_c), Some(Action::Quit));
         assert_eq!(action(key(KeyCode::Char('z'))), None);
+    }
+
+    #[test]
+    fn typing_an_answer_takes_every_character() {
+        assert_eq!(text(key(KeyCode::Char('q'))), Some(Action::Char('q')));
+        assert_eq!(text(key(KeyCode::Char('E'))), Some(Action::Char('E')));
+        assert_eq!(text(key(KeyCode::Backspace)), Some(Action::Backspace));
+        assert_eq!(text(key(KeyCode::Enter)), Some(Action::Enter));
+        assert_eq!(text(key(KeyCode::Esc)), Some(Action::Skip));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(text(ctrl_c), Some(Action::Quit));
     }
 }

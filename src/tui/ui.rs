@@ -46,6 +46,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Span::raw(" sockstep ▸ ").bold(),
         Span::raw(lesson.title.clone()).bold(),
         Span::raw(format!("   {done} of {steps} steps run")),
+        Span::raw(match &app.quiz {
+            Some(q) => format!("   quiz: {} of {} right", q.right, q.asked),
+            None => String::new(),
+        }),
     ]);
     frame.render_widget(Paragraph::new(head).reversed(), title);
 
@@ -99,7 +103,7 @@ fn draw_ladder(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_source(frame: &mut Frame, app: &App, area: Rect) {
     let screen = app.screen();
     let lesson = app.lesson();
-    let next = next_step(app);
+    let next = app.next_step();
     let source = std::fs::read_to_string(&lesson.path).ok();
     let mut lines: Vec<(usize, String)> = match &source {
         Some(text) => text
@@ -145,17 +149,6 @@ fn draw_source(frame: &mut Frame, app: &App, area: Rect) {
         .collect();
     let block = Block::bordered().title(format!(" {} ", lesson.path));
     frame.render_widget(Paragraph::new(text).block(block), area);
-}
-
-/// The step that runs next: the earliest not run whose actor is not waiting.
-pub fn next_step(app: &App) -> Option<usize> {
-    let screen = app.screen();
-    if screen.finished {
-        return None;
-    }
-    let steps = &app.lesson().steps;
-    let parked: Vec<usize> = screen.parked.iter().map(|&i| steps[i].actor).collect();
-    (0..steps.len()).find(|i| !screen.ran.contains(i) && !parked.contains(&steps[*i].actor))
 }
 
 fn draw_narration(frame: &mut Frame, app: &App, area: Rect) {
@@ -212,7 +205,23 @@ fn draw_sockets(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
-    let text = if let Some(typed) = &app.goto {
+    let quiz = app.quiz.as_ref();
+    let text = if let Some(q) = quiz.filter(|q| q.question.is_some()) {
+        let n = q
+            .question
+            .map(|i| app.lesson().steps[i].number)
+            .unwrap_or(0);
+        format!(
+            " QUIZ  what will step {n} give? {}_   (a number, an errno, \"text\", blocks; Enter; Esc skips)",
+            q.input
+        )
+    } else if let Some(v) = quiz.and_then(|q| q.verdict.as_ref()) {
+        let q = quiz.expect("checked above");
+        format!(
+            " {v}   (quiz: {} of {} right)   Space next · q quit",
+            q.right, q.asked
+        )
+    } else if let Some(typed) = &app.goto {
         format!(" go to step: {typed}_   (Enter to go, Esc to cancel)")
     } else if let Some(w) = &app.warning {
         format!(" ! {w}")
