@@ -557,40 +557,47 @@ impl Transcript {
         }
     }
 
-    fn deadlock(&self, out: &mut String, waits: &[Waiting], unrun: &[usize], expected: bool) {
-        let w = self.opts.width.saturating_sub(GUTTER + 2).max(30);
-        let style = Style::new().red().bold();
+    /// A deadlock in sentences: who waits for what, why none can move,
+    /// what never ran.
+    pub fn deadlock_lines(&self, waits: &[Waiting], unrun: &[usize]) -> Vec<String> {
         let mut lines = Vec::new();
         if waits.is_empty() {
             lines.push("The lesson expects a deadlock, but every step ran.".to_string());
-        } else {
-            for wt in waits {
-                lines.push(self.wait_text(wt));
-            }
-            let all_on_each_other = waits.len() > 1
-                && waits.iter().all(|w| {
-                    w.on.is_some_and(|o| o != w.actor && waits.iter().any(|x| x.actor == o))
-                });
-            let all_read = waits
-                .iter()
-                .all(|w| matches!(w.wait, WaitKind::Data { .. }));
-            let all_write = waits
-                .iter()
-                .all(|w| matches!(w.wait, WaitKind::Room { .. }));
-            lines.push(if all_on_each_other && all_read {
-                "Each waits for the other to send first, so neither ever will.".to_string()
-            } else if all_on_each_other && all_write {
-                "Each waits for the other to read, and neither reads while it sends.".to_string()
-            } else if all_on_each_other {
-                "Each waits for another that is itself waiting: none can move.".to_string()
-            } else {
-                "No step that is left could let it go on.".to_string()
-            });
-            if !unrun.is_empty() {
-                let s = if unrun.len() == 1 { "" } else { "s" };
-                lines.push(format!("Step{s} {} never ran.", list(unrun)));
-            }
+            return lines;
         }
+        for wt in waits {
+            lines.push(self.wait_text(wt));
+        }
+        let all_on_each_other = waits.len() > 1
+            && waits.iter().all(|w| {
+                w.on.is_some_and(|o| o != w.actor && waits.iter().any(|x| x.actor == o))
+            });
+        let all_read = waits
+            .iter()
+            .all(|w| matches!(w.wait, WaitKind::Data { .. }));
+        let all_write = waits
+            .iter()
+            .all(|w| matches!(w.wait, WaitKind::Room { .. }));
+        lines.push(if all_on_each_other && all_read {
+            "Each waits for the other to send first, so neither ever will.".to_string()
+        } else if all_on_each_other && all_write {
+            "Each waits for the other to read, and neither reads while it sends.".to_string()
+        } else if all_on_each_other {
+            "Each waits for another that is itself waiting: none can move.".to_string()
+        } else {
+            "No step that is left could let it go on.".to_string()
+        });
+        if !unrun.is_empty() {
+            let s = if unrun.len() == 1 { "" } else { "s" };
+            lines.push(format!("Step{s} {} never ran.", list(unrun)));
+        }
+        lines
+    }
+
+    fn deadlock(&self, out: &mut String, waits: &[Waiting], unrun: &[usize], expected: bool) {
+        let w = self.opts.width.saturating_sub(GUTTER + 2).max(30);
+        let style = Style::new().red().bold();
+        let lines = self.deadlock_lines(waits, unrun);
         let title = " DEADLOCK ";
         let top = format!(
             "╭─{title}{}",
@@ -624,7 +631,8 @@ impl Transcript {
         }
     }
 
-    fn wait_text(&self, w: &Waiting) -> String {
+    /// Who waits for what, in a deadlock: `server waits in recv(4, 1024) for data from client`.
+    pub fn wait_text(&self, w: &Waiting) -> String {
         let who = &self.actors[w.actor];
         let call = format_call(&w.call, &self.names);
         let on = w.on.map(|o| self.actors[o].clone());

@@ -511,15 +511,50 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
             _ => {}
         }
     }
-    // A deadlock, a crash or a failed expectation, in the words the
-    // transcript used.
-    let alert: Vec<String> = text
-        .lines()
-        .filter(|l| l.contains('✗') || l.contains('│') || l.contains("DEADLOCK"))
-        .map(|l| l.trim().trim_start_matches('│').trim().to_string())
-        .filter(|l| !l.is_empty() && !l.starts_with("DEADLOCK") && !l.starts_with("╭"))
-        .collect();
+    // A deadlock, a crash or a failed expectation: a box of its own.
+    let mut alert: Vec<String> = Vec::new();
+    let mut title = "";
+    for e in events {
+        match e {
+            Event::Deadlock { waits, unrun, .. } => {
+                title = if waits.is_empty() {
+                    "NO DEADLOCK"
+                } else {
+                    "DEADLOCK"
+                };
+                alert.extend(transcript.deadlock_lines(waits, unrun));
+            }
+            Event::Crashed {
+                actor,
+                signal,
+                expected: false,
+                ..
+            } => {
+                title = "A PROCESS DIED";
+                let how = match signal {
+                    Some(s) => format!("was killed by {}", crate::errno::signal_name(*s)),
+                    None => "exited".into(),
+                };
+                alert.push(format!("{} {how}.", lesson.actors[*actor]));
+            }
+            Event::ExpectFailed {
+                step,
+                got,
+                expected,
+                ..
+            } => {
+                if title.is_empty() {
+                    title = "NOT AS THE LESSON EXPECTS";
+                }
+                alert.push(format!(
+                    "step {step}: expected {}, but {got}",
+                    describe(expected)
+                ));
+            }
+            _ => {}
+        }
+    }
     if !alert.is_empty() {
-        screen.alert = Some(alert.join("\n"));
+        screen.alert = Some(format!("{title}\n{}", alert.join("\n")));
     }
 }

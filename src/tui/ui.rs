@@ -236,7 +236,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(text).reversed(), area);
 }
 
+/// The alert's first line is its title (DEADLOCK, A PROCESS DIED...).
 fn draw_alert(frame: &mut Frame, alert: &str, area: Rect) {
+    let (title, alert) = alert.split_once('\n').unwrap_or(("!", alert));
     let lines = alert.lines().count() as u16;
     let h = (lines + 2).min(area.height);
     let box_area = Rect {
@@ -246,7 +248,7 @@ fn draw_alert(frame: &mut Frame, alert: &str, area: Rect) {
         height: h,
     };
     frame.render_widget(Clear, box_area);
-    let block = Block::bordered().title(" ! look here ").bold();
+    let block = Block::bordered().title(format!(" ! {title} ")).bold();
     frame.render_widget(
         Paragraph::new(alert.to_string())
             .wrap(Wrap { trim: true })
