@@ -244,16 +244,31 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
 
-    if pause && !args.plain {
+    let full_screen = pause && !args.plain;
+    if !full_screen && (args.record.is_some() || args.quiz || args.auto.is_some()) {
+        eprintln!(
+            "note: --record, --quiz and --auto work in the full-screen view, which needs a \
+             terminal and no --plain or --no-pause: ignored"
+        );
+    }
+    if let Some(path) = args.record.as_ref().filter(|_| full_screen)
+        && let Err(e) = std::fs::File::create(path)
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    if full_screen {
         return match crate::tui::run(
             lesson,
             opts,
             args.auto,
             args.quiz,
+            args.pcap.as_deref(),
             args.record.as_deref(),
             &INTERRUPTED,
         ) {
-            Ok(crate::tui::Outcome::Quit) => ExitCode::from(EXIT_OK),
+            Ok(crate::tui::Outcome::Quit { passed: true }) => ExitCode::from(EXIT_OK),
+            Ok(crate::tui::Outcome::Quit { passed: false }) => ExitCode::from(EXIT_UNEXPECTED),
             Ok(crate::tui::Outcome::Interrupted) => interrupted(),
             Err(_) if INTERRUPTED.load(Ordering::SeqCst) => interrupted(),
             Err(e) => {

@@ -36,6 +36,8 @@ pub struct Lesson {
     pub steps: Vec<Step>,
     /// `expect deadlock`: the lesson is meant to end with every actor stuck.
     pub expect_deadlock: bool,
+    /// The lesson's text, as it was read.
+    pub source: String,
 }
 
 /// One step: one actor makes one call.

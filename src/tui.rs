@@ -17,13 +17,14 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// How the full-screen view ended.
 pub enum Outcome {
-    /// The user quit (at the end of the run or before).
-    Quit,
+    /// The user quit (at the end of the run or before); whether the run so
+    /// far went as the lesson expects.
+    Quit { passed: bool },
     /// A signal (Ctrl-C from outside, SIGTERM, SIGHUP) ended it.
     Interrupted,
 }
@@ -35,18 +36,27 @@ pub fn run(
     opts: Options,
     auto: Option<Duration>,
     quiz: bool,
+    pcap: Option<&Path>,
     record: Option<&Path>,
     interrupted: &AtomicBool,
 ) -> Result<Outcome, String> {
     let Some(path) = record else {
         let mut terminal =
             ratatui::try_init().map_err(|e| format!("cannot use the terminal: {e}"))?;
-        let result = event_loop(&mut terminal, lesson, opts, auto, quiz, interrupted);
+        let how = How {
+            auto,
+            quiz,
+            pcap,
+            resized: None,
+            interrupted,
+        };
+        let result = event_loop(&mut terminal, lesson, opts, &how);
         ratatui::restore();
         return result;
     };
     let (cols, rows) = crossterm::terminal::size().map_err(|e| e.to_string())?;
-    let cast = Recorder::create(path, cols, rows)
+    let resized = std::sync::Arc::new(AtomicU32::new(0));
+    let cast = Recorder::create(path, cols, rows, resized.clone())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     crossterm::terminal::enable_raw_mode().map_err(|e| e.to_string())?;
     // As ratatui::init does: a panic restores the terminal first.
@@ -60,7 +70,14 @@ pub fn run(
         .map_err(|e| e.to_string())
         .and_then(|()| Terminal::new(backend).map_err(|e| e.to_string()))
         .and_then(|mut terminal| {
-            let result = event_loop(&mut terminal, lesson, opts, auto, quiz, interrupted);
+            let how = How {
+                auto,
+                quiz,
+                pcap,
+                resized: Some(&resized),
+                interrupted,
+            };
+            let result = event_loop(&mut terminal, lesson, opts, &how);
             let _ = crossterm::execute!(
                 terminal.backend_mut(),
                 crossterm::terminal::LeaveAlternateScreen,
@@ -80,10 +97,17 @@ struct Recorder {
     start: Instant,
     /// Bytes of a UTF-8 character cut between two writes.
     pending: Vec<u8>,
+    /// A new size (columns << 16 | rows) the event loop saw, to record.
+    resized: std::sync::Arc<AtomicU32>,
 }
 
 impl Recorder {
-    fn create(path: &Path, cols: u16, rows: u16) -> std::io::Result<Recorder> {
+    fn create(
+        path: &Path,
+        cols: u16,
+        rows: u16,
+        resized: std::sync::Arc<AtomicU32>,
+    ) -> std::io::Result<Recorder> {
         let mut cast = std::io::BufWriter::new(std::fs::File::create(path)?);
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -103,6 +127,7 @@ impl Recorder {
             cast,
             start: Instant::now(),
             pending: Vec::new(),
+            resized,
         })
     }
 }
@@ -117,6 +142,12 @@ impl Write for Recorder {
     /// A frame is flushed whole: it becomes one event of the recording.
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()?;
+        let size = self.resized.swap(0, Ordering::SeqCst);
+        if size != 0 {
+            let dims = format!("{}x{}", size >> 16, size & 0xffff);
+            let event = serde_json::json!([self.start.elapsed().as_secs_f64(), "r", dims]);
+            writeln!(self.cast, "{event}")?;
+        }
         let valid = match std::str::from_utf8(&self.pending) {
             Ok(s) => s.len(),
             Err(e) => e.valid_up_to(),
@@ -129,6 +160,23 @@ impl Write for Recorder {
         }
         self.cast.flush()
     }
+}
+
+/// Writes the run's packets as a pcap file, as `--pcap` does for the plain
+/// transcript.
+fn write_pcap(path: &Path, frames: Option<&[crate::capture::Frame]>) -> Result<(), String> {
+    let Some(frames) = frames else {
+        return Err(format!(
+            "no packets were captured, so {} was not written",
+            path.display()
+        ));
+    };
+    let mut w = std::io::BufWriter::new(
+        std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+    );
+    crate::capture::write_pcap(&mut w, frames)
+        .and_then(|()| w.flush())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Whether the terminal has hung up: stdin or stdout reports POLLHUP.
@@ -153,14 +201,29 @@ fn terminal_gone() -> bool {
             .any(|f| f.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0)
 }
 
+/// How the view was asked to run.
+struct How<'a> {
+    auto: Option<Duration>,
+    quiz: bool,
+    pcap: Option<&'a Path>,
+    /// Where a recording learns of a new terminal size.
+    resized: Option<&'a AtomicU32>,
+    interrupted: &'a AtomicBool,
+}
+
 fn event_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     lesson: Lesson,
     opts: Options,
-    auto: Option<Duration>,
-    quiz: bool,
-    interrupted: &AtomicBool,
+    how: &How,
 ) -> Result<Outcome, String> {
+    let How {
+        auto,
+        quiz,
+        pcap,
+        resized,
+        interrupted,
+    } = *how;
     let fail = |e: EngineError| e.to_string();
     let size = terminal.size().map_err(|e| format!("{e:?}"))?;
     let mut width = ui::ladder_width(size.width);
@@ -202,7 +265,10 @@ fn event_loop<B: Backend>(
                         last_step = Instant::now();
                     }
                 }
-                TermEvent::Resize(cols, _) => {
+                TermEvent::Resize(cols, rows) => {
+                    if let Some(r) = resized {
+                        r.store(u32::from(cols) << 16 | u32::from(rows), Ordering::SeqCst);
+                    }
                     let w = ui::ladder_width(cols);
                     if w != width {
                         width = w;
@@ -215,11 +281,17 @@ fn event_loop<B: Backend>(
             && last_step.elapsed() >= every
             && !app.wants_text()
         {
-            app.forward().map_err(fail)?;
+            // As Space would: a quiz question stops the autoplay.
+            app.handle(app::Action::Next).map_err(fail)?;
             last_step = Instant::now();
         }
         if app.quit {
-            return Ok(Outcome::Quit);
+            if let Some(path) = pcap {
+                write_pcap(path, app.frames())?;
+            }
+            return Ok(Outcome::Quit {
+                passed: app.passed(),
+            });
         }
     }
 }

@@ -191,6 +191,7 @@ impl<'a> Parser<'a> {
             intro: self.intro,
             steps: self.steps,
             expect_deadlock: self.expect_deadlock,
+            source: text.to_string(),
         })
     }
 

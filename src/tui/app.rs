@@ -28,6 +28,8 @@ pub enum Action {
     Backspace,
     /// Esc while a quiz question is open: run the step without answering.
     Skip,
+    /// Ctrl-C: quit, whatever is open.
+    Interrupt,
 }
 
 /// Predict, then reveal: `--quiz`.
@@ -62,9 +64,11 @@ pub struct Screen {
     pub narration: Vec<String>,
     /// A deadlock, crash or failed expectation, explained.
     pub alert: Option<String>,
-    /// Script steps (0-based) run so far, and those parked.
+    /// Script steps (0-based) run so far, those parked, and those that did
+    /// not give what the lesson expects (or killed their process).
     pub ran: Vec<usize>,
     pub parked: Vec<usize>,
+    pub failed: Vec<usize>,
     /// Engine steps taken to reach this screen.
     pub position: usize,
     pub finished: bool,
@@ -95,6 +99,9 @@ pub struct App {
     pub warning: Option<String>,
     pub quit: bool,
     pub quiz: Option<Quiz>,
+    /// Events of the engine's last step not shown yet: the end of a run
+    /// (the deadlock, the exits, the final table) gets a screen of its own.
+    queued: Option<Vec<Event>>,
 }
 
 impl App {
@@ -116,6 +123,7 @@ impl App {
             warning: None,
             quit: false,
             quiz: None,
+            queued: None,
         })
     }
 
@@ -210,6 +218,10 @@ impl App {
     }
 
     pub fn handle(&mut self, action: Action) -> Result<(), EngineError> {
+        if action == Action::Interrupt {
+            self.quit = true;
+            return Ok(());
+        }
         if self.quiz_action(action)? {
             return Ok(());
         }
@@ -273,7 +285,8 @@ impl App {
             | Action::Enter
             | Action::Char(_)
             | Action::Backspace
-            | Action::Skip => Ok(()),
+            | Action::Skip
+            | Action::Interrupt => Ok(()),
         }
     }
 
@@ -328,6 +341,7 @@ impl App {
         let (run, transcript, first) = start(&self.lesson, &self.opts, self.width)?;
         // The old run ends here, before the new one's steps.
         self.run = run;
+        self.queued = None;
         self.transcript = transcript;
         self.current = first;
         self.at = 0;
@@ -358,9 +372,35 @@ impl App {
         }
     }
 
-    /// Runs one engine step and makes its screen.
+    /// Whether the run so far went as the lesson expects.
+    pub fn passed(&self) -> bool {
+        self.run.passed()
+    }
+
+    /// The packets captured so far, for `--pcap`.
+    pub fn frames(&self) -> Option<&[crate::capture::Frame]> {
+        self.run.frames()
+    }
+
+    /// Runs one engine step (or shows the end of the run it held back) and
+    /// makes its screen.
     fn advance(&mut self) -> Result<Screen, EngineError> {
-        let events = self.run.step()?.unwrap_or_default();
+        let events = match self.queued.take() {
+            Some(events) => events,
+            None => {
+                let mut events = self.run.step()?.unwrap_or_default();
+                let table = events.iter().position(|e| matches!(e, Event::Table { .. }));
+                let ends = events.iter().any(|e| matches!(e, Event::Finish { .. }));
+                if let Some(t) = table
+                    && ends
+                    && t + 1 < events.len()
+                    && !matches!(events[t + 1], Event::Finish { .. })
+                {
+                    self.queued = Some(events.split_off(t + 1));
+                }
+                events
+            }
+        };
         apply(
             &mut self.current,
             &mut self.transcript,
@@ -424,6 +464,9 @@ fn start(
     // The title and goal are drawn apart; the ladder starts at the actors.
     screen.ladder = header.lines().skip(3).map(str::to_string).collect();
     screen.fresh = 0;
+    // Before the first step: the goal and the introduction.
+    screen.narration = lesson.goal.iter().map(|g| format!("Goal: {g}")).collect();
+    screen.narration.extend(lesson.intro.iter().cloned());
     Ok((run, transcript, screen))
 }
 
@@ -437,6 +480,7 @@ fn empty_screen() -> Screen {
         alert: None,
         ran: Vec::new(),
         parked: Vec::new(),
+        failed: Vec::new(),
         position: 0,
         finished: false,
     }
@@ -467,10 +511,18 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
                     screen.parked.retain(|p| *p != i);
                 }
             }
-            Event::Crashed { step, .. } => {
+            Event::Crashed { step, expected, .. } => {
                 if let Some(i) = index(*step) {
                     screen.ran.push(i);
                     screen.parked.retain(|p| *p != i);
+                    if !expected {
+                        screen.failed.push(i);
+                    }
+                }
+            }
+            Event::ExpectFailed { step, .. } => {
+                if let Some(i) = index(*step) {
+                    screen.failed.push(i);
                 }
             }
             Event::Narration { lines, .. } => screen.narration.extend(lines.iter().cloned()),

@@ -9,7 +9,7 @@ pub fn text(key: KeyEvent) -> Option<Action> {
         return None;
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return (key.code == KeyCode::Char('c')).then_some(Action::Quit);
+        return (key.code == KeyCode::Char('c')).then_some(Action::Interrupt);
     }
     match key.code {
         KeyCode::Char(c) => Some(Action::Char(c)),
@@ -26,7 +26,7 @@ pub fn action(key: KeyEvent) -> Option<Action> {
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
-            KeyCode::Char('c') => Some(Action::Quit),
+            KeyCode::Char('c') => Some(Action::Interrupt),
             _ => None,
         };
     }
@@ -74,7 +74,7 @@ mod tests {
         assert_eq!(action(key(KeyCode::Esc)), Some(Action::Quit));
         assert_eq!(action(key(KeyCode::Char('q'))), Some(Action::Quit));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action(ctrl_c), Some(Action::Quit));
+        assert_eq!(action(ctrl_c), Some(Action::Interrupt));
         assert_eq!(action(key(KeyCode::Char('z'))), None);
     }
 
@@ -86,6 +86,6 @@ mod tests {
         assert_eq!(text(key(KeyCode::Enter)), Some(Action::Enter));
         assert_eq!(text(key(KeyCode::Esc)), Some(Action::Skip));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(text(ctrl_c), Some(Action::Quit));
+        assert_eq!(text(ctrl_c), Some(Action::Interrupt));
     }
 }

@@ -24,7 +24,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let lesson = app.lesson();
     // On a small terminal the ladder gets what the other panes can spare.
     let small = area.height < 32;
-    let socket_rows = screen.rows.len().clamp(1, if small { 4 } else { 10 }) as u16 + 3;
+    let socket_rows = screen.rows.len().clamp(1, if small { 3 } else { 10 }) as u16 + 3;
     let narration_rows = match (screen.narration.is_empty(), small) {
         (true, _) => 3,
         (false, true) => 4,
@@ -54,7 +54,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     frame.render_widget(Paragraph::new(head).reversed(), title);
 
     let (ladder_area, source_area) = if narrow {
-        let source_rows = if small { 3 } else { 7 };
+        let source_rows = if small { 5 } else { 7 };
         let [ladder, source] =
             Layout::vertical([Constraint::Min(3), Constraint::Length(source_rows)]).areas(main);
         (ladder, source)
@@ -80,20 +80,21 @@ pub fn draw(frame: &mut Frame, app: &App) {
 fn draw_ladder(frame: &mut Frame, app: &App, area: Rect) {
     let screen = app.screen();
     let inner = area.height.saturating_sub(2) as usize;
-    let total = screen.ladder.len();
-    let first_fresh = total - screen.fresh.min(total);
-    // The newest lines at the bottom; the step just run in bold.
-    let skip = total.saturating_sub(inner);
-    let lines: Vec<Line> = screen
-        .ladder
+    // The actors' names stay on top; below them the newest lines, but never
+    // so far down that the step just run has its first line cut off.
+    let head = screen.ladder.len().min(2);
+    let body = &screen.ladder[head..];
+    let room = inner.saturating_sub(head);
+    let first_fresh = body.len() - screen.fresh.min(body.len());
+    let skip = body.len().saturating_sub(room).min(first_fresh);
+    let mut lines: Vec<Line> = screen.ladder[..head]
         .iter()
-        .enumerate()
-        .skip(skip)
-        .map(|(i, l)| {
-            let line = Line::raw(l.clone());
-            if i >= first_fresh { line.bold() } else { line }
-        })
+        .map(|l| Line::raw(l.clone()))
         .collect();
+    lines.extend(body.iter().enumerate().skip(skip).take(room).map(|(i, l)| {
+        let line = Line::raw(l.clone());
+        if i >= first_fresh { line.bold() } else { line }
+    }));
     let block = Block::bordered().title(" ladder ");
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -104,25 +105,39 @@ fn draw_source(frame: &mut Frame, app: &App, area: Rect) {
     let screen = app.screen();
     let lesson = app.lesson();
     let next = app.next_step();
-    let source = std::fs::read_to_string(&lesson.path).ok();
-    let mut lines: Vec<(usize, String)> = match &source {
-        Some(text) => text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.to_string()))
-            .collect(),
-        None => lesson
+    let unanswered: Vec<usize> = match &app.quiz {
+        Some(q) => q
             .steps
             .iter()
-            .map(|s| (s.line, format!("step {}", s.number)))
+            .copied()
+            .filter(|i| !screen.ran.contains(i))
             .collect(),
+        None => Vec::new(),
     };
+    let mut lines: Vec<(usize, String)> = lesson
+        .source
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            // A quiz does not show its answers before they are given.
+            let step = lesson.steps.iter().position(|s| s.line == i + 1);
+            let hide = step.is_some_and(|s| unanswered.contains(&s));
+            let text = match l.find("=>") {
+                Some(at) if hide => format!("{}=> ?", &l[..at]),
+                _ => l.to_string(),
+            };
+            (i + 1, text)
+        })
+        .collect();
     lines.retain(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('|'));
     let marker = |line: usize| -> (&str, Style) {
         let step = lesson.steps.iter().position(|s| s.line == line);
         match step {
             Some(i) if screen.parked.contains(&i) => {
                 ("⏸ ", Style::new().add_modifier(Modifier::BOLD))
+            }
+            Some(i) if screen.failed.contains(&i) => {
+                ("✗ ", Style::new().add_modifier(Modifier::BOLD))
             }
             Some(i) if Some(i) == next => ("▶ ", Style::new().reversed()),
             Some(i) if screen.ran.contains(&i) => ("✓ ", Style::new().add_modifier(Modifier::DIM)),
@@ -193,11 +208,22 @@ fn draw_sockets(frame: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(6),
         Constraint::Length(6),
     ];
-    let title = if screen.rows.is_empty() {
-        " sockets: none ".to_string()
-    } else {
-        " sockets, as the kernel reports them (● changed) ".to_string()
+    let shown = area.height.saturating_sub(3) as usize;
+    let more = screen.rows.len().saturating_sub(shown);
+    let title = match (screen.rows.is_empty(), more) {
+        (true, _) => " sockets: none ".to_string(),
+        (false, 0) => " sockets, as the kernel reports them (● changed) ".to_string(),
+        (false, n) => format!(" sockets (● changed), {n} more below "),
     };
+    // Changed rows first when not all fit.
+    let mut rows = rows;
+    if more > 0 {
+        let (changed, rest): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .enumerate()
+            .partition(|(i, _)| screen.changed.contains(i));
+        rows = changed.into_iter().chain(rest).map(|(_, r)| r).collect();
+    }
     let table = Table::new(rows, widths)
         .header(header)
         .block(Block::bordered().title(title));
@@ -212,26 +238,26 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             .map(|i| app.lesson().steps[i].number)
             .unwrap_or(0);
         format!(
-            " QUIZ  what will step {n} give? {}_   (a number, an errno, \"text\", blocks; Enter; Esc skips)",
+            " QUIZ what will step {n} give? {}_  (number, errno, \"text\", blocks; Esc skips)",
             q.input
         )
     } else if let Some(v) = quiz.and_then(|q| q.verdict.as_ref()) {
         let q = quiz.expect("checked above");
-        format!(
-            " {v}   (quiz: {} of {} right)   Space next · q quit",
-            q.right, q.asked
-        )
+        format!(" {v}  (quiz {}/{}) · Space next · q quit", q.right, q.asked)
     } else if let Some(typed) = &app.goto {
         format!(" go to step: {typed}_   (Enter to go, Esc to cancel)")
     } else if let Some(w) = &app.warning {
         format!(" ! {w}")
     } else {
         let auto = match app.auto {
-            Some(d) => format!("autoplay {:.1} s (a stop, +/-)", d.as_secs_f64()),
+            Some(d) => format!("auto {:.1}s (a, +/-)", d.as_secs_f64()),
             None => "a auto".into(),
         };
-        let end = if app.at_end() { "  THE END  " } else { "" };
-        format!(" {end}Space next · ← back · r restart · End · g go to · {auto} · ? help · q quit")
+        if app.at_end() {
+            " THE END · ← back · r restart · g go to · ? help · q quit".to_string()
+        } else {
+            format!(" Space next · ← back · r restart · End · g go · {auto} · ? help · q quit")
+        }
     };
     frame.render_widget(Paragraph::new(text).reversed(), area);
 }
@@ -241,9 +267,11 @@ fn draw_alert(frame: &mut Frame, alert: &str, area: Rect) {
     let (title, alert) = alert.split_once('\n').unwrap_or(("!", alert));
     let lines = alert.lines().count() as u16;
     let h = (lines + 2).min(area.height);
+    // Below the actors' names, over the oldest lines, so the step that led
+    // here stays in sight.
     let box_area = Rect {
         x: area.x + 1,
-        y: area.y + area.height.saturating_sub(h),
+        y: area.y + 3.min(area.height.saturating_sub(h)),
         width: area.width.saturating_sub(2),
         height: h,
     };
