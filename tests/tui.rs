@@ -345,3 +345,34 @@ fn the_quiz_asks_before_marked_steps_and_keeps_score() {
     assert_eq!((q.right, q.asked), (1, 2));
     assert_eq!(q.verdict.unwrap(), "✗ not 7: it gave 0");
 }
+
+#[test]
+fn the_source_pane_shows_the_lesson_that_runs_wherever_it_came_from() {
+    // A path that does not exist relative to the test: the text parsed is
+    // what is drawn.
+    let src = std::fs::read(root().join("lessons/01-hello.lesson")).unwrap();
+    let l = Lesson::parse("elsewhere/hello.lesson", &src).unwrap();
+    let a = App::new(l, Options::new(BIN), 160).unwrap();
+    let screen = draw(&a, 160, 48);
+    assert!(
+        screen.contains("server: s = socket(AF_INET, SOCK_STREAM, 0)"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_deadlock_is_shown_before_the_run_is_torn_down() {
+    let mut a = app("lessons/03-deadlock.lesson", 80);
+    a.handle(Action::End).unwrap();
+    let end = a.at;
+    a.handle(Action::Back).unwrap();
+    assert_eq!(a.at, end - 1);
+    let s = a.screen();
+    assert!(s.alert.as_deref().unwrap_or("").starts_with("DEADLOCK"));
+    let states: Vec<&str> = s.rows.iter().map(|r| r[4].as_str()).collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "ESTABLISHED").count(),
+        2,
+        "{states:?}"
+    );
+}

@@ -389,14 +389,24 @@ impl App {
             Some(events) => events,
             None => {
                 let mut events = self.run.step()?.unwrap_or_default();
+                // The step's own events end with its table. A deadlock found
+                // then stays with them; the teardown (exits, the packets and
+                // states they cause, the final table) waits for the next key.
                 let table = events.iter().position(|e| matches!(e, Event::Table { .. }));
                 let ends = events.iter().any(|e| matches!(e, Event::Finish { .. }));
-                if let Some(t) = table
+                let teardown = table.and_then(|t| {
+                    (t + 1..events.len()).find(|&i| {
+                        !matches!(
+                            events[i],
+                            Event::Deadlock { .. } | Event::ExpectFailed { .. }
+                        )
+                    })
+                });
+                if let Some(i) = teardown
                     && ends
-                    && t + 1 < events.len()
-                    && !matches!(events[t + 1], Event::Finish { .. })
+                    && !matches!(events[i], Event::Finish { .. })
                 {
-                    self.queued = Some(events.split_off(t + 1));
+                    self.queued = Some(events.split_off(i));
                 }
                 events
             }
@@ -493,7 +503,10 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
     screen.fresh = lines.len();
     screen.ladder.extend(lines);
     screen.narration.clear();
-    screen.alert = None;
+    // An alert stays up through the end of the run that follows it.
+    if events.iter().any(|e| matches!(e, Event::Call { .. })) {
+        screen.alert = None;
+    }
     screen.changed.clear();
     let index = |number: usize| lesson.steps.iter().position(|s| s.number == number);
     for e in events {
