@@ -392,33 +392,33 @@ impl Transcript {
         }
     }
 
+    /// A socket as a row of the table: socket, type, local, peer, state,
+    /// recv-q, send-q, with addresses named as in the transcript.
+    pub fn socket_row(&self, s: &Socket) -> [String; 7] {
+        let addr = |a: &Option<Addr>| {
+            a.as_ref()
+                .map(|a| self.names().addr(a))
+                .unwrap_or_else(|| "-".into())
+        };
+        [
+            match s.owner {
+                Some((a, fd)) => format!("{} fd {fd}", self.actors[a]),
+                None => "no fd".into(),
+            },
+            s.kind.clone(),
+            addr(&s.local),
+            addr(&s.peer),
+            self.state_text(s),
+            s.recv_q.to_string(),
+            s.send_q.to_string(),
+        ]
+    }
+
     pub(super) fn table(&self, out: &mut String, sockets: &[Socket]) {
         let head = [
             "socket", "type", "local", "peer", "state", "recv-q", "send-q",
         ];
-        let rows: Vec<[String; 7]> = sockets
-            .iter()
-            .map(|s| {
-                [
-                    match s.owner {
-                        Some((a, fd)) => format!("{} fd {fd}", self.actors[a]),
-                        None => "no fd".into(),
-                    },
-                    s.kind.clone(),
-                    s.local
-                        .as_ref()
-                        .map(|a| self.names().addr(a))
-                        .unwrap_or_else(|| "-".into()),
-                    s.peer
-                        .as_ref()
-                        .map(|a| self.names().addr(a))
-                        .unwrap_or_else(|| "-".into()),
-                    self.state_text(s),
-                    s.recv_q.to_string(),
-                    s.send_q.to_string(),
-                ]
-            })
-            .collect();
+        let rows: Vec<[String; 7]> = sockets.iter().map(|s| self.socket_row(s)).collect();
         self.put(
             out,
             "",

@@ -541,29 +541,8 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
             Event::Narration { lines, .. } => screen.narration.extend(lines.iter().cloned()),
             Event::Section { lines, .. } => screen.narration.extend(lines.iter().cloned()),
             Event::Table { sockets } => {
-                let names = transcript.names();
-                let addr = |a: &Option<crate::call::Addr>| {
-                    a.as_ref()
-                        .map(|a| names.addr(a))
-                        .unwrap_or_else(|| "-".into())
-                };
-                let rows = sockets
-                    .iter()
-                    .map(|s| {
-                        [
-                            match s.owner {
-                                Some((a, fd)) => format!("{} fd {fd}", lesson.actors[a]),
-                                None => "no fd".into(),
-                            },
-                            s.kind.clone(),
-                            addr(&s.local),
-                            addr(&s.peer),
-                            crate::engine::rfc_name(&s.state).to_string(),
-                            s.recv_q.to_string(),
-                            s.send_q.to_string(),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
+                let rows: Vec<[String; 7]> =
+                    sockets.iter().map(|s| transcript.socket_row(s)).collect();
                 screen.changed = rows
                     .iter()
                     .enumerate()
