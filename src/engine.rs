@@ -340,13 +340,8 @@ impl Run {
 
     /// On the host's loopback, gives each port the lesson names a free one.
     fn remap_ports(&mut self) {
-        for step in &self.lesson.steps {
-            let mut call = step.call.clone();
-            if let Some(port) = call.addr_mut().and_then(|a| a.port())
-                && port != 0
-                && !self.remap.contains_key(&port)
-                && let Some(free) = proc::free_port()
-            {
+        for port in self.lesson.ports() {
+            if let Some(free) = proc::free_port() {
                 self.remap.insert(port, free);
             }
         }
