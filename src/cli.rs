@@ -64,6 +64,28 @@ Exit status:
     /// List the lessons that come with sockstep
     #[command(after_help = "Example:\n  sockstep list")]
     List,
+    /// Check an exercise: does it now do what its goal says?
+    #[command(after_help = "Examples:
+  sockstep check                             progress through exercises/
+  sockstep check exercises/01-listen-first.lesson
+  sockstep check exercises/01-listen-first.lesson --hint
+
+Exit status: 0 when the exercise meets its goal, 1 when not yet, 2 for a
+file that cannot be read.")]
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The exercise file; without it, the progress through exercises/
+    file: Option<String>,
+    /// Show the exercise's hint
+    #[arg(long)]
+    hint: bool,
+    /// `text` or `json` (one JSON object per event per line, then a
+    /// `{"event":"check",...}` verdict)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -162,6 +184,9 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::List => list(),
         Command::Run(args) => run(args),
+        Command::Check(args) => {
+            crate::check::check(args.file.as_deref(), args.hint, args.format == Format::Json)
+        }
     }
 }
 

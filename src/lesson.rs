@@ -29,6 +29,8 @@ pub struct Lesson {
     pub path: String,
     pub title: String,
     pub goal: Option<String>,
+    /// For an exercise: what `sockstep check --hint` says.
+    pub hint: Option<String>,
     /// Actor names in the order of their columns.
     pub actors: Vec<String>,
     /// Narration before the first step.

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod call;
 pub mod capture;
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod errno;

@@ -33,6 +33,8 @@ pub enum ErrorKind {
     Header,
     /// An expectation that does not fit its call.
     BadExpectation,
+    /// `???` in an exercise: a blank the student fills in.
+    Blank,
 }
 
 /// An error in a lesson file, with the place it points at.

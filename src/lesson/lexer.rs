@@ -100,6 +100,16 @@ impl Lexer<'_> {
                     toks.push(single(Tok::Star));
                     i += 1;
                 }
+                b'?' if line[i..].starts_with("???") => {
+                    return Err(self
+                        .err(
+                            ErrorKind::Blank,
+                            (start, 3),
+                            "a blank to fill in".into(),
+                            "this is yours to write",
+                        )
+                        .help("replace ??? with what the step needs; `sockstep check --hint` gives a hint"));
+                }
                 b'?' => {
                     toks.push(single(Tok::Question));
                     i += 1;

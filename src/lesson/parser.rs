@@ -32,7 +32,7 @@ pub const CALLS: &[(&str, &str)] = &[
     ("getpeername", "getpeername(fd)"),
 ];
 
-const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect"];
+const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
 
 /// The most bytes a repeated string (`"x" * N`) may make.
 const MAX_REPEAT: i64 = 16 << 20;
@@ -92,6 +92,7 @@ struct Parser<'a> {
     lexer: Lexer<'a>,
     title: Option<String>,
     goal: Option<String>,
+    hint: Option<String>,
     actors: Option<Vec<String>>,
     expect_deadlock: bool,
     intro: Vec<String>,
@@ -126,6 +127,7 @@ impl<'a> Parser<'a> {
             lexer: Lexer { path, text },
             title: None,
             goal: None,
+            hint: None,
             actors: None,
             expect_deadlock: false,
             intro: Vec::new(),
@@ -187,6 +189,7 @@ impl<'a> Parser<'a> {
             path: self.lexer.path.to_string(),
             title,
             goal: self.goal,
+            hint: self.hint,
             actors: self.actors.unwrap_or_default(),
             intro: self.intro,
             steps: self.steps,
@@ -235,7 +238,7 @@ impl<'a> Parser<'a> {
                 } else {
                     Err(self
                         .err(ErrorKind::Syntax, first.span(), format!("unexpected `{word}`"), "expected a step or a header line")
-                        .help("a step is written `actor: call(...)`; header lines are lesson, goal, actors and expect"))
+                        .help("a step is written `actor: call(...)`; header lines are lesson, goal, hint, actors and expect"))
                 }
             }
             Tok::Ident(_) => self.step(number, base, line, toks),
@@ -300,6 +303,12 @@ impl<'a> Parser<'a> {
                     return Err(repeated(self));
                 }
                 self.goal = Some(string(self)?);
+            }
+            "hint" => {
+                if self.hint.is_some() {
+                    return Err(repeated(self));
+                }
+                self.hint = Some(string(self)?);
             }
             "actors" => {
                 if self.actors.is_some() {
