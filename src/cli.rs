@@ -73,6 +73,12 @@ Exit status:
 Exit status: 0 when the exercise meets its goal, 1 when not yet, 2 for a
 file that cannot be read.")]
     Check(CheckArgs),
+    /// Write the book's generated chapters (lessons, exercises, reference)
+    #[command(after_help = "Example, from the repository:\n  sockstep book book/src")]
+    Book {
+        /// The book's src/ folder
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -186,6 +192,28 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Check(args) => {
             crate::check::check(args.file.as_deref(), args.hint, args.format == Format::Json)
+        }
+        Command::Book { dir } => book(&dir),
+    }
+}
+
+/// `sockstep book DIR`: writes the book's generated chapters.
+fn book(dir: &std::path::Path) -> ExitCode {
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("error: cannot find the sockstep executable: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    match crate::book::write(dir, &exe, std::path::Path::new(crate::check::EXERCISES)) {
+        Ok(n) => {
+            println!("wrote {n} files below {}", dir.display());
+            ExitCode::from(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_INTERNAL)
         }
     }
 }

@@ -5,6 +5,7 @@
 //! [`render`] module draws them.
 
 pub mod actor;
+pub mod book;
 pub mod call;
 pub mod capture;
 pub mod catalog;

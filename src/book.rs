@@ -1,0 +1,184 @@
+//! The book's generated chapters: each lesson with its source and its
+//! transcript as sockstep prints it, the exercises, and the reference
+//! tables. `sockstep book book/src` writes them; a test fails when the
+//! files differ from what would be written.
+
+use crate::call::names;
+use crate::catalog;
+use crate::engine::{EngineError, Options, Run};
+use crate::errno::{ERRNOS, errno_desc};
+use crate::lesson::Lesson;
+use crate::lesson::parser_calls;
+use crate::render::{Transcript, TranscriptOptions};
+use std::fmt::Write;
+use std::path::Path;
+
+/// Every generated file: its path below the book's `src/`, and its text.
+pub fn chapters(exe: &Path, exercises_dir: &Path) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut index = String::from("# The lessons\n\n");
+    for e in catalog::built_in() {
+        let path = format!("lessons/{}", e.file);
+        let lesson = Lesson::parse(&path, e.bytes).map_err(|err| err.to_string())?;
+        let name = format!("lessons/{:02}-{}.md", e.number, e.name);
+        writeln!(
+            index,
+            "- [{}. {}]({:02}-{}.md)",
+            e.number, lesson.title, e.number, e.name
+        )
+        .ok();
+        let text = lesson_chapter(&lesson, exe).map_err(|err| err.to_string())?;
+        out.push((name, text));
+    }
+    out.push(("lessons/README.md".into(), index));
+    out.push(("exercises.md".into(), exercises_chapter(exercises_dir)?));
+    out.push(("reference/calls.md".into(), calls_reference()));
+    out.push(("reference/errnos.md".into(), errno_reference()));
+    Ok(out)
+}
+
+/// Writes the chapters below `src`.
+pub fn write(src: &Path, exe: &Path, exercises_dir: &Path) -> Result<usize, String> {
+    let files = chapters(exe, exercises_dir)?;
+    for (name, text) in &files {
+        let path = src.join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(files.len())
+}
+
+fn lesson_chapter(lesson: &Lesson, exe: &Path) -> Result<String, EngineError> {
+    let mut text = format!("# {}\n\n", lesson.title);
+    if let Some(goal) = &lesson.goal {
+        writeln!(text, "*{goal}*\n").ok();
+    }
+    writeln!(
+        text,
+        "Run it with `sockstep run {}`. The lesson:\n\n```text\n{}\n```\n",
+        lesson.path,
+        lesson.source.trim_end()
+    )
+    .ok();
+    writeln!(
+        text,
+        "What sockstep prints, with ephemeral ports named `eph1`, `eph2`... as in\n\
+         every stable transcript:\n"
+    )
+    .ok();
+    let mut run = Run::start(lesson.clone(), &Options::new(exe))?;
+    let mut transcript = Transcript::new(TranscriptOptions {
+        color: false,
+        stable: true,
+        width: 80,
+        packets: true,
+        sockets: false,
+        narration: true,
+    });
+    let mut body = transcript.events(run.header());
+    while let Some(events) = run.step()? {
+        body.push_str(&transcript.events(&events));
+    }
+    writeln!(text, "```text\n{}\n```", body.trim_end()).ok();
+    Ok(text)
+}
+
+fn exercises_chapter(dir: &Path) -> Result<String, String> {
+    let mut text = String::from(
+        "# Exercises\n\n\
+         Each exercise is a lesson that does not yet do what its goal says. Edit it,\n\
+         then `sockstep check exercises/FILE` says whether it does now, showing the\n\
+         run up to where it goes wrong; `--hint` gives a hint, and `sockstep check`\n\
+         alone shows your progress.\n\n",
+    );
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "lesson"))
+        .collect();
+    files.sort();
+    for f in files {
+        let src = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let field = |key: &str| {
+            src.lines().find_map(|l| {
+                let rest = l.trim().strip_prefix(key)?.trim();
+                Some(rest.trim_matches('"').to_string())
+            })
+        };
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        writeln!(
+            text,
+            "## {}\n\n`exercises/{name}`: {}\n",
+            field("lesson").unwrap_or_default(),
+            field("goal").unwrap_or_default()
+        )
+        .ok();
+    }
+    Ok(text)
+}
+
+fn calls_reference() -> String {
+    let mut text = String::from("# Calls and constants\n\nThe calls a step can make:\n\n");
+    for (_, signature) in parser_calls() {
+        writeln!(text, "- `{signature}`").ok();
+    }
+    let list = |items: Vec<&str>| {
+        items
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(
+        text,
+        "\nAddress families: {}.",
+        list(names::DOMAINS.iter().map(|(n, _)| *n).collect())
+    )
+    .ok();
+    writeln!(
+        text,
+        "\nSocket types: {}.",
+        list(names::TYPES.iter().map(|(n, _)| *n).collect())
+    )
+    .ok();
+    writeln!(
+        text,
+        "\nProtocols: {}.",
+        list(names::PROTOCOLS.iter().map(|(n, _)| *n).collect())
+    )
+    .ok();
+    writeln!(text, "\nSocket options, with their level:\n").ok();
+    for (opt, level, _) in names::OPTS {
+        writeln!(text, "- `{level}`, `{opt}`").ok();
+    }
+    writeln!(
+        text,
+        "\nMessage flags: {}.",
+        list(names::FLAGS.iter().map(|(n, _)| *n).collect())
+    )
+    .ok();
+    writeln!(
+        text,
+        "\n`shutdown` takes {}.",
+        list(names::HOWS.iter().map(|(n, _)| *n).collect())
+    )
+    .ok();
+    text
+}
+
+fn errno_reference() -> String {
+    let mut text = String::from(
+        "# Errnos\n\nThe errnos a lesson can expect (`=> ECONNREFUSED`), with the C\n\
+         library's words for them; the transcript adds what each means for the\n\
+         call that got it.\n\n| errno | number | meaning |\n|---|---|---|\n",
+    );
+    for (name, n) in ERRNOS {
+        writeln!(text, "| `{name}` | {n} | {} |", errno_desc(*n)).ok();
+    }
+    text
+}

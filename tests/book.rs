@@ -1,0 +1,22 @@
+//! The book's generated chapters are what the lessons give today.
+
+mod common;
+use common::*;
+
+#[test]
+fn the_book_is_up_to_date_with_the_lessons() {
+    let chapters =
+        sockstep::book::chapters(std::path::Path::new(BIN), &root().join("exercises")).unwrap();
+    let src = root().join("book/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    for (name, text) in chapters {
+        let on_disk = std::fs::read_to_string(src.join(&name)).unwrap_or_default();
+        assert!(
+            on_disk == text,
+            "book/src/{name} is out of date: run `cargo run -- book book/src`"
+        );
+        if name.starts_with("lessons/0") {
+            assert!(summary.contains(&name), "SUMMARY.md does not list {name}");
+        }
+    }
+}
