@@ -335,6 +335,22 @@ fn immediate(call: &Call<i32>) -> Done {
                 ..result(r.map(|_| 0))
             }
         }
+        Call::Fcntl { fd, nonblock } => {
+            let r = match nonblock {
+                None => fcntl(*fd, libc::F_GETFL).map(i64::from),
+                Some(on) => fcntl(*fd, libc::F_GETFL).and_then(|fl| {
+                    let fl = if *on {
+                        fl | libc::O_NONBLOCK
+                    } else {
+                        fl & !libc::O_NONBLOCK
+                    };
+                    // SAFETY: F_SETFL takes an int of flags.
+                    Errno::result(unsafe { libc::fcntl(*fd, libc::F_SETFL, fl) }).map(i64::from)
+                }),
+            };
+            result(r)
+        }
+        Call::Unlink { path } => return result(nix::unistd::unlink(path.as_str()).map(|()| 0)),
         Call::Accept { .. }
         | Call::Connect { .. }
         | Call::Recv { .. }

@@ -176,6 +176,16 @@ pub enum Call<F> {
     Getpeername {
         fd: F,
     },
+    /// `fcntl(fd, F_SETFL, O_NONBLOCK)` (`Some(true)`), `fcntl(fd,
+    /// F_SETFL, 0)` (`Some(false)`), or `fcntl(fd, F_GETFL)` (`None`).
+    Fcntl {
+        fd: F,
+        nonblock: Option<bool>,
+    },
+    /// `unlink("path")`: removes a unix socket's file.
+    Unlink {
+        path: String,
+    },
 }
 
 impl<F> Call<F> {
@@ -202,13 +212,15 @@ impl<F> Call<F> {
             Call::Close { .. } => "close",
             Call::Getsockname { .. } => "getsockname",
             Call::Getpeername { .. } => "getpeername",
+            Call::Fcntl { .. } => "fcntl",
+            Call::Unlink { .. } => "unlink",
         }
     }
 
     /// The fd the call works on, if it takes one.
     pub fn fd(&self) -> Option<&F> {
         match self {
-            Call::Socket { .. } => None,
+            Call::Socket { .. } | Call::Unlink { .. } => None,
             Call::Setsockopt { fd, .. }
             | Call::Bind { fd, .. }
             | Call::Listen { fd, .. }
@@ -221,7 +233,8 @@ impl<F> Call<F> {
             | Call::Shutdown { fd, .. }
             | Call::Close { fd }
             | Call::Getsockname { fd }
-            | Call::Getpeername { fd } => Some(fd),
+            | Call::Getpeername { fd }
+            | Call::Fcntl { fd, .. } => Some(fd),
         }
     }
 
@@ -310,6 +323,11 @@ impl<F> Call<F> {
             Call::Close { fd } => Call::Close { fd: f(fd)? },
             Call::Getsockname { fd } => Call::Getsockname { fd: f(fd)? },
             Call::Getpeername { fd } => Call::Getpeername { fd: f(fd)? },
+            Call::Fcntl { fd, nonblock } => Call::Fcntl {
+                fd: f(fd)?,
+                nonblock: *nonblock,
+            },
+            Call::Unlink { path } => Call::Unlink { path: path.clone() },
         })
     }
 

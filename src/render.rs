@@ -94,5 +94,11 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
         | Call::Close { fd }
         | Call::Getsockname { fd }
         | Call::Getpeername { fd } => format!("{name}({fd})"),
+        Call::Fcntl { fd, nonblock } => match nonblock {
+            None => format!("fcntl({fd}, F_GETFL)"),
+            Some(true) => format!("fcntl({fd}, F_SETFL, O_NONBLOCK)"),
+            Some(false) => format!("fcntl({fd}, F_SETFL, 0)"),
+        },
+        Call::Unlink { path } => format!("unlink(\"{path}\")"),
     }
 }

@@ -30,6 +30,11 @@ pub const CALLS: &[(&str, &str)] = &[
     ("close", "close(fd)"),
     ("getsockname", "getsockname(fd)"),
     ("getpeername", "getpeername(fd)"),
+    (
+        "fcntl",
+        "fcntl(fd, F_SETFL, O_NONBLOCK), fcntl(fd, F_SETFL, 0) or fcntl(fd, F_GETFL)",
+    ),
+    ("unlink", "unlink(\"path\")"),
 ];
 
 const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
@@ -778,6 +783,7 @@ impl<'a> Parser<'a> {
             "send" | "recv" => &[2, 3],
             "sendto" => &[3, 4],
             "recvfrom" => &[2, 3],
+            "fcntl" => &[2, 3],
             _ => &[1],
         };
         if !counts.contains(&args.len()) {
@@ -957,6 +963,52 @@ impl<'a> Parser<'a> {
             },
             "getpeername" => Call::Getpeername {
                 fd: self.fd(actor, next())?,
+            },
+            "fcntl" => {
+                let fd = self.fd(actor, next())?;
+                let cmd = next();
+                let third = a.next();
+                let nonblock = match (&cmd.arg, third) {
+                    (Arg::Ident(c), None) if c == "F_GETFL" => None,
+                    (Arg::Ident(c), Some(v)) if c == "F_SETFL" => match v.arg {
+                        Arg::Ident(f) if f == "O_NONBLOCK" => Some(true),
+                        Arg::Int(0) => Some(false),
+                        _ => {
+                            return Err(self
+                                .err(ErrorKind::UnknownConstant, v.span, "expected O_NONBLOCK or 0", "the flags to set")
+                                .help("write fcntl(s, F_SETFL, O_NONBLOCK), or 0 to make the socket blocking again"));
+                        }
+                    },
+                    _ => {
+                        return Err(self
+                            .err(
+                                ErrorKind::UnknownConstant,
+                                cmd.span,
+                                "expected F_SETFL with a flag, or F_GETFL alone",
+                                "an fcntl command",
+                            )
+                            .help(format!("write {signature}")));
+                    }
+                };
+                Call::Fcntl { fd, nonblock }
+            }
+            "unlink" => match next() {
+                ArgTok {
+                    arg: Arg::Str(path),
+                    ..
+                } => Call::Unlink {
+                    path: String::from_utf8_lossy(&path).into_owned(),
+                },
+                other => {
+                    return Err(self
+                        .err(
+                            ErrorKind::Syntax,
+                            other.span,
+                            "expected a path",
+                            "expected a \"path\"",
+                        )
+                        .help("write unlink(\"server.sock\")"));
+                }
             },
             _ => unreachable!("CALLS lists the calls handled here"),
         };
