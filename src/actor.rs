@@ -198,6 +198,9 @@ enum Pending {
     Close {
         fd: i32,
     },
+    Poll {
+        fds: Vec<i32>,
+    },
 }
 
 impl Pending {
@@ -206,6 +209,7 @@ impl Pending {
             Pending::Accept { .. } => WaitKind::Connection,
             Pending::Recv { got, .. } => WaitKind::Data { got: got.len() },
             Pending::Close { .. } => WaitKind::Linger,
+            Pending::Poll { .. } => WaitKind::Data { got: 0 },
             Pending::Send { sent, .. } => WaitKind::Room { sent: *sent },
             Pending::Connect { .. } | Pending::ConnectAgain { .. } => WaitKind::Handshake,
         }
@@ -216,6 +220,7 @@ impl Pending {
             Pending::Accept { fd } => accept(fd, true),
             Pending::Recv { call, got } => recv(&call, got, true),
             Pending::Close { fd } => close(fd),
+            Pending::Poll { fds } => poll(&fds, true),
             Pending::Send { call, sent } => send_rest(call, sent),
             Pending::Connect { fd, addr } => connect_finish(fd, &addr),
             Pending::ConnectAgain { fd, addr } => connect(fd, &addr),
@@ -233,6 +238,7 @@ fn start(call: &Call<i32>) -> Progress {
         Call::Accept { fd } => accept(*fd, false),
         Call::Connect { fd, addr } => connect(*fd, addr),
         Call::Recv { .. } | Call::Recvfrom { .. } => recv(call, Vec::new(), false),
+        Call::Poll { fds, wait } => poll(fds, *wait),
         Call::Close { fd } if lingering(*fd) => close(*fd),
         Call::Send { .. } | Call::Sendto { .. } => send_rest(call.clone(), 0),
         _ => Progress::Done(immediate(call)),
@@ -247,6 +253,7 @@ fn result(r: nix::Result<i64>) -> Done {
             data: None,
             addr: None,
             fds: Vec::new(),
+            note: None,
         },
         Err(e) => Done {
             ret: -1,
@@ -254,6 +261,7 @@ fn result(r: nix::Result<i64>) -> Done {
             data: None,
             addr: None,
             fds: Vec::new(),
+            note: None,
         },
     }
 }
@@ -356,7 +364,8 @@ fn immediate(call: &Call<i32>) -> Done {
         | Call::Recv { .. }
         | Call::Recvfrom { .. }
         | Call::Send { .. }
-        | Call::Sendto { .. } => unreachable!("start() handles the calls that may wait"),
+        | Call::Sendto { .. }
+        | Call::Poll { .. } => unreachable!("start() handles the calls that may wait"),
     };
     if let Some(fd) = call.fd() {
         done.fds.push(fd_state(*fd));
@@ -738,6 +747,48 @@ fn recvfrom(fd: i32, buf: &mut [u8], flags: MsgFlags) -> nix::Result<(usize, Opt
             (n as usize, from.as_ref().and_then(to_addr))
         })
     }
+}
+
+/// poll() on `fds` for POLLIN. A blocking poll is made with a zero timeout
+/// and parked when nothing is ready, as every waiting call is.
+fn poll(fds: &[i32], wait: bool) -> Progress {
+    let mut set: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: a valid array of pollfd structs and its length.
+    let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, 0) };
+    if n == 0 && wait {
+        return Progress::Parked(Pending::Poll { fds: fds.to_vec() });
+    }
+    let mut done = result(Errno::result(n).map(i64::from));
+    if n > 0 {
+        let names = [
+            (libc::POLLIN, "POLLIN"),
+            (libc::POLLHUP, "POLLHUP"),
+            (libc::POLLRDHUP, "POLLRDHUP"),
+            (libc::POLLERR, "POLLERR"),
+            (libc::POLLNVAL, "POLLNVAL"),
+        ];
+        let ready: Vec<String> = set
+            .iter()
+            .filter(|p| p.revents != 0)
+            .map(|p| {
+                let what: Vec<&str> = names
+                    .iter()
+                    .filter(|(bit, _)| p.revents & bit != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
+                format!("fd {} {}", p.fd, what.join("|"))
+            })
+            .collect();
+        done.note = Some(format!("ready: {}", ready.join(", ")));
+    }
+    Progress::Done(done)
 }
 
 /// Whether closing `fd` would wait: SO_LINGER is on with a timeout and

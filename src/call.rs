@@ -186,6 +186,12 @@ pub enum Call<F> {
     Unlink {
         path: String,
     },
+    /// `poll(fd, fd, ..., -1)`: waits until one of the fds has something to
+    /// read (POLLIN), or with 0 only looks.
+    Poll {
+        fds: Vec<F>,
+        wait: bool,
+    },
 }
 
 impl<F> Call<F> {
@@ -214,6 +220,7 @@ impl<F> Call<F> {
             Call::Getpeername { .. } => "getpeername",
             Call::Fcntl { .. } => "fcntl",
             Call::Unlink { .. } => "unlink",
+            Call::Poll { .. } => "poll",
         }
     }
 
@@ -221,6 +228,7 @@ impl<F> Call<F> {
     pub fn fd(&self) -> Option<&F> {
         match self {
             Call::Socket { .. } | Call::Unlink { .. } => None,
+            Call::Poll { fds, .. } => fds.first(),
             Call::Setsockopt { fd, .. }
             | Call::Bind { fd, .. }
             | Call::Listen { fd, .. }
@@ -249,7 +257,7 @@ impl<F> Call<F> {
     }
 
     /// The same call with its fd mapped through `f`.
-    pub fn map_fd<G, E>(&self, f: impl FnOnce(&F) -> Result<G, E>) -> Result<Call<G>, E> {
+    pub fn map_fd<G, E>(&self, mut f: impl FnMut(&F) -> Result<G, E>) -> Result<Call<G>, E> {
         Ok(match self {
             Call::Socket {
                 domain,
@@ -328,6 +336,10 @@ impl<F> Call<F> {
                 nonblock: *nonblock,
             },
             Call::Unlink { path } => Call::Unlink { path: path.clone() },
+            Call::Poll { fds, wait } => Call::Poll {
+                fds: fds.iter().map(&mut f).collect::<Result<_, _>>()?,
+                wait: *wait,
+            },
         })
     }
 

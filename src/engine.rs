@@ -408,6 +408,7 @@ impl Run {
                     data: None,
                     addr: None,
                     fds: fd_states,
+                    note: None,
                 };
                 let (_, fds) = self.apply(actor, None, &known);
                 let fail = match &step.expect {
@@ -724,6 +725,7 @@ impl Run {
                 ret: done.ret,
                 data: done.data.clone(),
                 addr: done.addr.clone(),
+                note: done.note.clone(),
             },
         };
         if let Some(name) = binding {

@@ -28,6 +28,8 @@ pub enum Outcome {
         ret: i64,
         data: Option<Vec<u8>>,
         addr: Option<Addr>,
+        /// What else the call reported, in words (poll's ready fds).
+        note: Option<String>,
     },
     /// The call returned -1 with this errno.
     Failed { errno: i32 },

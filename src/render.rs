@@ -100,5 +100,9 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             Some(false) => format!("fcntl({fd}, F_SETFL, 0)"),
         },
         Call::Unlink { path } => format!("unlink(\"{path}\")"),
+        Call::Poll { fds, wait } => {
+            let fds: Vec<String> = fds.iter().map(|f| f.to_string()).collect();
+            format!("poll({}, {})", fds.join(", "), if *wait { -1 } else { 0 })
+        }
     }
 }

@@ -72,6 +72,8 @@ pub struct Done {
     pub addr: Option<Addr>,
     /// What the kernel says of the fds the call touched, afterwards.
     pub fds: Vec<FdState>,
+    /// What else the call reported, in words (poll's ready fds).
+    pub note: Option<String>,
 }
 
 /// One fd as the kernel reports it.

@@ -35,6 +35,10 @@ pub const CALLS: &[(&str, &str)] = &[
         "fcntl(fd, F_SETFL, O_NONBLOCK), fcntl(fd, F_SETFL, 0) or fcntl(fd, F_GETFL)",
     ),
     ("unlink", "unlink(\"path\")"),
+    (
+        "poll",
+        "poll(fd, fd, ..., -1) to wait, or poll(fd, ..., 0) to look",
+    ),
 ];
 
 const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
@@ -786,6 +790,9 @@ impl<'a> Parser<'a> {
             "fcntl" => &[2, 3],
             _ => &[1],
         };
+        if name == "poll" {
+            return self.poll(actor, args, span);
+        }
         if !counts.contains(&args.len()) {
             let want = match counts {
                 [n] => format!("{n} argument{}", if *n == 1 { "" } else { "s" }),
@@ -1017,6 +1024,46 @@ impl<'a> Parser<'a> {
         fn a_flags(p: &Parser, arg: Option<ArgTok>) -> Result<Vec<MsgFlag>, LessonError> {
             arg.map(|a| p.flags(a)).unwrap_or(Ok(Vec::new()))
         }
+    }
+
+    /// `poll(fd, fd, ..., timeout)`: every fd is watched for POLLIN.
+    fn poll(
+        &self,
+        actor: usize,
+        mut args: Vec<ArgTok>,
+        span: (usize, usize),
+    ) -> Result<Call<FdRef>, LessonError> {
+        let help = "write poll(s, c, -1) to wait until s or c has something to read, or poll(s, c, 0) to look without waiting";
+        if args.len() < 2 {
+            return Err(self
+                .err(
+                    ErrorKind::ArgumentCount,
+                    span,
+                    "poll takes fds and a timeout",
+                    "expected fds, then -1 or 0",
+                )
+                .help(help));
+        }
+        let timeout = args.pop().expect("two or more");
+        let wait = match timeout.arg {
+            Arg::Int(-1) => true,
+            Arg::Int(0) => false,
+            _ => {
+                return Err(self
+                    .err(
+                        ErrorKind::Syntax,
+                        timeout.span,
+                        "a timeout of -1 (wait) or 0 (look)",
+                        "sockstep waits on no clock",
+                    )
+                    .help("a run never waits for time to pass, so poll takes -1 or 0"));
+            }
+        };
+        let fds = args
+            .into_iter()
+            .map(|a| self.fd(actor, a))
+            .collect::<Result<_, _>>()?;
+        Ok(Call::Poll { fds, wait })
     }
 
     fn fd(&self, actor: usize, arg: ArgTok) -> Result<FdRef, LessonError> {

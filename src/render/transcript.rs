@@ -356,7 +356,12 @@ impl Transcript {
         let call_style = self.actor_style(actor);
         let sub = self.note_col(actor);
         match outcome {
-            Outcome::Returned { ret, data, addr } => {
+            Outcome::Returned {
+                ret,
+                data,
+                addr,
+                note,
+            } => {
                 let mut result = if completed {
                     format!("returns {ret}")
                 } else {
@@ -376,6 +381,9 @@ impl Transcript {
                     call_style,
                     Style::new().bold(),
                 );
+                if let Some(n) = note {
+                    self.put(out, "", sub, n, Style::new());
+                }
                 if let Some(a) = addr {
                     let what = match call {
                         Call::Recvfrom { .. } => "from",
@@ -445,6 +453,9 @@ impl Transcript {
                     Style::new().yellow().bold(),
                 );
                 let why = match wait {
+                    _ if matches!(call, Call::Poll { .. }) => {
+                        "waits: none of its fds is ready".to_string()
+                    }
                     WaitKind::Connection => {
                         "waits: no connection is waiting to be accepted".to_string()
                     }
