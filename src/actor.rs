@@ -359,6 +359,23 @@ fn immediate(call: &Call<i32>) -> Done {
             result(r)
         }
         Call::Unlink { path } => return result(nix::unistd::unlink(path.as_str()).map(|()| 0)),
+        Call::Socketpair { ty } => {
+            use std::os::fd::IntoRawFd;
+            let ty = match ty {
+                SockType::Stream => sock::SockType::Stream,
+                SockType::Dgram => sock::SockType::Datagram,
+            };
+            return match sock::socketpair(AddressFamily::Unix, ty, None, SockFlag::empty()) {
+                Ok((a, b)) => {
+                    let (a, b) = (a.into_raw_fd(), b.into_raw_fd());
+                    let mut done = result(Ok(0));
+                    done.fds = vec![fd_state(a), fd_state(b)];
+                    done.note = Some(format!("sv = [{a}, {b}]"));
+                    done
+                }
+                Err(e) => result(Err(e)),
+            };
+        }
         Call::Accept { .. }
         | Call::Connect { .. }
         | Call::Recv { .. }

@@ -192,6 +192,10 @@ pub enum Call<F> {
         fds: Vec<F>,
         wait: bool,
     },
+    /// `a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)`: two connected sockets.
+    Socketpair {
+        ty: SockType,
+    },
 }
 
 impl<F> Call<F> {
@@ -221,13 +225,14 @@ impl<F> Call<F> {
             Call::Fcntl { .. } => "fcntl",
             Call::Unlink { .. } => "unlink",
             Call::Poll { .. } => "poll",
+            Call::Socketpair { .. } => "socketpair",
         }
     }
 
     /// The fd the call works on, if it takes one.
     pub fn fd(&self) -> Option<&F> {
         match self {
-            Call::Socket { .. } | Call::Unlink { .. } => None,
+            Call::Socket { .. } | Call::Unlink { .. } | Call::Socketpair { .. } => None,
             Call::Poll { fds, .. } => fds.first(),
             Call::Setsockopt { fd, .. }
             | Call::Bind { fd, .. }
@@ -248,7 +253,10 @@ impl<F> Call<F> {
 
     /// Whether a successful call returns a new fd (and so may bind a name).
     pub fn returns_fd(&self) -> bool {
-        matches!(self, Call::Socket { .. } | Call::Accept { .. })
+        matches!(
+            self,
+            Call::Socket { .. } | Call::Accept { .. } | Call::Socketpair { .. }
+        )
     }
 
     /// Whether the call reads bytes, so that `=> "text"` can be expected of it.
@@ -336,6 +344,7 @@ impl<F> Call<F> {
                 nonblock: *nonblock,
             },
             Call::Unlink { path } => Call::Unlink { path: path.clone() },
+            Call::Socketpair { ty } => Call::Socketpair { ty: *ty },
             Call::Poll { fds, wait } => Call::Poll {
                 fds: fds.iter().map(&mut f).collect::<Result<_, _>>()?,
                 wait: *wait,

@@ -389,11 +389,19 @@ impl Run {
         match reply {
             Some(Reply::Done(done)) => {
                 let (outcome, fds) = self.apply(actor, step.binding.as_deref(), &done);
+                // socketpair: the two names take the two fds, in order.
+                let mut binding = step.binding.clone();
+                if let (Some(a), Some(b)) = (&step.binding, &step.binding2) {
+                    let fd = |i: usize| done.fds.get(i).map(|s| s.fd).unwrap_or(-1);
+                    self.bindings[actor].insert(a.clone(), fd(0));
+                    self.bindings[actor].insert(b.clone(), fd(1));
+                    binding = Some(format!("{a}, {b}"));
+                }
                 let fail = step.expect.as_ref().and_then(|e| check(e, &outcome));
                 events.push(Event::Call {
                     step: step.number,
                     actor,
-                    binding: step.binding.clone(),
+                    binding,
                     call,
                     outcome,
                     fds,

@@ -58,6 +58,8 @@ pub struct Step {
     pub line: usize,
     /// `s = ...`: the name the returned fd is bound to.
     pub binding: Option<String>,
+    /// `a, b = socketpair(...)`: the name for the second fd.
+    pub binding2: Option<String>,
     pub call: Call<FdRef>,
     pub expect: Option<Expect>,
     /// `=> ... ?`: `--quiz` asks for this step's result before it runs.

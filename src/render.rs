@@ -100,6 +100,10 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             Some(false) => format!("fcntl({fd}, F_SETFL, 0)"),
         },
         Call::Unlink { path } => format!("unlink(\"{path}\")"),
+        Call::Socketpair { ty } => format!(
+            "socketpair(AF_UNIX, {}, 0)",
+            cnames::name_of(cnames::TYPES, *ty)
+        ),
         Call::Poll { fds, wait } => {
             let fds: Vec<String> = fds.iter().map(|f| f.to_string()).collect();
             format!("poll({}, {})", fds.join(", "), if *wait { -1 } else { 0 })

@@ -199,6 +199,13 @@ fn cases() -> Vec<(&'static str, Vec<u8>, ErrorKind, usize, usize)> {
             1,
         ),
         (
+            "two-names-for-one-fd",
+            with_head("server: a, b = socket(AF_INET, SOCK_STREAM, 0)\n"),
+            ErrorKind::Syntax,
+            3,
+            12,
+        ),
+        (
             "quiz-mark-alone",
             with_head("server: s = socket(AF_INET, SOCK_STREAM, 0) ?\n"),
             ErrorKind::Syntax,

@@ -39,6 +39,7 @@ pub const CALLS: &[(&str, &str)] = &[
         "poll",
         "poll(fd, fd, ..., -1) to wait, or poll(fd, ..., 0) to look",
     ),
+    ("socketpair", "a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)"),
 ];
 
 const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
@@ -437,6 +438,31 @@ impl<'a> Parser<'a> {
         };
         let mut rest = &toks[2..];
         let mut binding = None;
+        let mut binding2 = None;
+        if let [
+            Token {
+                tok: Tok::Ident(a), ..
+            },
+            Token {
+                tok: Tok::Comma, ..
+            },
+            Token {
+                tok: Tok::Ident(b), ..
+            },
+            Token { tok: Tok::Eq, .. },
+            tail @ ..,
+        ] = rest
+        {
+            binding2 = Some((b.clone(), rest[2].span()));
+            rest = &rest[2..];
+            let _ = a;
+            binding = match &toks[2].tok {
+                Tok::Ident(n) => Some((n.clone(), toks[2].span())),
+                _ => None,
+            };
+            rest = &rest[2..];
+            let _ = tail;
+        }
         if let [
             Token {
                 tok: Tok::Ident(name),
@@ -550,6 +576,37 @@ impl<'a> Parser<'a> {
             _ => (after, false),
         };
         let expect = self.expectation(&call, after)?;
+        let pair = matches!(call, Call::Socketpair { .. });
+        match (&binding, &binding2) {
+            (_, Some((b, span))) if !pair => {
+                return Err(self
+                    .err(
+                        ErrorKind::Syntax,
+                        *span,
+                        format!("{}() returns one fd, not two", call.name()),
+                        "a second name",
+                    )
+                    .help(format!("only socketpair() returns two fds; drop `, {b}`")));
+            }
+            (Some((a, span)), None) if pair => {
+                return Err(self
+                    .err(
+                        ErrorKind::Syntax,
+                        *span,
+                        "socketpair() returns two fds",
+                        "one name",
+                    )
+                    .help(format!(
+                        "name both: `{a}, b = socketpair(AF_UNIX, SOCK_STREAM, 0)`"
+                    )));
+            }
+            _ => {}
+        }
+        if let Some((name, _)) = &binding2
+            && !self.bound[actor].contains(name)
+        {
+            self.bound[actor].push(name.clone());
+        }
         if let Some((name, _)) = &binding
             && !self.bound[actor].contains(name)
         {
@@ -560,6 +617,7 @@ impl<'a> Parser<'a> {
             actor,
             line: number,
             binding: binding.map(|(n, _)| n),
+            binding2: binding2.map(|(n, _)| n),
             call,
             expect,
             quiz,
@@ -788,6 +846,7 @@ impl<'a> Parser<'a> {
             "sendto" => &[3, 4],
             "recvfrom" => &[2, 3],
             "fcntl" => &[2, 3],
+            "socketpair" => &[3],
             _ => &[1],
         };
         if name == "poll" {
@@ -971,6 +1030,22 @@ impl<'a> Parser<'a> {
             "getpeername" => Call::Getpeername {
                 fd: self.fd(actor, next())?,
             },
+            "socketpair" => {
+                let domain = self.constant(next(), names::DOMAINS, "an address family")?;
+                let ty = self.constant(next(), names::TYPES, "a socket type")?;
+                let proto = next();
+                if domain != crate::call::Domain::Unix || !matches!(proto.arg, Arg::Int(0)) {
+                    return Err(self
+                        .err(
+                            ErrorKind::UnknownConstant,
+                            proto.span,
+                            "socketpair makes AF_UNIX sockets",
+                            "expected AF_UNIX, a type and 0",
+                        )
+                        .help("write a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)"));
+                }
+                Call::Socketpair { ty }
+            }
             "fcntl" => {
                 let fd = self.fd(actor, next())?;
                 let cmd = next();
