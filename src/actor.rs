@@ -299,7 +299,20 @@ fn immediate(call: &Call<i32>) -> Done {
             return done;
         }
         Call::Setsockopt { fd, opt, value } => result(setsockopt(*fd, *opt, *value).map(|()| 0)),
-        Call::Bind { fd, addr } => result(with_sockaddr(addr, |a| sock::bind(*fd, a)).map(|()| 0)),
+        Call::Bind { fd, addr, raw } => {
+            let mut done = result(with_sockaddr(addr, |a| sock::bind(*fd, a)).map(|()| 0));
+            if let (true, Some(port)) = (raw, addr.port()) {
+                // The bytes as they sit in struct sockaddr_in's sin_port.
+                let [hi, lo] = port.to_be_bytes();
+                let meant = port.swap_bytes();
+                let [mhi, mlo] = meant.to_be_bytes();
+                done.note = Some(format!(
+                    "sin_port holds the bytes {hi:02x} {lo:02x}, read in network order as port {port}; \
+                     htons({meant}) would have stored {mhi:02x} {mlo:02x}"
+                ));
+            }
+            done
+        }
         Call::Listen { fd, backlog } => {
             // SAFETY: listen takes two integers; a bad fd gives EBADF.
             result(Errno::result(unsafe { libc::listen(*fd, *backlog) }).map(|_| 0))

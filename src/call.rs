@@ -128,6 +128,10 @@ pub enum Call<F> {
     Bind {
         fd: F,
         addr: Addr,
+        /// `NO_HTONS`: the lesson's port went in without htons(), so its
+        /// two bytes are swapped (the address holds the port the kernel
+        /// got).
+        raw: bool,
     },
     Listen {
         fd: F,
@@ -281,9 +285,10 @@ impl<F> Call<F> {
                 opt: *opt,
                 value: *value,
             },
-            Call::Bind { fd, addr } => Call::Bind {
+            Call::Bind { fd, addr, raw } => Call::Bind {
                 fd: f(fd)?,
                 addr: addr.clone(),
+                raw: *raw,
             },
             Call::Listen { fd, backlog } => Call::Listen {
                 fd: f(fd)?,

@@ -65,7 +65,12 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             };
             format!("setsockopt({fd}, {level}, {opt}, {value})")
         }
-        Call::Bind { fd, addr } | Call::Connect { fd, addr } => {
+        Call::Bind {
+            fd,
+            addr,
+            raw: true,
+        } => format!("bind({fd}, {}, NO_HTONS)", names.addr(addr)),
+        Call::Bind { fd, addr, .. } | Call::Connect { fd, addr } => {
             format!("{name}({fd}, {})", names.addr(addr))
         }
         Call::Listen { fd, backlog } => format!("listen({fd}, {backlog})"),

@@ -841,7 +841,8 @@ impl<'a> Parser<'a> {
         let counts: &[usize] = match name {
             "socket" => &[3],
             "setsockopt" => &[4],
-            "bind" | "listen" | "connect" | "write" | "read" | "shutdown" => &[2],
+            "bind" => &[2, 3],
+            "listen" | "connect" | "write" | "read" | "shutdown" => &[2],
             "send" | "recv" => &[2, 3],
             "sendto" => &[3, 4],
             "recvfrom" => &[2, 3],
@@ -951,10 +952,25 @@ impl<'a> Parser<'a> {
                 };
                 Call::Setsockopt { fd, opt, value }
             }
-            "bind" => Call::Bind {
-                fd: self.fd(actor, next())?,
-                addr: self.addr(next())?,
-            },
+            "bind" => {
+                let fd = self.fd(actor, next())?;
+                let mut addr = self.addr(next())?;
+                let raw = match a.next() {
+                    None => false,
+                    Some(ArgTok {
+                        arg: Arg::Ident(w), ..
+                    }) if w == "NO_HTONS" => true,
+                    Some(other) => {
+                        return Err(self
+                            .err(ErrorKind::UnknownConstant, other.span, "expected NO_HTONS", "bind's third argument")
+                            .help("bind(s, 127.0.0.1:8080, NO_HTONS) binds as a C program that forgot htons() does"));
+                    }
+                };
+                if raw && let Some(port) = addr.port() {
+                    addr = addr.with_port(port.swap_bytes());
+                }
+                Call::Bind { fd, addr, raw }
+            }
             "connect" => Call::Connect {
                 fd: self.fd(actor, next())?,
                 addr: self.addr(next())?,
