@@ -372,6 +372,32 @@ fn immediate(call: &Call<i32>) -> Done {
             result(r)
         }
         Call::Unlink { path } => return result(nix::unistd::unlink(path.as_str()).map(|()| 0)),
+        Call::SoError { fd } => {
+            let mut v: i32 = 0;
+            let mut len = size_of::<i32>() as libc::socklen_t;
+            // SAFETY: v and len are valid for the kernel to write an int.
+            let r = unsafe {
+                libc::getsockopt(
+                    *fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_ERROR,
+                    (&mut v as *mut i32).cast(),
+                    &mut len,
+                )
+            };
+            let mut done = result(Errno::result(r).map(i64::from));
+            if r == 0 {
+                done.note = Some(match v {
+                    0 => "SO_ERROR = 0: no error".to_string(),
+                    e => format!(
+                        "SO_ERROR = {} ({})",
+                        crate::errno::errno_name(e),
+                        crate::errno::errno_desc(e)
+                    ),
+                });
+            }
+            done
+        }
         Call::Socketpair { ty } => {
             use std::os::fd::IntoRawFd;
             let ty = match ty {

@@ -200,6 +200,11 @@ pub enum Call<F> {
     Socketpair {
         ty: SockType,
     },
+    /// `getsockopt(fd, SOL_SOCKET, SO_ERROR)`: the pending error, read and
+    /// cleared (how a non-blocking connect tells how it ended).
+    SoError {
+        fd: F,
+    },
 }
 
 impl<F> Call<F> {
@@ -230,6 +235,7 @@ impl<F> Call<F> {
             Call::Unlink { .. } => "unlink",
             Call::Poll { .. } => "poll",
             Call::Socketpair { .. } => "socketpair",
+            Call::SoError { .. } => "getsockopt",
         }
     }
 
@@ -251,7 +257,8 @@ impl<F> Call<F> {
             | Call::Close { fd }
             | Call::Getsockname { fd }
             | Call::Getpeername { fd }
-            | Call::Fcntl { fd, .. } => Some(fd),
+            | Call::Fcntl { fd, .. }
+            | Call::SoError { fd } => Some(fd),
         }
     }
 
@@ -350,6 +357,7 @@ impl<F> Call<F> {
             },
             Call::Unlink { path } => Call::Unlink { path: path.clone() },
             Call::Socketpair { ty } => Call::Socketpair { ty: *ty },
+            Call::SoError { fd } => Call::SoError { fd: f(fd)? },
             Call::Poll { fds, wait } => Call::Poll {
                 fds: fds.iter().map(&mut f).collect::<Result<_, _>>()?,
                 wait: *wait,

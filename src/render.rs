@@ -105,6 +105,7 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             Some(false) => format!("fcntl({fd}, F_SETFL, 0)"),
         },
         Call::Unlink { path } => format!("unlink(\"{path}\")"),
+        Call::SoError { fd } => format!("getsockopt({fd}, SOL_SOCKET, SO_ERROR)"),
         Call::Socketpair { ty } => format!(
             "socketpair(AF_UNIX, {}, 0)",
             cnames::name_of(cnames::TYPES, *ty)

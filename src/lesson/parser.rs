@@ -40,6 +40,7 @@ pub const CALLS: &[(&str, &str)] = &[
         "poll(fd, fd, ..., -1) to wait, or poll(fd, ..., 0) to look",
     ),
     ("socketpair", "a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)"),
+    ("getsockopt", "getsockopt(fd, SOL_SOCKET, SO_ERROR)"),
 ];
 
 const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
@@ -847,7 +848,7 @@ impl<'a> Parser<'a> {
             "sendto" => &[3, 4],
             "recvfrom" => &[2, 3],
             "fcntl" => &[2, 3],
-            "socketpair" => &[3],
+            "socketpair" | "getsockopt" => &[3],
             _ => &[1],
         };
         if name == "poll" {
@@ -1046,6 +1047,20 @@ impl<'a> Parser<'a> {
             "getpeername" => Call::Getpeername {
                 fd: self.fd(actor, next())?,
             },
+            "getsockopt" => {
+                let fd = self.fd(actor, next())?;
+                let level = next();
+                let opt = next();
+                match (&level.arg, &opt.arg) {
+                    (Arg::Ident(l), Arg::Ident(o)) if l == "SOL_SOCKET" && o == "SO_ERROR" => {}
+                    _ => {
+                        return Err(self
+                            .err(ErrorKind::UnknownConstant, opt.span, "sockstep reads SO_ERROR only", "expected SOL_SOCKET, SO_ERROR")
+                            .help("write getsockopt(s, SOL_SOCKET, SO_ERROR): the kernel's view of options shows in the socket table"));
+                    }
+                }
+                Call::SoError { fd }
+            }
             "socketpair" => {
                 let domain = self.constant(next(), names::DOMAINS, "an address family")?;
                 let ty = self.constant(next(), names::TYPES, "a socket type")?;
