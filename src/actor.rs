@@ -27,6 +27,10 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
     // does an actor (Rust programs ignore SIGPIPE unless told otherwise).
     // SAFETY: restoring a default disposition has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // A child an actor forks is reaped by the kernel when it exits, as a
+    // server that does not wait for its children would want.
+    // SAFETY: as above.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
     // SAFETY: the engine passes the control channel at CONTROL_FD and nothing
     // else in this process owns it.
     let mut ctl = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
@@ -41,7 +45,7 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
     }
     let mut parked: Option<Pending> = None;
     loop {
-        let Ok(Some(req)) = wire::recv::<Request>(&mut ctl) else {
+        let Ok((Some(req), fd)) = wire::recv_any::<Request>(&mut ctl) else {
             return ExitCode::SUCCESS;
         };
         let reply = match req {
@@ -81,6 +85,18 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
             Request::Capture | Request::Diag => {
                 Reply::NoCapture("an actor has no such socket".into())
             }
+            Request::Fork => match fd {
+                Some(channel) => match fork_actor(channel) {
+                    // The child: its new channel is at CONTROL_FD, in place
+                    // of the parent's; it says it is ready, and goes on.
+                    None => {
+                        parked = None;
+                        Reply::Ready
+                    }
+                    Some(done) => Reply::Done(done),
+                },
+                None => Reply::Done(result(Err(Errno::EINVAL))),
+            },
         };
         if wire::send(&mut ctl, &reply).is_err() {
             return ExitCode::FAILURE;
@@ -421,7 +437,8 @@ fn immediate(call: &Call<i32>) -> Done {
         | Call::Recvfrom { .. }
         | Call::Send { .. }
         | Call::Sendto { .. }
-        | Call::Poll { .. } => unreachable!("start() handles the calls that may wait"),
+        | Call::Poll { .. }
+        | Call::Fork { .. } => unreachable!("start() and the loop handle these"),
     };
     if let Some(fd) = call.fd() {
         done.fds.push(fd_state(*fd));
@@ -845,6 +862,32 @@ fn poll(fds: &[i32], wait: bool) -> Progress {
         done.note = Some(format!("ready: {}", ready.join(", ")));
     }
     Progress::Done(done)
+}
+
+/// fork(): `None` in the child, which takes `channel` as its control
+/// channel; the parent's result (the child's pid) in the parent.
+fn fork_actor(channel: std::os::fd::OwnedFd) -> Option<Done> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an actor is single-threaded; the child only rearranges fds
+    // before it goes on.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            // SAFETY: dup2 onto the control fd, whose old channel (the
+            // parent's) this process must not keep. As in life, the child
+            // outlives its parent; it ends when the engine closes its
+            // channel.
+            unsafe {
+                libc::dup2(channel.as_raw_fd(), CONTROL_FD);
+            }
+            drop(channel);
+            None
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            drop(channel);
+            Some(result(Ok(i64::from(child.as_raw()))))
+        }
+        Err(e) => Some(result(Err(e))),
+    }
 }
 
 /// Whether closing `fd` would wait: SO_LINGER is on with a timeout and

@@ -205,6 +205,11 @@ pub enum Call<F> {
     SoError {
         fd: F,
     },
+    /// `fork(worker)`: the actor's process forks; the child, with copies of
+    /// every fd, goes on as the actor `worker` (an index into the actors).
+    Fork {
+        child: usize,
+    },
 }
 
 impl<F> Call<F> {
@@ -236,13 +241,17 @@ impl<F> Call<F> {
             Call::Poll { .. } => "poll",
             Call::Socketpair { .. } => "socketpair",
             Call::SoError { .. } => "getsockopt",
+            Call::Fork { .. } => "fork",
         }
     }
 
     /// The fd the call works on, if it takes one.
     pub fn fd(&self) -> Option<&F> {
         match self {
-            Call::Socket { .. } | Call::Unlink { .. } | Call::Socketpair { .. } => None,
+            Call::Socket { .. }
+            | Call::Unlink { .. }
+            | Call::Socketpair { .. }
+            | Call::Fork { .. } => None,
             Call::Poll { fds, .. } => fds.first(),
             Call::Setsockopt { fd, .. }
             | Call::Bind { fd, .. }
@@ -358,6 +367,7 @@ impl<F> Call<F> {
             Call::Unlink { path } => Call::Unlink { path: path.clone() },
             Call::Socketpair { ty } => Call::Socketpair { ty: *ty },
             Call::SoError { fd } => Call::SoError { fd: f(fd)? },
+            Call::Fork { child } => Call::Fork { child: *child },
             Call::Poll { fds, wait } => Call::Poll {
                 fds: fds.iter().map(&mut f).collect::<Result<_, _>>()?,
                 wait: *wait,

@@ -179,12 +179,20 @@ impl Run {
         if let Some(pid) = &netns {
             args.extend(["--netns".to_string(), pid.clone()]);
         }
-        for name in &run.lesson.actors {
+        for (i, name) in run.lesson.actors.iter().enumerate() {
+            // An actor another one forks has no process until that fork.
+            if run.lesson.forked(i) {
+                run.procs.push(None);
+                continue;
+            }
             let p = Proc::spawn(&opts.exe, &args, &run.run_dir, opts.watchdog, name)
                 .map_err(EngineError::Spawn)?;
             run.procs.push(Some(p));
         }
         for i in 0..run.procs.len() {
+            if run.procs[i].is_none() {
+                continue;
+            }
             let name = run.lesson.actors[i].clone();
             match run.exchange_raw(i, None)? {
                 Some(Reply::Ready) => {}
@@ -385,7 +393,10 @@ impl Run {
         }
         self.ran[i] = true;
         self.steps_run += 1;
-        let reply = self.exchange(actor, Request::Call(call.clone()))?;
+        let reply = match call {
+            Call::Fork { child } => self.fork(actor, child)?,
+            _ => self.exchange(actor, Request::Call(call.clone()))?,
+        };
         match reply {
             Some(Reply::Done(done)) => {
                 let (outcome, fds) = self.apply(actor, step.binding.as_deref(), &done);
@@ -482,6 +493,45 @@ impl Run {
         }
         self.fds[actor].clear();
         Ok(())
+    }
+
+    /// fork: the actor's process forks; the child goes on as actor `child`
+    /// over a new control channel, with copies of the parent's fds.
+    fn fork(&mut self, actor: usize, child: usize) -> Result<Option<Reply>, EngineError> {
+        use std::os::fd::AsRawFd;
+        let who = self.lesson.actors[actor].clone();
+        let channel = |error| EngineError::Channel {
+            who: who.clone(),
+            error,
+        };
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(channel)?;
+        let Some(p) = self.procs[actor].as_mut() else {
+            return Ok(None);
+        };
+        let watchdog = p.watchdog();
+        if p.send_fd(&Request::Fork, theirs.as_raw_fd()).is_err() {
+            return Ok(None);
+        }
+        drop(theirs);
+        let reply = p.recv().map_err(channel)?;
+        if let Some(Reply::Done(done)) = &reply
+            && done.errno.is_none()
+        {
+            let mut forked = Proc::adopt(done.ret as u32, ours, watchdog).map_err(channel)?;
+            match forked.recv().map_err(channel)? {
+                Some(Reply::Ready) => {}
+                _ => {
+                    return Err(EngineError::Setup {
+                        actor: self.lesson.actors[child].clone(),
+                        reason: "the forked process did not start".into(),
+                    });
+                }
+            }
+            self.procs[child] = Some(forked);
+            self.fds[child] = self.fds[actor].clone();
+            self.bindings[child] = self.bindings[actor].clone();
+        }
+        Ok(reply)
     }
 
     /// Asks the hub for its packet socket; `Err` says why there is none.
@@ -934,7 +984,17 @@ impl Run {
             // The actor is gone; its exit status tells why.
             return Ok(None);
         }
-        p.recv().map_err(|error| match error.kind() {
+        let reply = p.recv();
+        // A process that died mid-answer is a crash, not a broken engine.
+        if let Err(e) = &reply
+            && matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            )
+        {
+            return Ok(None);
+        }
+        reply.map_err(|error| match error.kind() {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
                 EngineError::Watchdog {
                     who,

@@ -113,6 +113,11 @@ impl Lesson {
         t
     }
 
+    /// Whether actor `a` comes to be by another actor's fork.
+    pub fn forked(&self, a: usize) -> bool {
+        self.steps.iter().any(|s| s.call == Call::Fork { child: a })
+    }
+
     /// The steps `--quiz` asks about: those marked `?`, or if none is, those
     /// with an expectation (0-based indices).
     pub fn quiz_steps(&self) -> Vec<usize> {

@@ -106,6 +106,7 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
         },
         Call::Unlink { path } => format!("unlink(\"{path}\")"),
         Call::SoError { fd } => format!("getsockopt({fd}, SOL_SOCKET, SO_ERROR)"),
+        Call::Fork { .. } => "fork()".to_string(),
         Call::Socketpair { ty } => format!(
             "socketpair(AF_UNIX, {}, 0)",
             cnames::name_of(cnames::TYPES, *ty)

@@ -35,6 +35,9 @@ pub enum Request {
     /// To the hub: a sock_diag netlink socket in the run's namespace, passed
     /// as an fd.
     Diag,
+    /// To an actor, with a new control channel attached: fork, the child
+    /// going on as another actor over that channel.
+    Fork,
 }
 
 /// What a child answers.
@@ -171,6 +174,62 @@ pub fn recv_fd<T: DeserializeOwned>(s: &UnixStream) -> io::Result<(Option<T>, Op
         ));
     }
     postcard::from_bytes(body)
+        .map(|m| (Some(m), fd))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Reads one message of any size and the fd that may come with it (the
+/// first read is a recvmsg, which carries the fd).
+pub fn recv_any<T: DeserializeOwned>(
+    s: &mut UnixStream,
+) -> io::Result<(Option<T>, Option<OwnedFd>)> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut first = vec![0u8; 4096];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let (n, fd) = loop {
+        let mut iov = [io::IoSliceMut::new(&mut first)];
+        match recvmsg::<()>(
+            s.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => {
+                let mut fd = None;
+                for c in msg.cmsgs().map_err(io::Error::from)? {
+                    if let ControlMessageOwned::ScmRights(fds) = c {
+                        for raw in fds {
+                            // SAFETY: the kernel just gave this process a new fd.
+                            fd.get_or_insert(unsafe { OwnedFd::from_raw_fd(raw) });
+                        }
+                    }
+                }
+                break (msg.bytes, fd);
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if n == 0 {
+        return Ok((None, fd));
+    }
+    let mut len = [0u8; 4];
+    len[..n.min(4)].copy_from_slice(&first[..n.min(4)]);
+    if n < 4 {
+        s.read_exact(&mut len[n..])?;
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_MESSAGE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a {len}-byte message"),
+        ));
+    }
+    let mut body = vec![0; len];
+    let have = n.saturating_sub(4).min(len);
+    body[..have].copy_from_slice(&first[4..4 + have]);
+    s.read_exact(&mut body[have..])?;
+    postcard::from_bytes(&body)
         .map(|m| (Some(m), fd))
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }

@@ -28,6 +28,7 @@ fn no_process_fd_or_directory_outlives_a_run() {
     let runs: &[(&str, &[&str], i32)] = &[
         ("hello", &[], 0),
         ("deadlock", &[], 0),
+        ("fork-server", &[], 0),
         ("tests/fixtures/sigpipe.lesson", &[], 1),
         ("tests/fixtures/sigpipe.lesson", &["--host-network"], 1),
         ("Cargo.toml", &[], 2),

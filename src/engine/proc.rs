@@ -11,7 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub struct Proc {
-    child: Child,
+    /// `None` for a process another actor forked: that actor is its parent,
+    /// and reaps it.
+    child: Option<Child>,
+    pid: u32,
     ctl: UnixStream,
     watchdog: Duration,
 }
@@ -57,14 +60,31 @@ impl Proc {
         drop(theirs);
         ours.set_read_timeout(Some(watchdog))?;
         Ok(Proc {
-            child,
+            pid: child.id(),
+            child: Some(child),
             ctl: ours,
             watchdog,
         })
     }
 
+    /// A process an actor forked, driven over `ctl`.
+    pub fn adopt(pid: u32, ctl: UnixStream, watchdog: Duration) -> io::Result<Proc> {
+        ctl.set_read_timeout(Some(watchdog))?;
+        Ok(Proc {
+            child: None,
+            pid,
+            ctl,
+            watchdog,
+        })
+    }
+
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
+    }
+
+    /// Sends a request with an fd attached.
+    pub fn send_fd(&mut self, req: &Request, fd: std::os::fd::RawFd) -> io::Result<()> {
+        wire::send_fd(&self.ctl, req, fd)
     }
 
     pub fn watchdog(&self) -> Duration {
@@ -86,17 +106,30 @@ impl Proc {
     }
 
     /// Waits for the process to end: its signal or exit code.
-    pub fn reap(mut self) -> (Option<i32>, Option<i32>) {
+    /// For a forked process, whose parent reaps it, the status is not ours
+    /// to read.
+    pub fn reap(self) -> (Option<i32>, Option<i32>) {
         drop(self.ctl);
-        match self.child.wait() {
-            Ok(status) => (status.signal(), status.code()),
-            Err(_) => (None, None),
+        match self.child {
+            Some(mut child) => match child.wait() {
+                Ok(status) => (status.signal(), status.code()),
+                Err(_) => (None, None),
+            },
+            None => (None, None),
         }
     }
 
-    pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn kill(self) {
+        match self.child {
+            Some(mut child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            None => {
+                let pid = nix::unistd::Pid::from_raw(self.pid as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGKILL);
+            }
+        }
     }
 }
 

@@ -166,11 +166,23 @@ pub fn diff(old: &[Socket], new: &[Socket], rst: bool) -> Vec<Transition> {
                     });
                 }
             }
-            None => out.push(Transition {
-                before: Some(o.clone()),
-                after: None,
-                rfc: rfc_note(Some(o), None, rst),
-            }),
+            None => {
+                // Another fd (a forked copy) may still hold the socket: then
+                // only this fd is gone, and the socket goes on.
+                let still = new
+                    .iter()
+                    .find(|n| o.inode != 0 && n.inode == o.inode && n.owner.is_some());
+                out.push(Transition {
+                    before: Some(o.clone()),
+                    after: None,
+                    rfc: match still {
+                        Some(_) => Some(
+                            "a socket closes with the last fd that refers to it, and another still does".into(),
+                        ),
+                        None => rfc_note(Some(o), None, rst),
+                    },
+                });
+            }
         }
     }
     for (i, n) in new.iter().enumerate() {

@@ -41,6 +41,10 @@ pub const CALLS: &[(&str, &str)] = &[
     ),
     ("socketpair", "a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)"),
     ("getsockopt", "getsockopt(fd, SOL_SOCKET, SO_ERROR)"),
+    (
+        "fork",
+        "fork(worker): worker is the actor the child process becomes",
+    ),
 ];
 
 const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
@@ -603,6 +607,10 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
+        // A forked child starts with its parent's names, as with its fds.
+        if let Call::Fork { child } = call {
+            self.bound[child] = self.bound[actor].clone();
+        }
         if let Some((name, _)) = &binding2
             && !self.bound[actor].contains(name)
         {
@@ -1047,6 +1055,37 @@ impl<'a> Parser<'a> {
             "getpeername" => Call::Getpeername {
                 fd: self.fd(actor, next())?,
             },
+            "fork" => {
+                let arg = next();
+                let actors = self.actors.as_ref().expect("steps come after actors");
+                let child = match &arg.arg {
+                    Arg::Ident(name) => actors.iter().position(|a| a == name),
+                    _ => None,
+                };
+                let Some(child) = child.filter(|&c| c != actor) else {
+                    return Err(self
+                        .err(
+                            ErrorKind::UnknownActor,
+                            arg.span,
+                            "fork names the actor the child becomes",
+                            "expected another actor",
+                        )
+                        .help("declare it in the actors line, then write fork(worker)"));
+                };
+                if self.steps.iter().any(|s| s.actor == child)
+                    || self.steps.iter().any(|s| s.call == Call::Fork { child })
+                {
+                    return Err(self
+                        .err(
+                            ErrorKind::Syntax,
+                            arg.span,
+                            format!("{} already exists here", actors[child]),
+                            "it has steps or was forked before",
+                        )
+                        .help("a forked actor starts at its fork: its steps come after it"));
+                }
+                Call::Fork { child }
+            }
             "getsockopt" => {
                 let fd = self.fd(actor, next())?;
                 let level = next();

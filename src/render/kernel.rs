@@ -381,7 +381,18 @@ impl Transcript {
                     if b.state == "CLOSE" || b.state == "UNCONN" {
                         continue;
                     }
-                    format!("{}: {} → gone", self.socket_label(b), self.state_text(b))
+                    if t.rfc
+                        .as_deref()
+                        .is_some_and(|r| r.contains("another still does"))
+                    {
+                        format!(
+                            "{} is closed; the socket is not: {}",
+                            self.socket_label(b),
+                            self.state_text(b)
+                        )
+                    } else {
+                        format!("{}: {} → gone", self.socket_label(b), self.state_text(b))
+                    }
                 }
                 (None, None) => continue,
             };

@@ -367,6 +367,14 @@ impl Transcript {
                 } else {
                     format!("= {ret}")
                 };
+                // fork() returns the child's pid, which differs every run.
+                let forked = match call {
+                    Call::Fork { child } => self.actors.get(*child).cloned(),
+                    _ => None,
+                };
+                if let (Some(child), true) = (&forked, self.opts.stable) {
+                    result = format!("= the pid of {child}");
+                }
                 if let Some(d) = data.as_ref().filter(|d| !d.is_empty()) {
                     result.push(' ');
                     result.push_str(&quote_bytes(d, 40));
@@ -383,6 +391,13 @@ impl Transcript {
                 );
                 if let Some(n) = note {
                     self.put(out, "", sub, n, Style::new());
+                }
+                if let Some(child) = &forked {
+                    let parent = &self.actors[actor];
+                    let text = format!(
+                        "{child} goes on from here: a copy of {parent}'s process, with the same fds"
+                    );
+                    self.put(out, "", sub, &text, Style::new());
                 }
                 if let Some(a) = addr {
                     let what = match call {
