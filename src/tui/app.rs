@@ -472,7 +472,14 @@ fn start(
     let mut screen = empty_screen();
     let header = transcript.events(run.header());
     // The title and goal are drawn apart; the ladder starts at the actors.
-    screen.ladder = header.lines().skip(3).map(str::to_string).collect();
+    // The title and goal (however many lines the goal wraps to) end at the
+    // first blank line; the ladder starts with the actors' names after it.
+    screen.ladder = header
+        .lines()
+        .skip_while(|l| !l.is_empty())
+        .skip(1)
+        .map(str::to_string)
+        .collect();
     screen.fresh = 0;
     // Before the first step: the goal and the introduction.
     screen.narration = lesson.goal.iter().map(|g| format!("Goal: {g}")).collect();
