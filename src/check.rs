@@ -46,7 +46,11 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
             } else {
                 "the exercise has an error"
             };
-            println!("✗ not yet: {why}. `sockstep check {file} --hint` may help.");
+            let text = format!("✗ not yet: {why}. `sockstep check {file} --hint` may help.");
+            if json {
+                println!("{}", e.to_json());
+            }
+            say(json, false, &text);
             return ExitCode::from(EXIT_UNEXPECTED);
         }
     };

@@ -276,9 +276,15 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => {
             eprint!("{}", e.render(color && std::io::stderr().is_terminal()));
+            if json {
+                println!("{}", e.to_json());
+            }
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
+    if json && args.stable {
+        eprintln!("note: --stable names no ports in JSON, which carries the kernel's own numbers");
+    }
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {

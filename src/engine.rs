@@ -11,7 +11,7 @@
 mod proc;
 mod view;
 
-pub use view::rfc_name;
+pub use view::{COPY, rfc_name};
 
 use crate::call::{Addr, Call, FdRef};
 use crate::capture::{Capture, Frame};

@@ -97,3 +97,19 @@ fn check_stops_showing_the_run_where_it_goes_wrong_and_speaks_json() {
     assert_eq!(last["event"], "check");
     assert_eq!(last["done"], false);
 }
+
+#[test]
+fn a_lesson_error_is_json_too() {
+    let out = check(&["exercises/05-backlog.lesson", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines[0]["event"], "error");
+    assert_eq!(
+        (lines[0]["line"].as_u64(), lines[0]["column"].as_u64()),
+        (Some(9), Some(19))
+    );
+    assert_eq!(lines[1]["event"], "check");
+}

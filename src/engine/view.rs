@@ -187,15 +187,26 @@ pub fn diff(old: &[Socket], new: &[Socket], rst: bool) -> Vec<Transition> {
     }
     for (i, n) in new.iter().enumerate() {
         if !matched_new[i] && (n.owner.is_none() || n.state != "CLOSE") {
+            // An fd that refers to a socket another fd held before (a fork's
+            // copy) is no new connection.
+            let copy = n.inode != 0 && old.iter().any(|o| o.inode == n.inode && o.owner != n.owner);
             out.push(Transition {
                 before: None,
                 after: Some(n.clone()),
-                rfc: rfc_note(None, Some(n), rst),
+                rfc: if copy {
+                    Some(COPY.into())
+                } else {
+                    rfc_note(None, Some(n), rst)
+                },
             });
         }
     }
     out
 }
+
+/// The note on an fd that is a copy of another's (after fork).
+pub const COPY: &str =
+    "a copy of the parent's fd: one socket, two fds; nothing changed in the kernel";
 
 /// The RFC 9293 state name for a kernel state name.
 pub fn rfc_name(kernel: &str) -> &str {

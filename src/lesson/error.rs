@@ -84,6 +84,20 @@ impl LessonError {
         self
     }
 
+    /// The error as one JSON object, for `--format json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "event": "error",
+            "kind": format!("{:?}", self.kind),
+            "message": self.message,
+            "path": self.source.name(),
+            "line": self.line,
+            "column": self.column,
+            "label": self.label,
+            "help": self.help,
+        })
+    }
+
     /// The error drawn with the source line and a caret, as sockstep prints it.
     pub fn render(&self, color: bool) -> String {
         let theme = if color {

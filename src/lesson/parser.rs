@@ -611,6 +611,20 @@ impl<'a> Parser<'a> {
         if let Call::Fork { child } = call {
             self.bound[child] = self.bound[actor].clone();
         }
+        if let (Some((a, _)), Some((b, span))) = (&binding, &binding2)
+            && a == b
+        {
+            return Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    *span,
+                    format!("`{b}` named twice"),
+                    "the second fd needs a name of its own",
+                )
+                .help(format!(
+                    "write `{a}, {a}2 = socketpair(AF_UNIX, SOCK_STREAM, 0)`"
+                )));
+        }
         if let Some((name, _)) = &binding2
             && !self.bound[actor].contains(name)
         {

@@ -362,6 +362,13 @@ impl Transcript {
                 {
                     continue;
                 }
+                (None, Some(a)) if t.rfc.as_deref() == Some(crate::engine::COPY) => {
+                    format!(
+                        "{}: {}, the same socket as its parent's",
+                        self.socket_label(a),
+                        self.state_text(a)
+                    )
+                }
                 (None, Some(a)) => {
                     let new = if a.owner.is_some() && a.state == "ESTABLISHED" {
                         "new connection, "

@@ -269,8 +269,9 @@ impl Transcript {
                 expected,
             } => self.deadlock(out, waits, unrun, *expected),
             Event::NotRun { actor, steps } => {
+                let s = if steps.len() == 1 { "" } else { "s" };
                 let text = format!(
-                    "steps {} of {} never ran: the process is gone",
+                    "step{s} {} of {} never ran: the process is gone",
                     list(steps),
                     self.actors[*actor]
                 );
