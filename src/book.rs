@@ -69,14 +69,7 @@ fn lesson_chapter(lesson: &Lesson, exe: &Path) -> Result<String, EngineError> {
     )
     .ok();
     let mut run = Run::start(lesson.clone(), &Options::new(exe))?;
-    let mut transcript = Transcript::new(TranscriptOptions {
-        color: false,
-        stable: true,
-        width: 80,
-        packets: true,
-        sockets: false,
-        narration: true,
-    });
+    let mut transcript = Transcript::new(TranscriptOptions::stable_plain());
     let mut body = transcript.events(run.header());
     while let Some(events) = run.step()? {
         body.push_str(&transcript.events(&events));

@@ -61,14 +61,7 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
             return ExitCode::from(EXIT_INTERNAL);
         }
     };
-    let mut transcript = Transcript::new(TranscriptOptions {
-        color: false,
-        stable: true,
-        width: 80,
-        packets: true,
-        sockets: false,
-        narration: true,
-    });
+    let mut transcript = Transcript::new(TranscriptOptions::stable_plain());
     let title = lesson.title.clone();
     let mut shown = true;
     let verdict = run_lesson(lesson, &opts, |events| {

@@ -178,6 +178,35 @@ pub fn recv_fd<T: DeserializeOwned>(s: &UnixStream) -> io::Result<(Option<T>, Op
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
+/// The body of a frame whose first `n` bytes are in `first`: the rest is
+/// read from `r`. Nothing follows a frame (one message is answered before
+/// the next is sent), so `first` never holds more than one.
+fn rest_of_frame(r: &mut impl Read, first: &[u8], n: usize) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    len[..n.min(4)].copy_from_slice(&first[..n.min(4)]);
+    if n < 4 {
+        r.read_exact(&mut len[n..])?;
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_MESSAGE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a {len}-byte message"),
+        ));
+    }
+    if n > 4 + len {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "two messages at once",
+        ));
+    }
+    let mut body = vec![0; len];
+    let have = n.saturating_sub(4).min(len);
+    body[..have].copy_from_slice(&first[4..4 + have]);
+    r.read_exact(&mut body[have..])?;
+    Ok(body)
+}
+
 /// Reads one message of any size and the fd that may come with it (the
 /// first read is a recvmsg, which carries the fd).
 pub fn recv_any<T: DeserializeOwned>(
@@ -213,22 +242,7 @@ pub fn recv_any<T: DeserializeOwned>(
     if n == 0 {
         return Ok((None, fd));
     }
-    let mut len = [0u8; 4];
-    len[..n.min(4)].copy_from_slice(&first[..n.min(4)]);
-    if n < 4 {
-        s.read_exact(&mut len[n..])?;
-    }
-    let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_MESSAGE {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("a {len}-byte message"),
-        ));
-    }
-    let mut body = vec![0; len];
-    let have = n.saturating_sub(4).min(len);
-    body[..have].copy_from_slice(&first[4..4 + have]);
-    s.read_exact(&mut body[have..])?;
+    let body = rest_of_frame(s, &first, n)?;
     postcard::from_bytes(&body)
         .map(|m| (Some(m), fd))
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
@@ -251,29 +265,7 @@ pub fn recv<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<Option<T>> {
     if n == 0 {
         return Ok(None);
     }
-    let mut len = [0u8; 4];
-    let head = n.min(4);
-    len[..head].copy_from_slice(&first[..head]);
-    if n < 4 {
-        r.read_exact(&mut len[n..])?;
-    }
-    let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_MESSAGE {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("a {len}-byte message"),
-        ));
-    }
-    let mut body = vec![0; len];
-    let have = n.saturating_sub(4).min(len);
-    body[..have].copy_from_slice(&first[4..4 + have]);
-    if n > 4 + len {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "two messages at once",
-        ));
-    }
-    r.read_exact(&mut body[have..])?;
+    let body = rest_of_frame(r, &first, n)?;
     postcard::from_bytes(&body)
         .map(Some)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))

@@ -33,6 +33,21 @@ pub struct TranscriptOptions {
     pub narration: bool,
 }
 
+impl TranscriptOptions {
+    /// The transcript as tests, the book and `check` print it: stable
+    /// names, no colour, 80 columns, everything shown.
+    pub fn stable_plain() -> TranscriptOptions {
+        TranscriptOptions {
+            color: false,
+            stable: true,
+            width: 80,
+            packets: true,
+            sockets: false,
+            narration: true,
+        }
+    }
+}
+
 pub struct Transcript {
     pub(super) opts: TranscriptOptions,
     pub(super) actors: Vec<String>,
