@@ -68,10 +68,7 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
         // The run up to where it goes wrong, and no further.
         if shown {
             let out = if json {
-                events
-                    .iter()
-                    .map(|e| serde_json::to_string(e).expect("events serialize") + "\n")
-                    .collect()
+                crate::render::json_lines(events)
             } else {
                 transcript.events(events)
             };

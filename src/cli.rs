@@ -383,10 +383,7 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let mut draw = |events: &[Event]| {
         if json {
-            events
-                .iter()
-                .map(|e| serde_json::to_string(e).expect("events serialize") + "\n")
-                .collect()
+            crate::render::json_lines(events)
         } else {
             transcript.events(events)
         }

@@ -9,6 +9,14 @@ pub use transcript::{Transcript, TranscriptOptions};
 
 use crate::call::{Call, OptValue, names as cnames};
 
+/// The JSON renderer: one object per event per line.
+pub fn json_lines(events: &[crate::event::Event]) -> String {
+    events
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("events serialize") + "\n")
+        .collect()
+}
+
 /// Bytes as a C string literal, cut after `max` characters.
 pub fn quote_bytes(data: &[u8], max: usize) -> String {
     let mut s = String::from("\"");
