@@ -179,13 +179,13 @@ impl Run {
         if let Some(pid) = &netns {
             args.extend(["--netns".to_string(), pid.clone()]);
         }
-        for (i, name) in run.lesson.actors.iter().enumerate() {
+        for i in 0..run.lesson.actors.len() {
             // An actor another one forks has no process until that fork.
             if run.lesson.forked(i) {
                 run.procs.push(None);
                 continue;
             }
-            let p = Proc::spawn(&opts.exe, &args, &run.run_dir, opts.watchdog, name)
+            let p = Proc::spawn(&opts.exe, &args, &run.run_dir, opts.watchdog)
                 .map_err(EngineError::Spawn)?;
             run.procs.push(Some(p));
         }
@@ -315,7 +315,7 @@ impl Run {
             if host {
                 args.push("--host".into());
             }
-            let mut hub = Proc::spawn(&opts.exe, &args, &self.run_dir, opts.watchdog, "the hub")
+            let mut hub = Proc::spawn(&opts.exe, &args, &self.run_dir, opts.watchdog)
                 .map_err(EngineError::Spawn)?;
             let reply = hub.recv().map_err(|error| EngineError::Channel {
                 who: "the hub".into(),

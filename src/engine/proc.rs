@@ -23,13 +23,7 @@ impl Proc {
     /// Starts `exe args` with the control channel at CONTROL_FD, in its own
     /// process group (Ctrl-C goes to the engine, which ends the run), killed
     /// if the engine dies.
-    pub fn spawn(
-        exe: &Path,
-        args: &[String],
-        dir: &Path,
-        watchdog: Duration,
-        _who: &str,
-    ) -> io::Result<Proc> {
+    pub fn spawn(exe: &Path, args: &[String], dir: &Path, watchdog: Duration) -> io::Result<Proc> {
         let (ours, theirs) = UnixStream::pair()?;
         let fd = theirs.as_raw_fd();
         let mut cmd = Command::new(exe);

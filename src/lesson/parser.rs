@@ -170,7 +170,7 @@ impl<'a> Parser<'a> {
         for line in text.split('\n') {
             number += 1;
             let toks = self.lexer.line(base, line)?;
-            self.line(number, base, line, &toks)?;
+            self.line(number, line, &toks)?;
             base += line.len() + 1;
         }
         let end = (text.trim_end().len(), 0);
@@ -213,13 +213,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn line(
-        &mut self,
-        number: usize,
-        base: usize,
-        line: &str,
-        toks: &[Token],
-    ) -> Result<(), LessonError> {
+    fn line(&mut self, number: usize, line: &str, toks: &[Token]) -> Result<(), LessonError> {
         let Some(first) = toks.first() else {
             if line.trim().is_empty() {
                 self.gap = true;
@@ -256,7 +250,7 @@ impl<'a> Parser<'a> {
                         .help("a step is written `actor: call(...)`; header lines are lesson, goal, hint, actors and expect"))
                 }
             }
-            Tok::Ident(_) => self.step(number, base, line, toks),
+            Tok::Ident(_) => self.step(number, toks),
             _ => Err(self
                 .err(
                     ErrorKind::Syntax,
@@ -390,13 +384,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn step(
-        &mut self,
-        number: usize,
-        _base: usize,
-        _line: &str,
-        toks: &[Token],
-    ) -> Result<(), LessonError> {
+    fn step(&mut self, number: usize, toks: &[Token]) -> Result<(), LessonError> {
         let Tok::Ident(actor_name) = &toks[0].tok else {
             unreachable!("a step starts with an identifier")
         };
