@@ -248,10 +248,6 @@ impl Run {
         &self.header
     }
 
-    pub fn lesson(&self) -> &Lesson {
-        &self.lesson
-    }
-
     /// Runs the next step and whatever parked calls it lets complete; when
     /// no step is left, ends the run. `None` once the run is over.
     pub fn step(&mut self) -> Result<Option<Vec<Event>>, EngineError> {
