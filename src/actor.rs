@@ -2,23 +2,33 @@
 //! run's network namespace.
 //!
 //! An actor makes each call as the real syscall, but never blocks: before a
-//! call that could wait (accept, connect, recv, send...) on a blocking socket
-//! it asks the kernel, with `poll` and a zero timeout or a non-blocking
-//! attempt, whether the call can complete now. If not, it parks the call and
-//! tells the engine, which asks again (`Retry`) after each later step.
+//! call that could wait (accept, connect, recv, read, send, write...) on a
+//! blocking socket it asks the kernel, with `poll` and a zero timeout or a
+//! non-blocking attempt, whether the call can complete now. If not, it parks
+//! the call and tells the engine, which asks again (`Retry`) after each
+//! later step, or lets a timer the kernel armed fire (`WaitTimer`).
 //! A socket the lesson itself made non-blocking gets the plain call, EAGAIN
 //! and EINPROGRESS included.
+//!
+//! To stay non-blocking an actor makes calls a C program would not: poll
+//! and fcntl around accept, connect, read and write, and a second connect
+//! to learn how a connect in progress ended. strace shows them.
+
+mod sys;
 
 use crate::call::{Addr, Call, Domain, How, MsgFlag, OptValue, Protocol, SockOpt, SockType, Via};
-use crate::wire::{self, CONTROL_FD, Done, FdState, Reply, Request, WaitKind};
+use crate::wire::{self, CONTROL_FD, Done, Extra, Reply, Request, WaitKind};
 use nix::errno::Errno;
 use nix::sys::socket::{
-    self as sock, AddressFamily, MsgFlags, SockFlag, SockaddrIn, SockaddrIn6, SockaddrLike,
-    SockaddrStorage, UnixAddr,
+    self as sock, AddressFamily, MsgFlags, SockFlag, SockaddrLike, SockaddrStorage,
 };
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
+use sys::{
+    closed_fd, closing, fcntl, fd_facts, fd_state, nonblocking, poll_fds, ready, to_addr,
+    with_nonblock,
+};
 
 /// Entry point of `sockstep __actor [--netns PID]`.
 pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
@@ -34,11 +44,12 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
     // SAFETY: the engine passes the control channel at CONTROL_FD and nothing
     // else in this process owns it.
     let mut ctl = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
-    if let Some(pid) = netns_pid
-        && let Err(e) = crate::netns::join(pid)
-    {
-        let _ = wire::send(&mut ctl, &Reply::SetupFailed(e));
-        return ExitCode::FAILURE;
+    if let Some(pid) = netns_pid {
+        let setup = crate::netns::join(pid).and_then(|()| crate::netns::drop_privileges());
+        if let Err(e) = setup {
+            let _ = wire::send(&mut ctl, &Reply::SetupFailed(e));
+            return ExitCode::FAILURE;
+        }
     }
     if wire::send(&mut ctl, &Reply::Ready).is_err() {
         return ExitCode::FAILURE;
@@ -60,31 +71,14 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
                     Reply::Parked(kind, fds)
                 }
             },
-            Request::Retry => match parked.take() {
-                None => Reply::StillParked,
-                Some(p) => {
-                    let before = p.wait_kind();
-                    match p.retry() {
-                        Progress::Done(done) => Reply::Done(done),
-                        Progress::Parked(p) => {
-                            let after = p.wait_kind();
-                            parked = Some(p);
-                            if after == before {
-                                Reply::StillParked
-                            } else {
-                                Reply::Progressed(after)
-                            }
-                        }
-                    }
-                }
-            },
+            Request::Retry => retry(&mut parked, None),
+            Request::WaitTimer { ms } => retry(&mut parked, Some(ms)),
             Request::Exit => {
-                let _ = wire::send(&mut ctl, &Reply::Exiting(open_fds()));
+                let open = open_fds().into_iter().map(|fd| (fd, closing(fd))).collect();
+                let _ = wire::send(&mut ctl, &Reply::Exiting(open));
                 return ExitCode::SUCCESS;
             }
-            Request::Capture | Request::Diag => {
-                Reply::NoCapture("an actor has no such socket".into())
-            }
+            Request::Capture | Request::Diag => Reply::NoSocket(libc::EINVAL),
             Request::Fork => match fd {
                 Some(channel) => match fork_actor(channel) {
                     // The child: its new channel is at CONTROL_FD, in place
@@ -100,6 +94,30 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
         };
         if wire::send(&mut ctl, &reply).is_err() {
             return ExitCode::FAILURE;
+        }
+    }
+}
+
+/// Asks the parked call again, after letting a timer of `wait` ms fire.
+fn retry(parked: &mut Option<Pending>, wait: Option<u32>) -> Reply {
+    let Some(p) = parked.take() else {
+        return Reply::StillParked;
+    };
+    let before = p.wait_kind();
+    let progress = match wait {
+        Some(ms) => p.wait(ms),
+        None => p.retry(),
+    };
+    match progress {
+        Progress::Done(done) => Reply::Done(done),
+        Progress::Parked(p) => {
+            let after = p.wait_kind();
+            *parked = Some(p);
+            if after == before {
+                Reply::StillParked
+            } else {
+                Reply::Progressed(after)
+            }
         }
     }
 }
@@ -121,36 +139,23 @@ pub fn hub_main(host: bool) -> ExitCode {
         return ExitCode::FAILURE;
     }
     loop {
-        let reply = match wire::recv::<Request>(&mut ctl) {
-            Ok(Some(Request::Capture)) => {
-                match &crate::capture::Capture::open().map_err(|e| match e.raw_os_error() {
-                    Some(libc::EPERM) => "capturing packets needs CAP_NET_RAW, which only a \
-                                          private network namespace gives without root"
-                        .to_string(),
-                    _ => format!("cannot open a packet socket: {e}"),
-                }) {
-                    Ok(c) => {
-                        if wire::send_fd(&ctl, &Reply::Fd, c.raw_fd()).is_err() {
-                            return ExitCode::FAILURE;
-                        }
-                        continue;
-                    }
-                    Err(why) => Reply::NoCapture(why.clone()),
-                }
-            }
-            Ok(Some(Request::Diag)) => match crate::kernel::Diag::open() {
-                Ok(d) => {
-                    if wire::send_fd(&ctl, &Reply::Fd, d.raw_fd()).is_err() {
-                        return ExitCode::FAILURE;
-                    }
-                    continue;
-                }
-                Err(e) => Reply::NoCapture(format!("no sock_diag: {e}")),
-            },
+        let fd = match wire::recv::<Request>(&mut ctl) {
+            Ok(Some(Request::Capture)) => crate::capture::Capture::open().map(|c| c.into_fd()),
+            Ok(Some(Request::Diag)) => crate::kernel::Diag::open().map(|d| d.into_fd()),
             Ok(Some(Request::Exit)) | Ok(None) | Err(_) => return ExitCode::SUCCESS,
-            Ok(Some(_)) => Reply::NoCapture("the hub makes no calls".into()),
+            Ok(Some(_)) => Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
         };
-        if wire::send(&mut ctl, &reply).is_err() {
+        let sent = match fd {
+            Ok(fd) => {
+                use std::os::fd::AsRawFd;
+                wire::send_fd(&ctl, &Reply::Fd, fd.as_raw_fd())
+            }
+            Err(e) => wire::send(
+                &mut ctl,
+                &Reply::NoSocket(e.raw_os_error().unwrap_or(libc::EIO)),
+            ),
+        };
+        if sent.is_err() {
             return ExitCode::FAILURE;
         }
     }
@@ -175,7 +180,7 @@ fn open_fds() -> Vec<i32> {
         })
         .unwrap_or_default();
     // The directory listing's own fd is gone by now: keep what is still open.
-    fds.retain(|&fd| fd > 2 && fd != CONTROL_FD && fcntl(fd, libc::F_GETFD).is_ok());
+    fds.retain(|&fd| fd > 2 && fd != CONTROL_FD && sys::is_open(fd));
     fds.sort();
     fds
 }
@@ -213,6 +218,7 @@ enum Pending {
     /// close() of a lingering socket whose data is not yet acknowledged.
     Close {
         fd: i32,
+        secs: i32,
     },
     Poll {
         fds: Vec<i32>,
@@ -224,8 +230,8 @@ impl Pending {
         match self {
             Pending::Accept { .. } => WaitKind::Connection,
             Pending::Recv { got, .. } => WaitKind::Data { got: got.len() },
-            Pending::Close { .. } => WaitKind::Linger,
-            Pending::Poll { .. } => WaitKind::Data { got: 0 },
+            Pending::Close { secs, .. } => WaitKind::Linger { secs: *secs },
+            Pending::Poll { .. } => WaitKind::Ready,
             Pending::Send { sent, .. } => WaitKind::Room { sent: *sent },
             Pending::Connect { .. } | Pending::ConnectAgain { .. } => WaitKind::Handshake,
         }
@@ -235,12 +241,40 @@ impl Pending {
         match self {
             Pending::Accept { fd } => accept(fd, true),
             Pending::Recv { call, got } => recv(&call, got, true),
-            Pending::Close { fd } => close(fd),
+            Pending::Close { fd, .. } => close(fd),
             Pending::Poll { fds } => poll(&fds, true),
             Pending::Send { call, sent } => send_rest(call, sent),
             Pending::Connect { fd, addr } => connect_finish(fd, &addr),
             Pending::ConnectAgain { fd, addr } => connect(fd, &addr),
         }
+    }
+
+    /// Lets a timer of `ms` milliseconds fire: waits for the call's fd to
+    /// be ready that long at most, then asks again. A lingering close is
+    /// made for real: the kernel holds it until the data is acknowledged
+    /// or the linger time runs out.
+    fn wait(self, ms: u32) -> Progress {
+        let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+        let (fds, events): (Vec<i32>, libc::c_short) = match &self {
+            Pending::Close { fd, .. } => {
+                let fd = *fd;
+                let mut done = immediate(&Call::Close { fd });
+                done.fds.push(closed_fd(fd));
+                return Progress::Done(done);
+            }
+            Pending::Accept { fd } => (vec![*fd], libc::POLLIN),
+            Pending::Recv { call, .. } => (
+                call.fd().into_iter().copied().collect(),
+                libc::POLLIN | libc::POLLRDHUP,
+            ),
+            Pending::Send { call, .. } => (call.fd().into_iter().copied().collect(), libc::POLLOUT),
+            Pending::Connect { fd, .. } | Pending::ConnectAgain { fd, .. } => {
+                (vec![*fd], libc::POLLOUT)
+            }
+            Pending::Poll { fds } => (fds.clone(), libc::POLLIN),
+        };
+        let _ = poll_fds(&fds, events, ms);
+        self.retry()
     }
 }
 
@@ -248,37 +282,48 @@ impl Pending {
 fn start(call: &Call<i32>) -> Progress {
     if call.fd() == Some(&CONTROL_FD) {
         // sockstep's own channel is not the lesson's: it is not open there.
-        return Progress::Done(result(Err(Errno::EBADF)));
+        let mut done = result(Err(Errno::EBADF));
+        done.facts = Some(crate::wire::FdFacts::default());
+        return Progress::Done(done);
     }
-    match call {
+    let progress = match call {
         Call::Accept { fd } => accept(*fd, false),
         Call::Connect { fd, addr } => connect(*fd, addr),
         Call::Recv { .. } | Call::Recvfrom { .. } => recv(call, Vec::new(), false),
         Call::Poll { fds, wait } => poll(fds, *wait),
-        Call::Close { fd } if lingering(*fd) => close(*fd),
+        Call::Close { fd } => close(*fd),
         Call::Send { .. } | Call::Sendto { .. } => send_rest(call.clone(), 0),
         _ => Progress::Done(immediate(call)),
+    };
+    match progress {
+        // What the kernel says of the fd, to tell the errno's cause.
+        Progress::Done(mut done) if done.errno.is_some() && done.facts.is_none() => {
+            if let Some(fd) = call.fd() {
+                let mut facts = fd_facts(*fd);
+                if let Call::Bind { .. } = call {
+                    facts.port_start = sys::unprivileged_port_start();
+                }
+                done.facts = Some(facts);
+            }
+            Progress::Done(done)
+        }
+        other => other,
     }
 }
 
 fn result(r: nix::Result<i64>) -> Done {
-    match r {
-        Ok(ret) => Done {
-            ret,
-            errno: None,
-            data: None,
-            addr: None,
-            fds: Vec::new(),
-            note: None,
-        },
-        Err(e) => Done {
-            ret: -1,
-            errno: Some(e as i32),
-            data: None,
-            addr: None,
-            fds: Vec::new(),
-            note: None,
-        },
+    let (ret, errno) = match r {
+        Ok(ret) => (ret, None),
+        Err(e) => (-1, Some(e as i32)),
+    };
+    Done {
+        ret,
+        errno,
+        data: None,
+        addr: None,
+        fds: Vec::new(),
+        extra: None,
+        facts: None,
     }
 }
 
@@ -295,16 +340,12 @@ fn immediate(call: &Call<i32>) -> Done {
                 Domain::Inet6 => AddressFamily::Inet6,
                 Domain::Unix => AddressFamily::Unix,
             };
-            let ty = match ty {
-                SockType::Stream => sock::SockType::Stream,
-                SockType::Dgram => sock::SockType::Datagram,
-            };
             let proto = match protocol {
                 Protocol::Default => None,
                 Protocol::Tcp => Some(sock::SockProtocol::Tcp),
                 Protocol::Udp => Some(sock::SockProtocol::Udp),
             };
-            let r = sock::socket(family, ty, SockFlag::empty(), proto).map(|fd| {
+            let r = sock::socket(family, sock_type(*ty), SockFlag::empty(), proto).map(|fd| {
                 use std::os::fd::IntoRawFd;
                 i64::from(fd.into_raw_fd())
             });
@@ -315,17 +356,16 @@ fn immediate(call: &Call<i32>) -> Done {
             return done;
         }
         Call::Setsockopt { fd, opt, value } => result(setsockopt(*fd, *opt, *value).map(|()| 0)),
-        Call::Bind { fd, addr, raw } => {
-            let mut done = result(with_sockaddr(addr, |a| sock::bind(*fd, a)).map(|()| 0));
-            if let (true, Some(port)) = (raw, addr.port()) {
-                // The bytes as they sit in struct sockaddr_in's sin_port.
-                let [hi, lo] = port.to_be_bytes();
-                let meant = port.swap_bytes();
-                let [mhi, mlo] = meant.to_be_bytes();
-                done.note = Some(format!(
-                    "sin_port holds the bytes {hi:02x} {lo:02x}, read in network order as port {port}; \
-                     htons({meant}) would have stored {mhi:02x} {mlo:02x}"
-                ));
+        Call::Bind { fd, addr, .. } => {
+            let mut done = result(sys::bind(*fd, addr).map(|()| 0));
+            // A port below ip_unprivileged_port_start bound all the same:
+            // this process has the privilege.
+            if done.errno.is_none()
+                && let Some(port) = addr.port().filter(|p| *p != 0)
+                && let Some(start) = sys::unprivileged_port_start()
+                && port < start
+            {
+                done.extra = Some(Extra::PrivilegedPort { start });
             }
             done
         }
@@ -342,30 +382,21 @@ fn immediate(call: &Call<i32>) -> Done {
             result(sock::shutdown(*fd, how).map(|()| 0))
         }
         Call::Close { fd } => {
+            let closing = closing(*fd);
             // SAFETY: closing a raw fd the lesson names; Rust owns none of them.
             let r = Errno::result(unsafe { libc::close(*fd) }).map(|_| 0);
             let mut done = result(r);
-            done.fds.push(FdState {
-                fd: *fd,
-                open: false,
-                kind: None,
-                local: None,
-                peer: None,
-                inode: 0,
-                tcp_state: None,
-            });
+            if done.errno.is_none() {
+                done.extra = closing.map(Extra::Closed);
+            }
+            done.fds.push(closed_fd(*fd));
             return done;
         }
-        Call::Getsockname { fd } => {
-            let r = sock::getsockname::<SockaddrStorage>(*fd);
-            let addr = r.as_ref().ok().and_then(to_addr);
-            Done {
-                addr,
-                ..result(r.map(|_| 0))
-            }
-        }
-        Call::Getpeername { fd } => {
-            let r = sock::getpeername::<SockaddrStorage>(*fd);
+        Call::Getsockname { fd } | Call::Getpeername { fd } => {
+            let r = match call {
+                Call::Getsockname { .. } => sock::getsockname::<SockaddrStorage>(*fd),
+                _ => sock::getpeername::<SockaddrStorage>(*fd),
+            };
             let addr = r.as_ref().ok().and_then(to_addr);
             Done {
                 addr,
@@ -403,34 +434,28 @@ fn immediate(call: &Call<i32>) -> Done {
             };
             let mut done = result(Errno::result(r).map(i64::from));
             if r == 0 {
-                done.note = Some(match v {
-                    0 => "SO_ERROR = 0: no error".to_string(),
-                    e => format!(
-                        "SO_ERROR = {} ({})",
-                        crate::errno::errno_name(e),
-                        crate::errno::errno_desc(e)
-                    ),
-                });
+                done.extra = Some(Extra::SoError(v));
             }
             done
         }
         Call::Socketpair { ty } => {
             use std::os::fd::IntoRawFd;
-            let ty = match ty {
-                SockType::Stream => sock::SockType::Stream,
-                SockType::Dgram => sock::SockType::Datagram,
-            };
-            return match sock::socketpair(AddressFamily::Unix, ty, None, SockFlag::empty()) {
+            return match sock::socketpair(
+                AddressFamily::Unix,
+                sock_type(*ty),
+                None,
+                SockFlag::empty(),
+            ) {
                 Ok((a, b)) => {
                     let (a, b) = (a.into_raw_fd(), b.into_raw_fd());
                     let mut done = result(Ok(0));
                     done.fds = vec![fd_state(a), fd_state(b)];
-                    done.note = Some(format!("sv = [{a}, {b}]"));
                     done
                 }
                 Err(e) => result(Err(e)),
             };
         }
+        // Calls that can wait go through start(); fork through the loop.
         Call::Accept { .. }
         | Call::Connect { .. }
         | Call::Recv { .. }
@@ -438,12 +463,20 @@ fn immediate(call: &Call<i32>) -> Done {
         | Call::Send { .. }
         | Call::Sendto { .. }
         | Call::Poll { .. }
-        | Call::Fork { .. } => unreachable!("start() and the loop handle these"),
+        | Call::Fork { .. } => result(Err(Errno::EINVAL)),
     };
     if let Some(fd) = call.fd() {
         done.fds.push(fd_state(*fd));
     }
     done
+}
+
+fn sock_type(ty: SockType) -> sock::SockType {
+    match ty {
+        SockType::Stream => sock::SockType::Stream,
+        SockType::Dgram => sock::SockType::Datagram,
+        SockType::Seqpacket => sock::SockType::SeqPacket,
+    }
 }
 
 fn setsockopt(fd: i32, opt: SockOpt, value: OptValue) -> nix::Result<()> {
@@ -491,152 +524,6 @@ fn setsockopt(fd: i32, opt: SockOpt, value: OptValue) -> nix::Result<()> {
     Errno::result(r).map(drop)
 }
 
-fn with_sockaddr<T>(
-    addr: &Addr,
-    f: impl FnOnce(&dyn SockaddrLike) -> nix::Result<T>,
-) -> nix::Result<T> {
-    match addr {
-        Addr::V4(a) => f(&SockaddrIn::from(*a)),
-        Addr::V6(a) => f(&SockaddrIn6::from(*a)),
-        Addr::Unix(p) => match p.strip_prefix('@') {
-            Some(name) => f(&UnixAddr::new_abstract(name.as_bytes())?),
-            None => f(&UnixAddr::new(p.as_str())?),
-        },
-    }
-}
-
-fn to_addr(s: &SockaddrStorage) -> Option<Addr> {
-    if let Some(a) = s.as_sockaddr_in() {
-        return Some(Addr::V4((*a).into()));
-    }
-    if let Some(a) = s.as_sockaddr_in6() {
-        return Some(Addr::V6((*a).into()));
-    }
-    let u = s.as_unix_addr()?;
-    if let Some(p) = u.path() {
-        return Some(Addr::Unix(p.to_string_lossy().into_owned()));
-    }
-    if let Some(name) = u.as_abstract() {
-        return Some(Addr::Unix(format!("@{}", String::from_utf8_lossy(name))));
-    }
-    Some(Addr::Unix(String::new()))
-}
-
-/// What the kernel says of `fd` now.
-fn fd_state(fd: i32) -> FdState {
-    let open = fcntl(fd, libc::F_GETFD).is_ok();
-    let local = sock::getsockname::<SockaddrStorage>(fd)
-        .ok()
-        .and_then(|a| to_addr(&a));
-    let peer = sock::getpeername::<SockaddrStorage>(fd)
-        .ok()
-        .and_then(|a| to_addr(&a));
-    let kind = open.then(|| sock_kind(fd)).flatten();
-    let tcp_state = kind
-        .as_deref()
-        .filter(|k| k.starts_with("TCP"))
-        .and_then(|_| tcp_info_state(fd));
-    FdState {
-        fd,
-        open,
-        inode: if open { inode(fd) } else { 0 },
-        tcp_state,
-        kind,
-        // An unbound socket reports 0.0.0.0:0 or an unnamed unix address:
-        // say nothing rather than that.
-        local: local.filter(|a| a.port() != Some(0) && *a != Addr::Unix(String::new())),
-        peer,
-    }
-}
-
-fn inode(fd: i32) -> u64 {
-    // SAFETY: fstat writes one struct stat.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd, &mut st) == 0 {
-            st.st_ino
-        } else {
-            0
-        }
-    }
-}
-
-/// `tcpi_state`, the first byte of struct tcp_info.
-fn tcp_info_state(fd: i32) -> Option<u8> {
-    let mut info = [0u8; 256];
-    let mut len = info.len() as libc::socklen_t;
-    // SAFETY: info and len are valid for the kernel to write into.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            info.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    (r == 0 && len > 0).then_some(info[0])
-}
-
-fn getsockopt_int(fd: i32, level: i32, name: i32) -> Option<i32> {
-    let mut v: i32 = 0;
-    let mut len = size_of::<i32>() as libc::socklen_t;
-    // SAFETY: v and len are valid for the kernel to write an int into.
-    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut i32).cast(), &mut len) };
-    (r == 0).then_some(v)
-}
-
-fn sock_kind(fd: i32) -> Option<String> {
-    let domain = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
-    let ty = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TYPE)?;
-    Some(
-        match (domain, ty) {
-            (libc::AF_INET, libc::SOCK_STREAM) => "TCP",
-            (libc::AF_INET, libc::SOCK_DGRAM) => "UDP",
-            (libc::AF_INET6, libc::SOCK_STREAM) => "TCPv6",
-            (libc::AF_INET6, libc::SOCK_DGRAM) => "UDPv6",
-            (libc::AF_UNIX, libc::SOCK_STREAM) => "UNIX-STREAM",
-            (libc::AF_UNIX, libc::SOCK_DGRAM) => "UNIX-DGRAM",
-            _ => "socket",
-        }
-        .to_string(),
-    )
-}
-
-fn fcntl(fd: i32, cmd: i32) -> nix::Result<i32> {
-    // SAFETY: F_GETFD and F_GETFL take no argument.
-    Errno::result(unsafe { libc::fcntl(fd, cmd) })
-}
-
-fn nonblocking(fd: i32) -> bool {
-    fcntl(fd, libc::F_GETFL).is_ok_and(|fl| fl & libc::O_NONBLOCK != 0)
-}
-
-/// Runs `f` with O_NONBLOCK set on `fd`, then restores the flags.
-fn with_nonblock<T>(fd: i32, f: impl FnOnce() -> T) -> T {
-    let Ok(flags) = fcntl(fd, libc::F_GETFL) else {
-        return f();
-    };
-    // SAFETY: F_SETFL takes an int of flags.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
-    let r = f();
-    // SAFETY: as above.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
-    r
-}
-
-/// `poll` with a zero timeout: the events ready on `fd` now.
-fn ready(fd: i32, events: libc::c_short) -> libc::c_short {
-    let mut p = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, zero timeout.
-    let n = unsafe { libc::poll(&mut p, 1, 0) };
-    if n > 0 { p.revents } else { 0 }
-}
-
 /// `retry`: the call was parked before, so `poll` is asked first and no
 /// syscall is repeated while nothing has changed. A first attempt is the
 /// real call, made non-blocking, so errors come back as they would in C.
@@ -670,10 +557,12 @@ fn connect(fd: i32, addr: &Addr) -> Progress {
         Progress::Done(done)
     };
     if nonblocking(fd) {
-        return finish(with_sockaddr(addr, |a| sock::connect(fd, a)));
+        return finish(sys::connect(fd, addr));
     }
-    match with_nonblock(fd, || with_sockaddr(addr, |a| sock::connect(fd, a))) {
-        Err(Errno::EINPROGRESS) => connect_finish(fd, addr),
+    match with_nonblock(fd, || sys::connect(fd, addr)) {
+        // A blocking connect waits for a handshake in progress, whether it
+        // started it (EINPROGRESS) or an earlier call did (EALREADY).
+        Err(Errno::EINPROGRESS | Errno::EALREADY) => connect_finish(fd, addr),
         Err(Errno::EAGAIN) => Progress::Parked(Pending::ConnectAgain {
             fd,
             addr: addr.clone(),
@@ -693,7 +582,7 @@ fn connect_finish(fd: i32, addr: &Addr) -> Progress {
             addr: addr.clone(),
         });
     }
-    let r = match with_nonblock(fd, || with_sockaddr(addr, |a| sock::connect(fd, a))) {
+    let r = match with_nonblock(fd, || sys::connect(fd, addr)) {
         Err(Errno::EISCONN) => Ok(()),
         r => r,
     };
@@ -713,16 +602,23 @@ fn msg_flags(flags: &[MsgFlag]) -> MsgFlags {
     })
 }
 
-fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {
-    let (fd, len, flags, via) = match call {
+/// The fd, length, flags and system call of a receiving call.
+fn receiving(call: &Call<i32>) -> Option<(i32, usize, &[MsgFlag], Via)> {
+    match call {
         Call::Recv {
             fd,
             len,
             flags,
             via,
-        } => (*fd, *len, flags.as_slice(), *via),
-        Call::Recvfrom { fd, len, flags } => (*fd, *len, flags.as_slice(), Via::Socket),
-        _ => unreachable!("recv() is given receiving calls"),
+        } => Some((*fd, *len, flags.as_slice(), *via)),
+        Call::Recvfrom { fd, len, flags } => Some((*fd, *len, flags.as_slice(), Via::Socket)),
+        _ => None,
+    }
+}
+
+fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {
+    let Some((fd, len, flags, via)) = receiving(call) else {
+        return Progress::Done(result(Err(Errno::EINVAL)));
     };
     let blocking = !nonblocking(fd) && !flags.contains(&MsgFlag::DontWait);
     let park = |got| {
@@ -746,9 +642,20 @@ fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {
                 n
             }),
         (_, Via::Socket) => sock::recv(fd, &mut buf, msg_flags(flags) | dontwait(blocking)),
-        // SAFETY: buf is valid for len bytes.
-        (_, Via::File) => Errno::result(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })
-            .map(|n| n as usize),
+        // read() has no flags: a blocking socket is made non-blocking for
+        // the one call, as accept's is.
+        (_, Via::File) => {
+            let mut read = || {
+                // SAFETY: buf is valid for len bytes.
+                Errno::result(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })
+                    .map(|n| n as usize)
+            };
+            if blocking {
+                with_nonblock(fd, read)
+            } else {
+                read()
+            }
+        }
     };
     if blocking && r == Err(Errno::EAGAIN) {
         return park(got);
@@ -825,41 +732,23 @@ fn recvfrom(fd: i32, buf: &mut [u8], flags: MsgFlags) -> nix::Result<(usize, Opt
 /// poll() on `fds` for POLLIN. A blocking poll is made with a zero timeout
 /// and parked when nothing is ready, as every waiting call is.
 fn poll(fds: &[i32], wait: bool) -> Progress {
-    let mut set: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    // SAFETY: a valid array of pollfd structs and its length.
-    let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, 0) };
-    if n == 0 && wait {
+    let r = poll_fds(fds, libc::POLLIN, 0);
+    let n = r
+        .as_ref()
+        .map(|ev| ev.iter().filter(|e| **e != 0).count())
+        .unwrap_or(0);
+    if n == 0 && wait && r.is_ok() {
         return Progress::Parked(Pending::Poll { fds: fds.to_vec() });
     }
-    let mut done = result(Errno::result(n).map(i64::from));
-    if n > 0 {
-        let names = [
-            (libc::POLLIN, "POLLIN"),
-            (libc::POLLHUP, "POLLHUP"),
-            (libc::POLLRDHUP, "POLLRDHUP"),
-            (libc::POLLERR, "POLLERR"),
-            (libc::POLLNVAL, "POLLNVAL"),
-        ];
-        let ready: Vec<String> = set
+    let mut done = result(r.as_ref().map(|_| n as i64).map_err(|e| *e));
+    if let Ok(events) = r {
+        let ready: Vec<(i32, i16)> = fds
             .iter()
-            .filter(|p| p.revents != 0)
-            .map(|p| {
-                let what: Vec<&str> = names
-                    .iter()
-                    .filter(|(bit, _)| p.revents & bit != 0)
-                    .map(|(_, n)| *n)
-                    .collect();
-                format!("fd {} {}", p.fd, what.join("|"))
-            })
+            .zip(events)
+            .filter(|(_, e)| *e != 0)
+            .map(|(fd, e)| (*fd, e))
             .collect();
-        done.note = Some(format!("ready: {}", ready.join(", ")));
+        done.extra = Some(Extra::Poll(ready));
     }
     Progress::Done(done)
 }
@@ -890,53 +779,41 @@ fn fork_actor(channel: std::os::fd::OwnedFd) -> Option<Done> {
     }
 }
 
-/// Whether closing `fd` would wait: SO_LINGER is on with a timeout and
-/// sent data is not yet acknowledged (SIOCOUTQ).
-fn lingering(fd: i32) -> bool {
-    let mut l = libc::linger {
-        l_onoff: 0,
-        l_linger: 0,
-    };
-    let mut len = size_of::<libc::linger>() as libc::socklen_t;
-    // SAFETY: l and len are valid for the kernel to write a struct linger.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&mut l as *mut libc::linger).cast(),
-            &mut len,
-        )
-    };
-    r == 0 && l.l_onoff != 0 && l.l_linger > 0 && unacked(fd) > 0
+/// SO_LINGER's time, when close() on `fd` would wait: the option is on
+/// with a timeout and sent data is not yet acknowledged (SIOCOUTQ).
+fn lingering(fd: i32) -> Option<i32> {
+    match sys::linger(fd) {
+        Some((_, secs)) if secs > 0 && sys::unacked(fd) > 0 => Some(secs),
+        _ => None,
+    }
 }
 
-fn unacked(fd: i32) -> usize {
-    let mut n: libc::c_int = 0;
-    // SAFETY: SIOCOUTQ writes one int.
-    let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) };
-    if r == 0 { n.max(0) as usize } else { 0 }
-}
-
-/// close() of a lingering socket: parked until its data is acknowledged.
+/// close(): parked while a lingering socket's data is not acknowledged.
 fn close(fd: i32) -> Progress {
-    if lingering(fd) {
-        return Progress::Parked(Pending::Close { fd });
+    if let Some(secs) = lingering(fd) {
+        return Progress::Parked(Pending::Close { fd, secs });
     }
     Progress::Done(immediate(&Call::Close { fd }))
 }
 
-/// Sends what is left of `call`'s data after `sent` bytes, as a blocking
-/// send does: it returns once every byte is queued, or on an error.
-fn send_rest(call: Call<i32>, sent: usize) -> Progress {
-    let (fd, data, flags) = match &call {
+/// The fd, bytes and flags of a sending call.
+fn sending(call: &Call<i32>) -> Option<(i32, &[u8], &[MsgFlag])> {
+    match call {
         Call::Send {
             fd, data, flags, ..
         }
         | Call::Sendto {
             fd, data, flags, ..
-        } => (*fd, data.as_slice(), flags.as_slice()),
-        _ => unreachable!("send_rest() is given sending calls"),
+        } => Some((*fd, data.as_slice(), flags.as_slice())),
+        _ => None,
+    }
+}
+
+/// Sends what is left of `call`'s data after `sent` bytes, as a blocking
+/// send does: it returns once every byte is queued, or on an error.
+fn send_rest(call: Call<i32>, sent: usize) -> Progress {
+    let Some((fd, data, flags)) = sending(&call) else {
+        return Progress::Done(result(Err(Errno::EINVAL)));
     };
     let blocking = !nonblocking(fd) && !flags.contains(&MsgFlag::DontWait);
     if blocking && sent > 0 && ready(fd, libc::POLLOUT) == 0 {
@@ -946,9 +823,12 @@ fn send_rest(call: Call<i32>, sent: usize) -> Progress {
     let outcome = loop {
         let rest = &data[sent..];
         let r = match &call {
-            Call::Sendto { addr, .. } => with_sockaddr(addr, |a| {
-                sock::sendto(fd, rest, a, msg_flags(flags) | dontwait(blocking))
-            }),
+            Call::Sendto { addr, .. } => sys::sendto(
+                fd,
+                rest,
+                (msg_flags(flags) | dontwait(blocking)).bits(),
+                addr,
+            ),
             Call::Send {
                 via: Via::Socket, ..
             } => sock::send(fd, rest, msg_flags(flags) | dontwait(blocking)),

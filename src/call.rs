@@ -46,17 +46,19 @@ impl Addr {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Domain {
     Inet,
     Inet6,
     Unix,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SockType {
     Stream,
     Dgram,
+    /// Connection-oriented, with message boundaries (unix sockets).
+    Seqpacket,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +80,18 @@ pub enum SockOpt {
     Broadcast,
     TcpNoDelay,
     Ipv6V6Only,
+}
+
+impl SockOpt {
+    /// Whether a socket of kind `k` has this option at all: TCP's options
+    /// are only TCP sockets', IPV6_V6ONLY only IPv6 sockets'.
+    pub fn fits(self, k: crate::sock::Kind) -> bool {
+        match self {
+            SockOpt::TcpNoDelay => k.is_tcp(),
+            SockOpt::Ipv6V6Only => k.domain == Domain::Inet6,
+            _ => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -373,6 +387,16 @@ impl<F> Call<F> {
                 wait: *wait,
             },
         })
+    }
+
+    /// The address the call names (bind's, connect's, sendto's).
+    pub fn addr(&self) -> Option<&Addr> {
+        match self {
+            Call::Bind { addr, .. } | Call::Connect { addr, .. } | Call::Sendto { addr, .. } => {
+                Some(addr)
+            }
+            _ => None,
+        }
     }
 
     /// The addresses written in the call, for port remapping.

@@ -108,8 +108,8 @@ impl Capture {
         }
     }
 
-    pub fn raw_fd(&self) -> std::os::fd::RawFd {
-        self.fd.as_raw_fd()
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
     }
 
     /// Every frame captured since the last call. Loopback packets are seen
@@ -181,6 +181,33 @@ pub struct Packet {
     pub src: Addr,
     pub dst: Addr,
     pub payload: Payload,
+    /// The actor whose socket sent it, as the engine matched it by address.
+    pub from: Option<usize>,
+    /// The actor whose socket it is for.
+    pub to: Option<usize>,
+}
+
+impl Packet {
+    /// TCP flags, for a TCP segment.
+    pub fn tcp_flags(&self) -> Option<u8> {
+        match &self.payload {
+            Payload::Tcp { flags, .. } => Some(*flags),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a TCP segment with all of `flags` set.
+    pub fn has(&self, flags: u8) -> bool {
+        self.tcp_flags().is_some_and(|f| f & flags == flags)
+    }
+
+    /// The payload bytes, for TCP and UDP.
+    pub fn data(&self) -> &[u8] {
+        match &self.payload {
+            Payload::Tcp { data, .. } | Payload::Udp { data } => data,
+            _ => &[],
+        }
+    }
 }
 
 pub const FIN: u8 = 0x01;
@@ -237,6 +264,8 @@ pub fn decode(frame: &[u8]) -> Option<Packet> {
             Some(Packet {
                 src: src_ip.with_port(sp),
                 dst: dst_ip.with_port(dp),
+                from: None,
+                to: None,
                 payload: Payload::Tcp {
                     flags,
                     seq,
@@ -250,6 +279,8 @@ pub fn decode(frame: &[u8]) -> Option<Packet> {
             Some(Packet {
                 src: src_ip.with_port(sp),
                 dst: dst_ip.with_port(dp),
+                from: None,
+                to: None,
                 payload: Payload::Udp {
                     data: l4.get(8..)?.to_vec(),
                 },
@@ -280,6 +311,8 @@ pub fn decode(frame: &[u8]) -> Option<Packet> {
             Some(Packet {
                 src: src_ip.with_port(0),
                 dst: dst_ip.with_port(0),
+                from: None,
+                to: None,
                 payload: if unreachable {
                     Payload::Unreachable {
                         code: l4[1],

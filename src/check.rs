@@ -62,13 +62,14 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
         }
     };
     let mut transcript = Transcript::new(TranscriptOptions::stable_plain());
+    let mut lines = crate::json::Json::new();
     let title = lesson.title.clone();
     let mut shown = true;
     let verdict = run_lesson(lesson, &opts, |events| {
         // The run up to where it goes wrong, and no further.
         if shown {
             let out = if json {
-                crate::render::json_lines(events)
+                lines.events(events)
             } else {
                 transcript.events(events)
             };
@@ -101,9 +102,13 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
 
 fn say(json: bool, done: bool, text: &str) {
     if json {
+        let e = crate::json::JsonEvent::Check {
+            done,
+            text: text.to_string(),
+        };
         println!(
             "{}",
-            serde_json::json!({"event": "check", "done": done, "text": text})
+            serde_json::to_string(&e).expect("a verdict serializes")
         );
     } else {
         println!("\n{text}");
@@ -144,7 +149,9 @@ pub fn run_lesson(
 
 fn describe(e: &Event) -> String {
     match e {
-        Event::ExpectFailed { step, got, .. } => format!("at step {step}, {got}"),
+        Event::ExpectFailed { step, got, .. } => {
+            format!("at step {step}, {}", crate::render::words::got(got))
+        }
         Event::Crashed { step, .. } => format!("a process died at step {step}"),
         Event::Deadlock { waits, .. } if waits.is_empty() => {
             "the goal needs a deadlock, and every step ran".into()

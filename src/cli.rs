@@ -79,6 +79,9 @@ file that cannot be read.")]
         /// The book's src/ folder
         dir: std::path::PathBuf,
     },
+    /// Print the JSON schema of `--format json`'s lines
+    #[command(after_help = "Example:\n  sockstep schema > events.schema.json")]
+    Schema,
 }
 
 #[derive(clap::Args)]
@@ -194,6 +197,10 @@ pub fn main() -> ExitCode {
             crate::check::check(args.file.as_deref(), args.hint, args.format == Format::Json)
         }
         Command::Book { dir } => book(&dir),
+        Command::Schema => {
+            print_stdout(&crate::json::schema());
+            ExitCode::from(EXIT_OK)
+        }
     }
 }
 
@@ -365,25 +372,24 @@ fn run(args: RunArgs) -> ExitCode {
     });
     for e in run.header() {
         if let Event::NoCapture { reason } = e {
-            eprintln!("note: no packets are shown: {reason}");
+            eprintln!(
+                "note: no packets are shown: {}",
+                crate::render::words::no_capture(reason)
+            );
         }
         if let Event::Start {
-            network: Network::Host { reason },
+            network: Network::Host(reason),
             remapped,
             ..
         } = e
         {
-            let ports: Vec<String> = remapped.iter().map(|(l, r)| format!("{l} → {r}")).collect();
-            eprintln!(
-                "note: no private network namespace ({reason}); running on the host's loopback, \
-                 lesson ports remapped to free ones ({}) and shown as the lesson writes them",
-                ports.join(", ")
-            );
+            eprintln!("{}", crate::render::words::host_note(reason, remapped));
         }
     }
+    let mut lines = crate::json::Json::new();
     let mut draw = |events: &[Event]| {
         if json {
-            crate::render::json_lines(events)
+            lines.events(events)
         } else {
             transcript.events(events)
         }

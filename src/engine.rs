@@ -4,25 +4,32 @@
 //! is sent as real syscalls. The engine picks the next step in script order
 //! whose actor is free, sends it, and after every step asks each parked actor
 //! whether its call can complete now. When no step can run and an actor is
-//! parked, that is a deadlock, known at once: nothing is ever waited out.
+//! parked, the engine looks for a timer the kernel has armed that could move
+//! a parked call (a SYN's retransmission, a lingering close) and lets it
+//! fire; when there is none, that is a deadlock, known at once: nothing is
+//! ever waited out to find out.
 //!
-//! The engine writes nothing to the terminal; it returns [`Event`]s.
+//! The engine writes nothing to the terminal; it returns [`Event`]s, which
+//! carry facts only.
 
+mod peek;
 mod proc;
+mod rfc;
 mod view;
 
-pub use view::{COPY, rfc_name};
-
-use crate::call::{Addr, Call, FdRef};
-use crate::capture::{Capture, Frame};
-use crate::event::{Event, Network, Outcome, Socket, Waiting};
+use crate::call::{Addr, Call, FdRef, How};
+use crate::capture::{Capture, Frame, Packet, Payload, RST, SYN};
+use crate::event::{Event, Got, HostReason, Network, NoCapture, Outcome, TimerWait, Waiting};
+use crate::explain::{self, Reset, RstCause, Why};
 use crate::lesson::{Expect, Lesson};
-use crate::wire::{Done, FdState, Reply, Request, WaitKind};
+use crate::sock::{FdOf, Holder, Socket, State, TimerKind};
+use crate::wire::{Closing, Done, Extra, FdFacts, FdState, Reply, Request, SetupError, WaitKind};
 use proc::Proc;
+use std::collections::HashSet;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a run is set up.
 #[derive(Debug, Clone)]
@@ -57,7 +64,7 @@ pub enum EngineError {
     /// A child process could not be started.
     Spawn(std::io::Error),
     /// An actor could not set itself up.
-    Setup { actor: String, reason: String },
+    Setup { actor: String, error: SetupError },
     /// A child did not answer within the watchdog's time.
     Watchdog { who: String, secs: u64 },
     /// The control channel to a child failed.
@@ -70,7 +77,11 @@ impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EngineError::Spawn(e) => write!(f, "cannot start an actor process: {e}"),
-            EngineError::Setup { actor, reason } => write!(f, "{actor} could not start: {reason}"),
+            EngineError::Setup { actor, error } => write!(
+                f,
+                "{actor} could not start: {}",
+                crate::render::words::setup_error(error)
+            ),
             EngineError::Watchdog { who, secs } => write!(
                 f,
                 "{who} did not answer within {secs} s: a call neither completed nor parked, \
@@ -90,6 +101,44 @@ struct Parked {
     step: usize,
     call: Call<i32>,
     wait: WaitKind,
+    /// For a connect: the accept queue of the listener at its address
+    /// (waiting, backlog) when it parked.
+    queue: Option<(u32, u32)>,
+}
+
+/// One actor's process and what the engine knows of it.
+#[derive(Default)]
+struct Actor {
+    /// `None` once the process is gone (or before a fork makes it).
+    proc: Option<Proc>,
+    /// A pidfd, to look at its listening sockets.
+    peek: Option<peek::Peek>,
+    /// Names the lesson bound to fds.
+    bindings: HashMap<String, i32>,
+    /// Its open fds, as the kernel reported them at its last call.
+    fds: BTreeMap<i32, FdState>,
+    parked: Option<Parked>,
+}
+
+/// What the current step did, for the facts its events need.
+#[derive(Default)]
+struct StepLog {
+    /// The calls made on each fd, by C name ("exit" as a process ended).
+    calls: Vec<(FdOf, &'static str)>,
+    /// Sockets closed during the step (by close, or as a process ended),
+    /// with what they held.
+    closings: Vec<(FdOf, Closing)>,
+    /// Actors whose process died during the step.
+    died: Vec<usize>,
+    /// The packets captured during the step.
+    packets: Vec<Packet>,
+    /// The view of the kernel before the step.
+    before: Vec<Socket>,
+    /// The lesson step being run, if one is.
+    number: Option<usize>,
+    /// What each completed call reported, by (actor, step number): the
+    /// facts of a failure, and its fds as the kernel said they were after.
+    done: HashMap<(usize, usize), (Option<FdFacts>, Vec<FdState>)>,
 }
 
 /// One run of a lesson, stepped by [`Run::step`]. Dropping it ends every
@@ -97,14 +146,10 @@ struct Parked {
 pub struct Run {
     lesson: Lesson,
     hub: Option<Proc>,
-    /// One per actor; `None` once the process is gone.
-    procs: Vec<Option<Proc>>,
+    actors: Vec<Actor>,
     run_dir: PathBuf,
     header: Vec<Event>,
     ran: Vec<bool>,
-    bindings: Vec<HashMap<String, i32>>,
-    fds: Vec<BTreeMap<i32, FdState>>,
-    parked: Vec<Option<Parked>>,
     /// Lesson port to real port, on the host's loopback.
     remap: HashMap<u16, u16>,
     steps_run: usize,
@@ -116,20 +161,30 @@ pub struct Run {
     ports: Vec<u16>,
     /// The kernel's view after the last step.
     sockets: Vec<Socket>,
+    /// When that view was read.
+    viewed: Instant,
     /// Frames captured so far, for `--pcap`; `None` if capture failed.
     frames: Option<Vec<Frame>>,
     /// The packet socket on the run's loopback.
     capture: Option<Capture>,
-    /// sock_diag in the run's namespace, for TCP; without it, /proc.
+    /// sock_diag in the run's namespace, for TCP and unix; without it, /proc.
     diag: Option<crate::kernel::Diag>,
-    /// A RST crossed loopback since the last view (it decides what the
-    /// RFC 9293 notes say).
-    rst_seen: bool,
     /// Sockets with no fd, in the order first seen.
     seen: view::Seen,
     /// Which actor each local address belonged to, and when it was first
     /// seen, to order sockets that no fd refers to.
     addr_owner: Vec<(Addr, usize)>,
+    /// Resets that reached a socket of the run, and why they were sent.
+    resets: Vec<Reset>,
+    /// Successful shutdown() calls: the socket's inode, how, the step.
+    shutdowns: Vec<(u64, How, usize)>,
+    /// Sockets (by inode) that have had a peer.
+    connected: HashSet<u64>,
+    /// Sockets (by inode) on which a call has failed with ECONNRESET.
+    reset_reported: HashSet<u64>,
+    /// Sockets (by inode) to which the peer's FIN has come.
+    fins: HashSet<u64>,
+    step_log: StepLog,
 }
 
 impl Run {
@@ -138,13 +193,10 @@ impl Run {
         let run_dir = proc::make_run_dir().map_err(EngineError::RunDir)?;
         let mut run = Run {
             hub: None,
-            procs: Vec::new(),
+            actors: lesson.actors.iter().map(|_| Actor::default()).collect(),
             run_dir,
             header: Vec::new(),
             ran: vec![false; lesson.steps.len()],
-            bindings: vec![HashMap::new(); lesson.actors.len()],
-            fds: vec![BTreeMap::new(); lesson.actors.len()],
-            parked: lesson.actors.iter().map(|_| None).collect(),
             remap: HashMap::new(),
             steps_run: 0,
             failures: 0,
@@ -152,12 +204,18 @@ impl Run {
             private: false,
             ports: Vec::new(),
             sockets: Vec::new(),
+            viewed: Instant::now(),
             frames: Some(Vec::new()),
             capture: None,
             diag: None,
-            rst_seen: false,
             seen: Vec::new(),
             addr_owner: Vec::new(),
+            resets: Vec::new(),
+            shutdowns: Vec::new(),
+            connected: HashSet::new(),
+            reset_reported: HashSet::new(),
+            fins: HashSet::new(),
+            step_log: StepLog::default(),
             lesson,
         };
         let network = run.start_hub(opts)?;
@@ -179,33 +237,30 @@ impl Run {
         if let Some(pid) = &netns {
             args.extend(["--netns".to_string(), pid.clone()]);
         }
-        for i in 0..run.lesson.actors.len() {
+        for i in 0..run.actors.len() {
             // An actor another one forks has no process until that fork.
             if run.lesson.forked(i) {
-                run.procs.push(None);
                 continue;
             }
             let p = Proc::spawn(&opts.exe, &args, &run.run_dir, opts.watchdog)
                 .map_err(EngineError::Spawn)?;
-            run.procs.push(Some(p));
+            run.actors[i].peek = peek::Peek::open(p.pid());
+            run.actors[i].proc = Some(p);
         }
-        for i in 0..run.procs.len() {
-            if run.procs[i].is_none() {
+        for i in 0..run.actors.len() {
+            if run.actors[i].proc.is_none() {
                 continue;
             }
             let name = run.lesson.actors[i].clone();
             match run.exchange_raw(i, None)? {
                 Some(Reply::Ready) => {}
-                Some(Reply::SetupFailed(reason)) => {
-                    return Err(EngineError::Setup {
-                        actor: name,
-                        reason,
-                    });
+                Some(Reply::SetupFailed(error)) => {
+                    return Err(EngineError::Setup { actor: name, error });
                 }
                 _ => {
                     return Err(EngineError::Setup {
                         actor: name,
-                        reason: "it exited before it was ready".into(),
+                        error: SetupError::Gone,
                     });
                 }
             }
@@ -256,12 +311,13 @@ impl Run {
         }
         let mut events = Vec::new();
         if let Some(i) = self.next_step() {
+            let from = self.begin_step(&events);
             self.run_step(i, &mut events)?;
             self.packets(&mut events)?;
             if self.settle(&mut events)? {
                 self.packets(&mut events)?;
             }
-            self.states(&mut events);
+            self.end_step(&mut events, from);
             let step = &self.lesson.steps[i];
             if !step.narration.is_empty() {
                 events.push(Event::Narration {
@@ -276,13 +332,19 @@ impl Run {
         }
         // An actor with no steps left returns from main, and the kernel
         // closes its fds: that may be what a parked actor waits for (a recv
-        // that will read end of file).
-        while self.next_step().is_none() && self.exit_idle(&mut events)? {
-            self.packets(&mut events)?;
-            if self.settle(&mut events)? {
+        // that will read end of file). And a timer the kernel armed may
+        // move a parked call.
+        while self.next_step().is_none() {
+            let from = self.begin_step(&events);
+            if self.exit_idle(&mut events)? || self.wait_timer(&mut events)? {
                 self.packets(&mut events)?;
+                if self.settle(&mut events)? {
+                    self.packets(&mut events)?;
+                }
+                self.end_step(&mut events, from);
+            } else {
+                break;
             }
-            self.states(&mut events);
         }
         if self.next_step().is_none() {
             self.finish(&mut events)?;
@@ -319,7 +381,7 @@ impl Run {
             })?;
             Ok::<_, EngineError>((hub, reply))
         };
-        let mut reason = "--host-network was given".to_string();
+        let mut reason = HostReason::Asked;
         if !opts.host_network {
             match spawn(false)? {
                 (hub, Some(Reply::Ready)) => {
@@ -328,18 +390,18 @@ impl Run {
                 }
                 (hub, Some(Reply::SetupFailed(why))) => {
                     hub.reap();
-                    reason = why;
+                    reason = HostReason::Setup(why);
                 }
                 (hub, _) => {
                     hub.reap();
-                    reason = "the namespace hub exited before it was ready".into();
+                    reason = HostReason::Setup(SetupError::Gone);
                 }
             }
         }
         if let (hub, Some(Reply::Ready)) = spawn(true)? {
             self.hub = Some(hub);
         }
-        Ok(Network::Host { reason })
+        Ok(Network::Host(reason))
     }
 
     /// On the host's loopback, gives each port the lesson names a free one.
@@ -354,8 +416,8 @@ impl Run {
     /// The earliest step not yet run whose actor is alive and not parked.
     fn next_step(&self) -> Option<usize> {
         (0..self.lesson.steps.len()).find(|&i| {
-            let a = self.lesson.steps[i].actor;
-            !self.ran[i] && self.parked[a].is_none() && self.procs[a].is_some()
+            let a = &self.actors[self.lesson.steps[i].actor];
+            !self.ran[i] && a.parked.is_none() && a.proc.is_some()
         })
     }
 
@@ -364,7 +426,9 @@ impl Run {
             .map_fd(|r| {
                 Ok::<_, ()>(match r {
                     FdRef::Num(n) => *n,
-                    FdRef::Name(name) => self.bindings[actor].get(name).copied().unwrap_or(-1),
+                    FdRef::Name(name) => {
+                        self.actors[actor].bindings.get(name).copied().unwrap_or(-1)
+                    }
                 })
             })
             .expect("resolving never fails");
@@ -377,10 +441,106 @@ impl Run {
         call
     }
 
+    /// Starts a step's record; returns where its events begin.
+    fn begin_step(&mut self, events: &[Event]) -> usize {
+        self.step_log = StepLog {
+            before: self.sockets.clone(),
+            ..StepLog::default()
+        };
+        events.len()
+    }
+
+    /// Ends a step: reads the kernel's view, says what changed, records the
+    /// resets that came, and says why each call of the step gave what it
+    /// gave (events from `from` on).
+    fn end_step(&mut self, events: &mut Vec<Event>, from: usize) {
+        self.states(events);
+        for a in 0..self.actors.len() {
+            let queue = match &self.actors[a].parked {
+                Some(p) if p.wait == WaitKind::Handshake && p.queue.is_none() => {
+                    p.call.addr().and_then(|t| self.listener_queue(t))
+                }
+                _ => continue,
+            };
+            if let Some(p) = self.actors[a].parked.as_mut() {
+                p.queue = queue;
+            }
+        }
+        self.attribute_packets(events, from);
+        self.record_resets();
+        let whys: Vec<Option<Why>> = events[from..]
+            .iter()
+            .map(|e| match e {
+                Event::Call {
+                    step,
+                    actor,
+                    call,
+                    outcome,
+                    ..
+                }
+                | Event::Completed {
+                    step,
+                    actor,
+                    call,
+                    outcome,
+                    ..
+                } => self.why(*step, *actor, call, outcome),
+                Event::Crashed {
+                    step,
+                    actor,
+                    call,
+                    signal: Some(libc::SIGPIPE),
+                    ..
+                } => self.why_sigpipe(*step, *actor, call),
+                _ => None,
+            })
+            .collect();
+        for e in &events[from..] {
+            if let Event::Call {
+                outcome:
+                    Outcome::Failed {
+                        errno: libc::ECONNRESET,
+                    },
+                actor,
+                call,
+                ..
+            }
+            | Event::Completed {
+                outcome:
+                    Outcome::Failed {
+                        errno: libc::ECONNRESET,
+                    },
+                actor,
+                call,
+                ..
+            } = e
+                && let Some(fd) = call.fd()
+                && let Some(s) = self.step_log.before.iter().find(|s| {
+                    s.fd()
+                        == Some(FdOf {
+                            actor: *actor,
+                            fd: *fd,
+                        })
+                })
+            {
+                self.reset_reported.insert(s.inode);
+            }
+        }
+        for (e, why) in events[from..].iter_mut().zip(whys) {
+            match e {
+                Event::Call { why: w, .. }
+                | Event::Completed { why: w, .. }
+                | Event::Crashed { why: w, .. } => *w = why,
+                _ => {}
+            }
+        }
+    }
+
     fn run_step(&mut self, i: usize, events: &mut Vec<Event>) -> Result<(), EngineError> {
         let step = self.lesson.steps[i].clone();
         let actor = step.actor;
         let call = self.resolve(actor, &step.call);
+        self.step_log.number = Some(step.number);
         if !step.before.is_empty() {
             events.push(Event::Section {
                 step: step.number,
@@ -389,19 +549,26 @@ impl Run {
         }
         self.ran[i] = true;
         self.steps_run += 1;
+        if let Some(fd) = call.fd() {
+            self.step_log
+                .calls
+                .push((FdOf { actor, fd: *fd }, call.name()));
+        }
         let reply = match call {
             Call::Fork { child } => self.fork(actor, child)?,
             _ => self.exchange(actor, Request::Call(call.clone()))?,
         };
         match reply {
             Some(Reply::Done(done)) => {
-                let (outcome, fds) = self.apply(actor, step.binding.as_deref(), &done);
+                let fds = self.changed_fds(actor, &done);
+                let outcome = self.apply(actor, step.binding.as_deref(), &call, &done, step.number);
                 // socketpair: the two names take the two fds, in order.
                 let mut binding = step.binding.clone();
                 if let (Some(a), Some(b)) = (&step.binding, &step.binding2) {
                     let fd = |i: usize| done.fds.get(i).map(|s| s.fd).unwrap_or(-1);
-                    self.bindings[actor].insert(a.clone(), fd(0));
-                    self.bindings[actor].insert(b.clone(), fd(1));
+                    let names = &mut self.actors[actor].bindings;
+                    names.insert(a.clone(), fd(0));
+                    names.insert(b.clone(), fd(1));
                     binding = Some(format!("{a}, {b}"));
                 }
                 let fail = step.expect.as_ref().and_then(|e| check(e, &outcome));
@@ -412,6 +579,7 @@ impl Run {
                     call,
                     outcome,
                     fds,
+                    why: None,
                 });
                 self.expect_result(&step, fail, events);
             }
@@ -423,22 +591,21 @@ impl Run {
                     data: None,
                     addr: None,
                     fds: fd_states,
-                    note: None,
+                    extra: None,
+                    facts: None,
                 };
-                let (_, fds) = self.apply(actor, None, &known);
+                let fds = self.changed_fds(actor, &known);
+                self.apply_fds(actor, &known);
                 let fail = match &step.expect {
-                    Some(Expect::Blocks) | None => None,
-                    Some(Expect::Signal(s)) => Some(format!(
-                        "it blocked; {} did not arrive",
-                        crate::errno::signal_name(*s)
-                    )),
+                    Some(Expect::Signal(_)) => Some(Got::Outcome(outcome.clone())),
                     // Other expectations are checked when the call completes.
-                    Some(_) => None,
+                    _ => None,
                 };
-                self.parked[actor] = Some(Parked {
+                self.actors[actor].parked = Some(Parked {
                     step: i,
                     call: call.clone(),
                     wait,
+                    queue: None,
                 });
                 events.push(Event::Call {
                     step: step.number,
@@ -447,6 +614,7 @@ impl Run {
                     call,
                     outcome,
                     fds,
+                    why: None,
                 });
                 self.expect_result(&step, fail, events);
             }
@@ -464,14 +632,15 @@ impl Run {
     /// While some actor is parked, ends the actors that have nothing left to
     /// do; whether any did.
     fn exit_idle(&mut self, events: &mut Vec<Event>) -> Result<bool, EngineError> {
-        if self.parked.iter().all(Option::is_none) {
+        if self.actors.iter().all(|a| a.parked.is_none()) {
             return Ok(false);
         }
         let mut any = false;
-        for actor in 0..self.procs.len() {
+        for actor in 0..self.actors.len() {
             let has_steps =
                 (0..self.ran.len()).any(|i| !self.ran[i] && self.lesson.steps[i].actor == actor);
-            if self.procs[actor].is_none() || self.parked[actor].is_some() || has_steps {
+            let a = &self.actors[actor];
+            if a.proc.is_none() || a.parked.is_some() || has_steps {
                 continue;
             }
             self.exit_actor(actor, events)?;
@@ -480,14 +649,118 @@ impl Run {
         Ok(any)
     }
 
+    /// When no step can run: the soonest timer the kernel has armed on a
+    /// parked call's socket, let fire. Whether there was one.
+    fn wait_timer(&mut self, events: &mut Vec<Event>) -> Result<bool, EngineError> {
+        let Some((actor, timer, ms)) = self.armed_timer() else {
+            return Ok(false);
+        };
+        let step = self.actors[actor]
+            .parked
+            .as_ref()
+            .map(|p| self.lesson.steps[p.step].number)
+            .unwrap_or(0);
+        events.push(Event::Timer {
+            actor,
+            step,
+            timer,
+            ms,
+        });
+        // A little past the timer, for the kernel's own slack.
+        let wait = ms.saturating_add(200);
+        let reply = match self.actors[actor].proc.as_mut() {
+            Some(p) => {
+                let extended = Duration::from_millis(u64::from(wait)) + p.watchdog();
+                p.set_timeout(extended);
+                let r = self.exchange(actor, Request::WaitTimer { ms: wait });
+                if let Some(p) = self.actors[actor].proc.as_mut() {
+                    let normal = p.watchdog();
+                    p.set_timeout(normal);
+                }
+                r?
+            }
+            None => None,
+        };
+        self.parked_reply(actor, reply, events)?;
+        Ok(true)
+    }
+
+    /// A timer armed on a parked call's socket that can move it: the one
+    /// that fires first.
+    fn armed_timer(&self) -> Option<(usize, TimerWait, u32)> {
+        let mut best: Option<(usize, TimerWait, u32)> = None;
+        for (actor, a) in self.actors.iter().enumerate() {
+            let (Some(p), Some(_)) = (&a.parked, &a.proc) else {
+                continue;
+            };
+            let found = match p.wait {
+                WaitKind::Handshake => {
+                    let fd = p.call.fd().copied();
+                    self.sockets
+                        .iter()
+                        .find(|s| {
+                            s.fd() == fd.map(|fd| FdOf { actor, fd }) && s.state == State::SynSent
+                        })
+                        .and_then(|s| s.timer)
+                        .filter(|t| t.kind == TimerKind::Retransmit)
+                        .map(|t| {
+                            (
+                                TimerWait::SynRetransmit {
+                                    resends: t.retransmits,
+                                    queue: p.queue,
+                                },
+                                t.expires_ms,
+                            )
+                        })
+                }
+                WaitKind::Linger { secs } => Some((
+                    TimerWait::Linger { secs },
+                    u32::try_from(secs).unwrap_or(0).saturating_mul(1000),
+                )),
+                _ => None,
+            };
+            if let Some((timer, ms)) = found
+                && best.is_none_or(|(_, _, b)| ms < b)
+            {
+                best = Some((actor, timer, ms));
+            }
+        }
+        best
+    }
+
+    /// The accept queue of the listener at `target`: (waiting, backlog).
+    fn listener_queue(&self, target: &Addr) -> Option<(u32, u32)> {
+        self.sockets
+            .iter()
+            .find(|s| {
+                s.state == State::Listen
+                    && s.local.as_ref().is_some_and(|l| {
+                        l.port() == target.port() && (l == target || is_unspecified(l))
+                    })
+            })
+            .map(|l| (l.recv_q, l.send_q))
+    }
+
     fn exit_actor(&mut self, actor: usize, events: &mut Vec<Event>) -> Result<(), EngineError> {
         if let Some(Reply::Exiting(open)) = self.exchange(actor, Request::Exit)? {
-            events.push(Event::Exit { actor, open });
+            for (fd, closing) in &open {
+                let f = FdOf { actor, fd: *fd };
+                self.step_log.calls.push((f, "exit"));
+                if let Some(c) = closing {
+                    self.step_log.closings.push((f, *c));
+                }
+            }
+            events.push(Event::Exit {
+                actor,
+                open: open.iter().map(|(fd, _)| *fd).collect(),
+            });
         }
-        if let Some(p) = self.procs[actor].take() {
+        let a = &mut self.actors[actor];
+        if let Some(p) = a.proc.take() {
             p.reap();
         }
-        self.fds[actor].clear();
+        a.peek = None;
+        a.fds.clear();
         Ok(())
     }
 
@@ -501,7 +774,7 @@ impl Run {
             error,
         };
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(channel)?;
-        let Some(p) = self.procs[actor].as_mut() else {
+        let Some(p) = self.actors[actor].proc.as_mut() else {
             return Ok(None);
         };
         let watchdog = p.watchdog();
@@ -519,24 +792,31 @@ impl Run {
                 _ => {
                     return Err(EngineError::Setup {
                         actor: self.lesson.actors[child].clone(),
-                        reason: "the forked process did not start".into(),
+                        error: SetupError::Gone,
                     });
                 }
             }
-            self.procs[child] = Some(forked);
-            self.fds[child] = self.fds[actor].clone();
-            self.bindings[child] = self.bindings[actor].clone();
+            let (fds, bindings) = {
+                let parent = &self.actors[actor];
+                (parent.fds.clone(), parent.bindings.clone())
+            };
+            let c = &mut self.actors[child];
+            c.peek = peek::Peek::open(forked.pid());
+            c.proc = Some(forked);
+            c.fds = fds;
+            c.bindings = bindings;
         }
         Ok(reply)
     }
 
     /// Asks the hub for its packet socket; `Err` says why there is none.
-    fn open_capture(&mut self, wanted: bool) -> Result<Result<Capture, String>, EngineError> {
+    fn open_capture(&mut self, wanted: bool) -> Result<Result<Capture, NoCapture>, EngineError> {
         if !wanted {
-            return Ok(Err("packets were not asked for".into()));
+            return Ok(Err(NoCapture::NotAsked));
         }
+        let host = !self.private;
         let Some(hub) = self.hub.as_mut() else {
-            return Ok(Err("the hub did not start".into()));
+            return Ok(Err(NoCapture::NoHub));
         };
         let channel = |error| EngineError::Channel {
             who: "the hub".into(),
@@ -545,8 +825,8 @@ impl Run {
         hub.send(&Request::Capture).map_err(channel)?;
         Ok(match hub.recv_fd().map_err(channel)? {
             (Some(Reply::Fd), Some(fd)) => Ok(Capture::from_fd(fd)),
-            (Some(Reply::NoCapture(reason)), _) => Err(reason),
-            _ => Err("the hub did not pass its packet socket".into()),
+            (Some(Reply::NoSocket(errno)), _) => Err(NoCapture::Denied { errno, host }),
+            _ => Err(NoCapture::NoHub),
         })
     }
 
@@ -580,20 +860,16 @@ impl Run {
             };
             let ours = |a: &Addr| a.port().is_some_and(|port| ports.contains(&port));
             let about_ours = match &p.payload {
-                crate::capture::Payload::Unreachable { about: Some(a), .. } => ours(a),
+                Payload::Unreachable { about: Some(a), .. } => ours(a),
                 _ => false,
             };
             if private || ours(&p.src) || ours(&p.dst) || about_ours {
-                if let crate::capture::Payload::Tcp { flags, .. } = &p.payload
-                    && flags & crate::capture::RST != 0
-                {
-                    self.rst_seen = true;
-                }
                 frames.push(f);
                 packets.push(p);
             }
         }
         if !packets.is_empty() {
+            self.step_log.packets.extend(packets.iter().cloned());
             events.push(Event::Packets { packets });
         }
         let lost = capture.lost();
@@ -601,6 +877,204 @@ impl Run {
             events.push(Event::PacketsLost { count: lost });
         }
         Ok(())
+    }
+
+    /// Says which actor's socket sent each packet of the step, and whose it
+    /// is for, from the views before and after the step.
+    fn attribute_packets(&self, events: &mut [Event], from: usize) {
+        let views = [&self.step_log.before, &self.sockets];
+        let sockets = || views.iter().flat_map(|v| v.iter());
+        let by_pair = |local: &Addr, peer: &Addr| {
+            sockets()
+                .find(|s| s.local.as_ref() == Some(local) && s.peer.as_ref() == Some(peer))
+                .and_then(|s| s.holder.actor())
+        };
+        let by_local = |local: &Addr| {
+            sockets()
+                .filter(|s| s.peer.is_none() || !s.kind.is_tcp())
+                .find(|s| match &s.local {
+                    Some(l) => l == local || (l.port() == local.port() && is_unspecified(l)),
+                    None => false,
+                })
+                .and_then(|s| s.holder.actor())
+                .or_else(|| {
+                    self.addr_owner
+                        .iter()
+                        .find(|(a, _)| a == local)
+                        .map(|(_, o)| *o)
+                })
+        };
+        for e in &mut events[from..] {
+            let Event::Packets { packets } = e else {
+                continue;
+            };
+            for p in packets.iter_mut() {
+                match &p.payload {
+                    Payload::Unreachable { sender, .. } => {
+                        p.from = None;
+                        p.to = sender.as_ref().and_then(by_local);
+                    }
+                    _ => {
+                        p.from = by_pair(&p.src, &p.dst).or_else(|| by_local(&p.src));
+                        p.to = by_pair(&p.dst, &p.src).or_else(|| by_local(&p.dst));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records each RST of the step that reached a socket of the run, with
+    /// why it was sent.
+    fn record_resets(&mut self) {
+        let log = &self.step_log;
+        let step = log.number;
+        let mut new = Vec::new();
+        for (k, p) in log.packets.iter().enumerate() {
+            if !p.has(RST) {
+                continue;
+            }
+            let cause = self.rst_cause(p, &log.packets[..k]);
+            let victim = log
+                .before
+                .iter()
+                .chain(&self.sockets)
+                .find(|s| s.local.as_ref() == Some(&p.dst) && s.peer.as_ref() == Some(&p.src));
+            if let Some(v) = victim {
+                // The state before the step: a FIN that came in the same
+                // step is read from the packets before the RST.
+                let fin = earlier_fin(&log.packets[..k], p);
+                new.push(Reset {
+                    inode: v.inode,
+                    local: p.dst.clone(),
+                    peer: p.src.clone(),
+                    cause,
+                    step,
+                    after_fin: v.state.fin_received() || fin,
+                });
+            }
+        }
+        // A unix stream closed with unread data makes its peer's next call
+        // fail with ECONNRESET.
+        for (f, c) in &log.closings {
+            if !c.kind.is_unix() || c.unread == 0 {
+                continue;
+            }
+            let closed = log.before.iter().find(|s| s.fd() == Some(*f));
+            if let Some(peer) = closed
+                .and_then(|s| s.peer_inode)
+                .filter(|i| *i != 0)
+                .and_then(|i| log.before.iter().find(|s| s.inode == i))
+            {
+                new.push(Reset {
+                    inode: peer.inode,
+                    local: peer.local.clone().unwrap_or(Addr::Unix(String::new())),
+                    peer: peer.peer.clone().unwrap_or(Addr::Unix(String::new())),
+                    cause: RstCause::UnreadData { bytes: c.unread },
+                    step,
+                    after_fin: false,
+                });
+            }
+        }
+        self.resets.extend(new);
+    }
+
+    /// Why the RST `p` was sent, from what its sender was and what the step
+    /// did to it; `earlier`: the step's packets before it.
+    fn rst_cause(&self, p: &Packet, earlier: &[Packet]) -> RstCause {
+        let log = &self.step_log;
+        let sender = log.before.iter().find(|s| {
+            s.kind.is_tcp() && s.local.as_ref() == Some(&p.src) && s.peer.as_ref() == Some(&p.dst)
+        });
+        let closed = |f: FdOf| log.closings.iter().find(|(c, _)| *c == f).map(|(_, c)| c);
+        let data_came = earlier
+            .iter()
+            .any(|q| q.src == p.dst && q.dst == p.src && !q.data().is_empty());
+        match sender.map(|s| (s, s.holder)) {
+            Some((s, Holder::Fd(f))) => match closed(f) {
+                Some(c) if c.unread > 0 => RstCause::UnreadData { bytes: c.unread },
+                Some(c) if c.linger.is_some_and(|(_, secs)| secs == 0) => RstCause::LingerZero,
+                _ if log.died.contains(&f.actor) && s.recv_q > 0 => {
+                    RstCause::Died { bytes: s.recv_q }
+                }
+                _ if data_came && self.shut_read(s.inode) => RstCause::DataAfterClose,
+                _ => RstCause::Unknown,
+            },
+            Some((_, Holder::Queued { listener })) if closed(listener).is_some() => {
+                RstCause::ListenerClosed
+            }
+            Some((_, Holder::Queued { listener }))
+                if log.calls.contains(&(listener, "shutdown")) =>
+            {
+                RstCause::ListenerShut
+            }
+            Some((_, Holder::Closed(_))) if data_came => RstCause::DataAfterClose,
+            Some(_) => RstCause::Unknown,
+            None => {
+                let syn = earlier
+                    .iter()
+                    .any(|q| q.src == p.dst && q.dst == p.src && q.has(SYN));
+                if syn {
+                    RstCause::NoListener
+                } else {
+                    RstCause::NoConnection
+                }
+            }
+        }
+    }
+
+    /// Whether the socket `inode` was shut down for reading.
+    fn shut_read(&self, inode: u64) -> bool {
+        self.shutdowns
+            .iter()
+            .any(|(i, how, _)| *i == inode && matches!(how, How::Rd | How::RdWr))
+    }
+
+    /// Why a call gave what it gave, where that needs saying.
+    fn why(&self, step: usize, actor: usize, call: &Call<i32>, outcome: &Outcome) -> Option<Why> {
+        explain::why(outcome, &self.context(step, actor, call))
+    }
+
+    /// Why SIGPIPE killed an actor in a send.
+    fn why_sigpipe(&self, step: usize, actor: usize, call: &Call<i32>) -> Option<Why> {
+        Some(explain::epipe(&self.context(step, actor, call)))
+    }
+
+    fn context<'a>(
+        &'a self,
+        step: usize,
+        actor: usize,
+        call: &'a Call<i32>,
+    ) -> explain::Context<'a> {
+        let fd = call.fd().copied();
+        let log = &self.step_log;
+        let before = fd.and_then(|fd| {
+            log.before
+                .iter()
+                .find(|s| s.fd() == Some(FdOf { actor, fd }))
+        });
+        let done = log.done.get(&(actor, step));
+        let inode = before
+            .map(|s| s.inode)
+            .or_else(|| done.and_then(|(_, fds)| fds.first()).map(|s| s.inode))
+            .filter(|i| *i != 0);
+        explain::Context {
+            call,
+            before,
+            inode,
+            facts: done.and_then(|(f, _)| f.as_ref()),
+            fds: done.map(|(_, fds)| fds.as_slice()).unwrap_or_default(),
+            view_before: &log.before,
+            view_after: &self.sockets,
+            packets: self.capture.as_ref().map(|_| log.packets.as_slice()),
+            resets: &self.resets,
+            shutdowns: &self.shutdowns,
+            ever_connected: inode.is_some_and(|i| self.connected.contains(&i)),
+            was_bound: call
+                .addr()
+                .is_some_and(|a| self.addr_owner.iter().any(|(o, _)| o == a)),
+            reset_reported: inode.is_some_and(|i| self.reset_reported.contains(&i)),
+            fin_received: inode.is_some_and(|i| self.fins.contains(&i)),
+        }
     }
 
     /// Reads the kernel's view of every socket and reports what changed.
@@ -623,26 +1097,23 @@ impl Run {
             } else {
                 Ok(Vec::new())
             };
-            // Listeners always have an fd: the actors said which are.
-            let listeners: nix::Result<Vec<_>> = self
-                .fds
-                .iter()
-                .flat_map(|t| t.values())
-                .filter(|st| st.tcp_state == Some(10))
-                .filter_map(|st| st.local.as_ref())
-                .map(|local| diag.listener(local))
-                .collect();
             // Should sock_diag fail, /proc/net/tcp tells the same.
-            if let (Ok(a), Ok(b), Ok(l)) = (v4, v6, listeners) {
+            if let (Ok(a), Ok(b)) = (v4, v6) {
                 rows.extend(a);
                 rows.extend(b);
-                rows.extend(l.into_iter().flatten());
                 tables.tcp = false;
                 tables.tcp6 = false;
             }
+            if tables.unix
+                && let Ok(u) = diag.unix()
+            {
+                rows.extend(u);
+                tables.unix = false;
+            }
         }
         rows.extend(crate::kernel::read(pid, tables));
-        // Listeners sharing an address (SO_REUSEPORT) may be looked up twice.
+        rows.extend(self.listeners());
+        // Listeners sharing an address (SO_REUSEPORT) may be listed twice.
         let mut inodes = std::collections::HashSet::new();
         rows.retain(|r| r.inode == 0 || inodes.insert(r.inode));
         let ports = self.ports.clone();
@@ -660,13 +1131,84 @@ impl Run {
                 .map(|i| owners[i].1 * 1000 + i)
                 .unwrap_or(usize::MAX)
         };
-        let new = view::snapshot(&rows, &self.fds, &keep, &mut self.seen, &rank);
-        let rst = std::mem::take(&mut self.rst_seen);
-        let transitions = view::diff(&self.sockets, &new, rst);
+        let fds: Vec<BTreeMap<i32, FdState>> = self.actors.iter().map(|a| a.fds.clone()).collect();
+        let new = view::snapshot(&rows, &fds, &keep, &self.sockets, &mut self.seen, &rank);
+        let elapsed_ms = self.viewed.elapsed().as_millis() as u64;
+        self.viewed = Instant::now();
+        let log = &self.step_log;
+        let cause = |p: &Packet| {
+            let k = log.packets.iter().position(|q| q == p).unwrap_or(0);
+            self.rst_cause(p, &log.packets[..k])
+        };
+        let facts = view::StepFacts {
+            packets: self.capture.as_ref().map(|_| log.packets.as_slice()),
+            calls: &log.calls,
+            rst_cause: &cause,
+            elapsed_ms,
+        };
+        let transitions = view::diff(&self.sockets, &new, &facts);
+        // The sockets the peer's FIN has come to: by their state, or by
+        // the path that took them out of it (into TIME-WAIT, or CLOSED).
+        for s in &new {
+            if s.state.fin_received() && s.inode != 0 {
+                self.fins.insert(s.inode);
+            }
+        }
+        for t in &transitions {
+            let got_fin = t.notes.iter().any(|n| match n {
+                crate::explain::Note::Path(p) => p.hops.iter().any(|h| {
+                    matches!(
+                        h.by,
+                        crate::explain::By::GotFin | crate::explain::By::GotFinAckingOurs
+                    )
+                }),
+                _ => false,
+            });
+            if let Some(b) = t.before.as_ref().filter(|b| got_fin && b.inode != 0) {
+                self.fins.insert(b.inode);
+            }
+        }
         self.sockets = new;
         if !transitions.is_empty() {
             events.push(Event::States { transitions });
         }
+    }
+
+    /// The run's listening TCP sockets, looked at through their fds (each
+    /// its own accept queue, SO_REUSEPORT or not); by address where an fd
+    /// cannot be looked at.
+    fn listeners(&self) -> Vec<crate::kernel::Row> {
+        let mut rows = Vec::new();
+        for a in &self.actors {
+            for st in a.fds.values() {
+                let (Some(kind), Some(State::Listen)) = (st.kind, st.tcp_state) else {
+                    continue;
+                };
+                let Some(local) = &st.local else {
+                    continue;
+                };
+                let looked = a.peek.as_ref().and_then(|p| p.listening(st.fd));
+                let row = match looked {
+                    Some(l) => Some(crate::kernel::Row {
+                        kind,
+                        local: local.clone(),
+                        peer: None,
+                        state: State::Listen,
+                        recv_q: l.queued,
+                        send_q: l.backlog,
+                        inode: st.inode,
+                        timer: None,
+                        peer_inode: None,
+                    }),
+                    None => self
+                        .diag
+                        .as_ref()
+                        .and_then(|d| d.listener(local).ok().flatten()),
+                };
+                rows.extend(row);
+            }
+        }
+        rows
     }
 
     /// Every socket of the run as the kernel reported it after the last step.
@@ -692,10 +1234,10 @@ impl Run {
     fn expect_result(
         &mut self,
         step: &crate::lesson::Step,
-        fail: Option<String>,
+        got: Option<Got>,
         events: &mut Vec<Event>,
     ) {
-        if let (Some(got), Some(expected)) = (fail, &step.expect) {
+        if let (Some(got), Some(expected)) = (got, &step.expect) {
             self.failures += 1;
             events.push(Event::ExpectFailed {
                 step: step.number,
@@ -713,50 +1255,13 @@ impl Run {
         let mut any = false;
         loop {
             let mut progressed = false;
-            for actor in 0..self.parked.len() {
-                if self.parked[actor].is_none() || self.procs[actor].is_none() {
+            for actor in 0..self.actors.len() {
+                let a = &self.actors[actor];
+                if a.parked.is_none() || a.proc.is_none() {
                     continue;
                 }
-                match self.exchange(actor, Request::Retry)? {
-                    Some(Reply::StillParked) => {}
-                    // Bytes moved: the peer may now move too.
-                    Some(Reply::Progressed(wait)) => {
-                        if let Some(p) = self.parked[actor].as_mut() {
-                            p.wait = wait;
-                        }
-                        progressed = true;
-                    }
-                    Some(Reply::Done(done)) => {
-                        let parked = self.parked[actor].take().expect("checked above");
-                        let step = self.lesson.steps[parked.step].clone();
-                        let (outcome, fds) = self.apply(actor, step.binding.as_deref(), &done);
-                        let fail = match &step.expect {
-                            Some(Expect::Blocks) | None => None,
-                            Some(e) => check(e, &outcome),
-                        };
-                        events.push(Event::Completed {
-                            step: step.number,
-                            actor,
-                            binding: step.binding.clone(),
-                            call: parked.call,
-                            outcome,
-                            fds,
-                        });
-                        self.expect_result(&step, fail, events);
-                        progressed = true;
-                    }
-                    None => {
-                        let parked = self.parked[actor].take().expect("checked above");
-                        self.crashed(actor, parked.step, parked.call, events);
-                        progressed = true;
-                    }
-                    Some(other) => {
-                        return Err(EngineError::Channel {
-                            who: self.lesson.actors[actor].clone(),
-                            error: std::io::Error::other(format!("unexpected answer {other:?}")),
-                        });
-                    }
-                }
+                let reply = self.exchange(actor, Request::Retry)?;
+                progressed |= self.parked_reply(actor, reply, events)?;
             }
             if !progressed {
                 return Ok(any);
@@ -765,31 +1270,134 @@ impl Run {
         }
     }
 
-    /// Records a completed call: binds its name, updates the fd table, and
-    /// returns the outcome and the fds whose addresses changed.
+    /// What a parked actor answered to Retry or WaitTimer; whether its call
+    /// moved.
+    fn parked_reply(
+        &mut self,
+        actor: usize,
+        reply: Option<Reply>,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, EngineError> {
+        match reply {
+            Some(Reply::StillParked) => Ok(false),
+            // Bytes moved: the peer may now move too.
+            Some(Reply::Progressed(wait)) => {
+                if let Some(p) = self.actors[actor].parked.as_mut() {
+                    p.wait = wait;
+                }
+                Ok(true)
+            }
+            Some(Reply::Done(done)) => {
+                let Some(parked) = self.actors[actor].parked.take() else {
+                    return Ok(false);
+                };
+                let step = self.lesson.steps[parked.step].clone();
+                if let Some(fd) = parked.call.fd() {
+                    self.step_log
+                        .calls
+                        .push((FdOf { actor, fd: *fd }, parked.call.name()));
+                }
+                let fds = self.changed_fds(actor, &done);
+                let outcome = self.apply(
+                    actor,
+                    step.binding.as_deref(),
+                    &parked.call,
+                    &done,
+                    step.number,
+                );
+                let fail = match &step.expect {
+                    Some(Expect::Blocks) | None => None,
+                    Some(e) => check(e, &outcome),
+                };
+                events.push(Event::Completed {
+                    step: step.number,
+                    actor,
+                    binding: step.binding.clone(),
+                    call: parked.call,
+                    outcome,
+                    fds,
+                    why: None,
+                });
+                self.expect_result(&step, fail, events);
+                Ok(true)
+            }
+            None => {
+                let Some(parked) = self.actors[actor].parked.take() else {
+                    return Ok(false);
+                };
+                self.crashed(actor, parked.step, parked.call, events);
+                Ok(true)
+            }
+            Some(other) => Err(EngineError::Channel {
+                who: self.lesson.actors[actor].clone(),
+                error: std::io::Error::other(format!("unexpected answer {other:?}")),
+            }),
+        }
+    }
+
+    /// Records a completed call: binds its name, updates the fd table and
+    /// what the step closed and shut down; returns its outcome.
     fn apply(
         &mut self,
         actor: usize,
         binding: Option<&str>,
+        call: &Call<i32>,
         done: &Done,
-    ) -> (Outcome, Vec<FdState>) {
+        step: usize,
+    ) -> Outcome {
         let outcome = match done.errno {
             Some(errno) => Outcome::Failed { errno },
             None => Outcome::Returned {
                 ret: done.ret,
                 data: done.data.clone(),
                 addr: done.addr.clone(),
-                note: done.note.clone(),
+                extra: done.extra.clone(),
             },
         };
         if let Some(name) = binding {
-            self.bindings[actor].insert(name.to_string(), done.ret as i32);
+            self.actors[actor]
+                .bindings
+                .insert(name.to_string(), done.ret as i32);
         }
-        let mut changed = Vec::new();
+        self.step_log
+            .done
+            .insert((actor, step), (done.facts, done.fds.clone()));
+        if done.errno.is_none()
+            && let Some(fd) = call.fd()
+        {
+            let inode = self.actors[actor].fds.get(fd).map(|s| s.inode).unwrap_or(0);
+            match (call, &done.extra) {
+                (Call::Shutdown { how, .. }, _) if inode != 0 => {
+                    self.shutdowns.push((inode, *how, step));
+                }
+                (Call::Close { .. }, Some(Extra::Closed(c))) => {
+                    self.step_log.closings.push((FdOf { actor, fd: *fd }, *c));
+                }
+                _ => {}
+            }
+        }
+        self.apply_fds(actor, done);
+        outcome
+    }
+
+    /// The fds whose addresses `done` changed, as the kernel reports them now.
+    fn changed_fds(&self, actor: usize, done: &Done) -> Vec<FdState> {
+        let table = &self.actors[actor].fds;
+        done.fds
+            .iter()
+            .filter(|st| st.open && (st.local.is_some() || st.peer.is_some()))
+            .filter(|st| {
+                table.get(&st.fd).map(|o| (&o.local, &o.peer)) != Some((&st.local, &st.peer))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Updates actor `actor`'s fd table from what a call reported.
+    fn apply_fds(&mut self, actor: usize, done: &Done) {
         for st in &done.fds {
-            let table = &mut self.fds[actor];
             if !st.open {
-                table.remove(&st.fd);
+                self.actors[actor].fds.remove(&st.fd);
                 continue;
             }
             for a in st.local.iter().chain(st.peer.iter()) {
@@ -802,16 +1410,11 @@ impl Run {
             {
                 self.addr_owner.push((l.clone(), actor));
             }
-            let table = &mut self.fds[actor];
-            let old = table.get(&st.fd);
-            if old.map(|o| (&o.local, &o.peer)) != Some((&st.local, &st.peer))
-                && (st.local.is_some() || st.peer.is_some())
-            {
-                changed.push(st.clone());
+            if st.peer.is_some() && st.inode != 0 {
+                self.connected.insert(st.inode);
             }
-            table.insert(st.fd, st.clone());
+            self.actors[actor].fds.insert(st.fd, st.clone());
         }
-        (outcome, changed)
     }
 
     fn crashed(
@@ -822,12 +1425,15 @@ impl Run {
         events: &mut Vec<Event>,
     ) {
         let step = self.lesson.steps[step_index].clone();
-        let (signal, code) = self.procs[actor]
-            .take()
-            .map(|p| p.reap())
-            .unwrap_or((None, None));
-        self.parked[actor] = None;
-        self.fds[actor].clear();
+        let a = &mut self.actors[actor];
+        let (signal, code) = a.proc.take().map(|p| p.reap()).unwrap_or((None, None));
+        a.parked = None;
+        a.peek = None;
+        for fd in a.fds.keys() {
+            self.step_log.calls.push((FdOf { actor, fd: *fd }, "exit"));
+        }
+        a.fds.clear();
+        self.step_log.died.push(actor);
         let expected =
             matches!((&step.expect, signal), (Some(Expect::Signal(s)), Some(got)) if *s == got);
         events.push(Event::Crashed {
@@ -837,13 +1443,11 @@ impl Run {
             expected,
             signal,
             code,
+            why: None,
         });
         let fail = match (&step.expect, signal) {
             (Some(Expect::Signal(s)), Some(got)) if *s == got => None,
-            (Some(_), _) => Some(match signal {
-                Some(s) => format!("the process was killed by {}", crate::errno::signal_name(s)),
-                None => format!("the process exited with code {}", code.unwrap_or(-1)),
-            }),
+            (Some(_), _) => Some(Got::Died { signal, code }),
             (None, _) => {
                 // A crash nobody expected is a failure of the run.
                 self.failures += 1;
@@ -859,7 +1463,7 @@ impl Run {
             .filter(|&i| !self.ran[i])
             .map(|i| self.lesson.steps[i].number)
             .collect();
-        let waits: Vec<Waiting> = (0..self.parked.len())
+        let waits: Vec<Waiting> = (0..self.actors.len())
             .filter_map(|a| self.waiting(a))
             .collect();
         if !waits.is_empty() {
@@ -875,7 +1479,7 @@ impl Run {
                         step: step.number,
                         actor: step.actor,
                         expected: e.clone(),
-                        got: "the call never returned".into(),
+                        got: Got::NeverReturned,
                     });
                 }
             }
@@ -893,8 +1497,8 @@ impl Run {
                     expected: true,
                 });
             }
-            for actor in 0..self.procs.len() {
-                if self.procs[actor].is_some() {
+            for actor in 0..self.actors.len() {
+                if self.actors[actor].proc.is_some() {
                     continue;
                 }
                 let steps: Vec<usize> = unrun
@@ -908,13 +1512,14 @@ impl Run {
                 }
             }
         }
-        for actor in 0..self.procs.len() {
-            if self.procs[actor].is_some() {
+        let from = self.begin_step(events);
+        for actor in 0..self.actors.len() {
+            if self.actors[actor].proc.is_some() {
                 self.exit_actor(actor, events)?;
             }
         }
         self.packets(events)?;
-        self.states(events);
+        self.end_step(events, from);
         events.push(Event::Table {
             sockets: self.sockets.clone(),
         });
@@ -931,16 +1536,16 @@ impl Run {
 
     /// What parked actor `a` waits for, and on whom.
     fn waiting(&self, a: usize) -> Option<Waiting> {
-        let parked = self.parked[a].as_ref()?;
+        let parked = self.actors[a].parked.as_ref()?;
         let fd = parked.call.fd().copied().unwrap_or(-1);
         let on = match parked.wait {
-            WaitKind::Data { .. } | WaitKind::Room { .. } | WaitKind::Linger => {
-                self.fds[a].get(&fd).and_then(|st| {
+            WaitKind::Data { .. } | WaitKind::Room { .. } | WaitKind::Linger { .. } => {
+                self.actors[a].fds.get(&fd).and_then(|st| {
                     let (local, peer) = (st.local.as_ref()?, st.peer.as_ref()?);
                     self.owner_of(local, peer)
                 })
             }
-            WaitKind::Connection | WaitKind::Handshake => None,
+            WaitKind::Connection | WaitKind::Handshake | WaitKind::Ready => None,
         };
         Some(Waiting {
             actor: a,
@@ -953,8 +1558,9 @@ impl Run {
 
     /// The actor holding the other end of the connection `local`–`peer`.
     fn owner_of(&self, local: &Addr, peer: &Addr) -> Option<usize> {
-        (0..self.fds.len()).find(|&b| {
-            self.fds[b]
+        (0..self.actors.len()).find(|&b| {
+            self.actors[b]
+                .fds
                 .values()
                 .any(|st| st.local.as_ref() == Some(peer) && st.peer.as_ref() == Some(local))
         })
@@ -971,7 +1577,7 @@ impl Run {
         req: Option<Request>,
     ) -> Result<Option<Reply>, EngineError> {
         let who = self.lesson.actors[i].clone();
-        let Some(p) = self.procs[i].as_mut() else {
+        let Some(p) = self.actors[i].proc.as_mut() else {
             return Ok(None);
         };
         if let Some(req) = req
@@ -1002,9 +1608,24 @@ impl Run {
     }
 }
 
+/// Whether a FIN for the RST's receiver came before it in `earlier`.
+fn earlier_fin(earlier: &[Packet], rst: &Packet) -> bool {
+    earlier
+        .iter()
+        .any(|q| q.src == rst.src && q.dst == rst.dst && q.has(crate::capture::FIN))
+}
+
+fn is_unspecified(a: &Addr) -> bool {
+    match a {
+        Addr::V4(a) => a.ip().is_unspecified(),
+        Addr::V6(a) => a.ip().is_unspecified(),
+        Addr::Unix(_) => false,
+    }
+}
+
 impl Drop for Run {
     fn drop(&mut self) {
-        for p in self.procs.iter_mut().filter_map(Option::take) {
+        for p in self.actors.iter_mut().filter_map(|a| a.proc.take()) {
             p.kill();
         }
         if let Some(hub) = self.hub.take() {
@@ -1014,8 +1635,8 @@ impl Drop for Run {
     }
 }
 
-/// Why `outcome` does not meet `expect`, or `None` if it does.
-fn check(expect: &Expect, outcome: &Outcome) -> Option<String> {
+/// What the call gave instead of `expect`, or `None` if it meets it.
+fn check(expect: &Expect, outcome: &Outcome) -> Option<Got> {
     let ok = match (expect, outcome) {
         (Expect::Value(v), Outcome::Returned { ret, .. }) => ret == v,
         (Expect::Errno(e), Outcome::Failed { errno }) => errno == e,
@@ -1023,22 +1644,5 @@ fn check(expect: &Expect, outcome: &Outcome) -> Option<String> {
         (Expect::Blocks, Outcome::Blocked { .. }) => true,
         _ => false,
     };
-    (!ok).then(|| describe(outcome))
-}
-
-/// An outcome in words, for a failed expectation.
-pub fn describe(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Returned {
-            ret, data: Some(d), ..
-        } => {
-            format!(
-                "it returned {ret} with {}",
-                crate::render::quote_bytes(d, 40)
-            )
-        }
-        Outcome::Returned { ret, .. } => format!("it returned {ret}"),
-        Outcome::Failed { errno } => format!("it failed with {}", crate::errno::errno_name(*errno)),
-        Outcome::Blocked { .. } => "it blocked".to_string(),
-    }
+    (!ok).then(|| Got::Outcome(outcome.clone()))
 }

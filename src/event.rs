@@ -1,26 +1,46 @@
-//! What the engine reports as a run goes: every renderer draws these.
+//! What the engine reports as a run goes: facts only, every renderer draws
+//! these. The words for them are made in `render::words`, and the JSON
+//! contract in `json`.
 
 use crate::call::{Addr, Call};
+use crate::capture::Packet;
+use crate::explain::{Note, Why};
 use crate::lesson::Expect;
-use crate::wire::{FdState, WaitKind};
-use serde::Serialize;
+use crate::sock::Socket;
+use crate::wire::{Extra, FdState, SetupError, WaitKind};
 
 /// Where the run's sockets live.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Network {
     /// A private network namespace: own loopback, ports as written.
     Namespace,
     /// The host's loopback, each lesson port remapped to a free one.
-    Host {
-        /// Why no private namespace could be had.
-        reason: String,
-    },
+    Host(HostReason),
+}
+
+/// Why the run is on the host's loopback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostReason {
+    /// `--host-network` asked for it.
+    Asked,
+    /// The private namespace could not be made.
+    Setup(SetupError),
+}
+
+/// Why no packets are captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoCapture {
+    /// `--no-packets`: none were asked for.
+    NotAsked,
+    /// The packet socket could not be opened (the errno); on the host's
+    /// network this needs CAP_NET_RAW.
+    Denied { errno: i32, host: bool },
+    /// The hub that would open it is not there.
+    NoHub,
 }
 
 /// How a call ended, or that it has not yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The call returned `ret` (for recv, with the bytes; for recvfrom,
     /// getsockname and getpeername, with an address).
@@ -28,8 +48,7 @@ pub enum Outcome {
         ret: i64,
         data: Option<Vec<u8>>,
         addr: Option<Addr>,
-        /// What else the call reported, in words (poll's ready fds).
-        note: Option<String>,
+        extra: Option<Extra>,
     },
     /// The call returned -1 with this errno.
     Failed { errno: i32 },
@@ -37,40 +56,20 @@ pub enum Outcome {
     Blocked { wait: WaitKind },
 }
 
-/// One socket of the run as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Socket {
-    /// The actor and fd that hold it; `None` for a socket no fd refers to.
-    pub owner: Option<(usize, i32)>,
-    #[serde(skip)]
-    pub inode: u64,
-    /// `TCP`, `TCPv6`, `UDP`, `UDPv6`, `UNIX-STREAM`...
-    pub kind: String,
-    pub local: Option<Addr>,
-    pub peer: Option<Addr>,
-    /// The kernel's state name: `ESTABLISHED`, `FIN_WAIT2`, `CLOSE`...
-    pub state: String,
-    /// Bytes to read; for a listener, connections in the accept queue.
-    pub recv_q: u32,
-    /// Bytes sent but not yet acknowledged.
-    pub send_q: u32,
-    /// TIME_WAIT: seconds until the kernel drops it.
-    pub timewait_left: Option<u32>,
-}
-
 /// A socket that changed between two steps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     /// `None`: the socket is new to the kernel's view.
     pub before: Option<Socket>,
     /// `None`: the socket is gone.
     pub after: Option<Socket>,
-    /// What RFC 9293 says of the transition, where it helps.
-    pub rfc: Option<String>,
+    /// What the change was, as far as the facts show (with what RFC 9293
+    /// says of it, where the packets seen trace its path).
+    pub notes: Vec<Note>,
 }
 
 /// What a parked actor waits for, in a deadlock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
     pub actor: usize,
     pub step: usize,
@@ -80,8 +79,40 @@ pub struct Waiting {
     pub on: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+/// What happened instead of what a step expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Got {
+    /// The call gave this.
+    Outcome(Outcome),
+    /// The process died in the call.
+    Died {
+        signal: Option<i32>,
+        code: Option<i32>,
+    },
+    /// The call was still waiting when the run ended.
+    NeverReturned,
+}
+
+/// A timer the kernel armed, which the run waits for because no step can
+/// go on until it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerWait {
+    /// The SYN of a connect was not answered (a full accept queue drops
+    /// it); the kernel sends it again when its retransmission timer fires.
+    SynRetransmit {
+        /// How many times the SYN was sent again so far.
+        resends: u8,
+        /// The accept queue of the listener at the address when the
+        /// connect began, as the kernel reported it: connections waiting,
+        /// and the backlog.
+        queue: Option<(u32, u32)>,
+    },
+    /// close() with SO_LINGER waits for its data to be acknowledged, at
+    /// most this many seconds.
+    Linger { secs: i32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The run has begun.
     Start {
@@ -108,6 +139,9 @@ pub enum Event {
         outcome: Outcome,
         /// Fds whose addresses the call changed, as the kernel reports them now.
         fds: Vec<FdState>,
+        /// Why the call gave what it gave, where that needs saying (an
+        /// errno's cause, what a 0 from recv meant).
+        why: Option<Why>,
     },
     /// A parked call completed after another actor's step.
     Completed {
@@ -117,6 +151,7 @@ pub enum Event {
         call: Call<i32>,
         outcome: Outcome,
         fds: Vec<FdState>,
+        why: Option<Why>,
     },
     /// The narration of a step.
     Narration {
@@ -125,9 +160,7 @@ pub enum Event {
         lines: Vec<String>,
     },
     /// Packets that crossed loopback during the step, in order.
-    Packets {
-        packets: Vec<crate::capture::Packet>,
-    },
+    Packets { packets: Vec<Packet> },
     /// Sockets whose kernel state changed during the step.
     States { transitions: Vec<Transition> },
     /// Every socket of the run, as the kernel reports it now.
@@ -136,14 +169,13 @@ pub enum Event {
     /// from what is drawn and from the pcap file.
     PacketsLost { count: u32 },
     /// Packets cannot be captured in this run, and why.
-    NoCapture { reason: String },
+    NoCapture { reason: NoCapture },
     /// A step's expectation did not hold.
     ExpectFailed {
         step: usize,
         actor: usize,
         expected: Expect,
-        /// What happened instead, in words.
-        got: String,
+        got: Got,
     },
     /// An actor's process died during a step (a signal, such as SIGPIPE).
     Crashed {
@@ -155,6 +187,17 @@ pub enum Event {
         expected: bool,
         signal: Option<i32>,
         code: Option<i32>,
+        /// Why the signal came, where the facts show it (SIGPIPE after a
+        /// reset, on a socket that never connected...).
+        why: Option<Why>,
+    },
+    /// No step could run, and a parked call waits on a timer the kernel
+    /// has armed: the run lets it fire (after `ms` milliseconds at most).
+    Timer {
+        actor: usize,
+        step: usize,
+        timer: TimerWait,
+        ms: u32,
     },
     /// No step can run and actors are parked: they wait for each other, or
     /// for something no remaining step will do.

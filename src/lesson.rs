@@ -62,6 +62,8 @@ pub struct Step {
     pub binding2: Option<String>,
     pub call: Call<FdRef>,
     pub expect: Option<Expect>,
+    /// The byte column in its line where the expectation (`=>`) starts.
+    pub expect_col: Option<usize>,
     /// `=> ... ?`: `--quiz` asks for this step's result before it runs.
     pub quiz: bool,
     /// Narration shown after the call.
@@ -104,6 +106,7 @@ impl Lesson {
                     (Domain::Inet, SockType::Dgram) => t.udp = true,
                     (Domain::Inet6, SockType::Dgram) => t.udp6 = true,
                     (Domain::Unix, _) => t.unix = true,
+                    (_, SockType::Seqpacket) => {}
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! through `/proc/PID/ns`. Both run in freshly started, single-threaded
 //! processes, as `unshare` and `setns` of a user namespace require.
 
+use crate::wire::SetupError;
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::unistd::{getgid, getuid};
 use std::fs::{self, File};
@@ -12,7 +13,7 @@ use std::os::fd::AsRawFd;
 
 /// Creates a user and network namespace for the calling process and brings
 /// its loopback up.
-pub fn create() -> Result<(), String> {
+pub fn create() -> Result<(), SetupError> {
     let (uid, gid) = (getuid(), getgid());
     match unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET) {
         Ok(()) => {
@@ -20,9 +21,9 @@ pub fn create() -> Result<(), String> {
             // (unix socket paths) belong to the user who ran it.
             let _ = fs::write("/proc/self/setgroups", "deny");
             fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))
-                .map_err(|e| format!("cannot write uid_map: {e}"))?;
+                .map_err(|e| SetupError::IdMap(e.raw_os_error().unwrap_or(0)))?;
             fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))
-                .map_err(|e| format!("cannot write gid_map: {e}"))?;
+                .map_err(|e| SetupError::IdMap(e.raw_os_error().unwrap_or(0)))?;
             // The TCP and UDP hash tables are shared by every namespace
             // unless a namespace is made with its own: a second, nested
             // network namespace gets small ones, so reading the run's
@@ -31,25 +32,21 @@ pub fn create() -> Result<(), String> {
             let small = fs::write("/proc/sys/net/ipv4/tcp_child_ehash_entries", "256").is_ok();
             let _ = fs::write("/proc/sys/net/ipv4/udp_child_hash_entries", "256");
             if small {
-                unshare(CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| format!("cannot make a nested network namespace: {}", e.desc()))?;
+                unshare(CloneFlags::CLONE_NEWNET).map_err(|e| SetupError::Nested(e as i32))?;
             }
         }
         // Without user namespaces a privileged process can still make a
         // network namespace of its own.
-        Err(user_err) => unshare(CloneFlags::CLONE_NEWNET).map_err(|net_err| {
-            format!(
-                "unshare(CLONE_NEWUSER|CLONE_NEWNET) failed with {}, unshare(CLONE_NEWNET) with {}",
-                user_err.desc(),
-                net_err.desc()
-            )
+        Err(user) => unshare(CloneFlags::CLONE_NEWNET).map_err(|net| SetupError::Unshare {
+            user: user as i32,
+            net: net as i32,
         })?,
     }
-    loopback_up().map_err(|e| format!("cannot bring lo up: {}", e.desc()))?;
+    loopback_up().map_err(|e| SetupError::Loopback(e as i32))?;
     // Without delayed ACKs, what the kernel sends after a step does not
     // depend on how long the step took (a delayed ACK leaves after 40 ms or
     // more, or rides on the next segment): runs are the same every time.
-    quickack_routes().map_err(|e| format!("cannot set quickack on lo's routes: {}", e.desc()))
+    quickack_routes().map_err(|e| SetupError::Quickack(e as i32))
 }
 
 /// Sets `quickack 1` on the loopback's local routes, as
@@ -171,19 +168,17 @@ fn rtnl(
 }
 
 /// Joins the user (if different) and network namespaces of process `pid`.
-pub fn join(pid: i32) -> Result<(), String> {
+pub fn join(pid: i32) -> Result<(), SetupError> {
     let ns = |name: &str| {
         File::open(format!("/proc/{pid}/ns/{name}"))
-            .map_err(|e| format!("cannot open /proc/{pid}/ns/{name}: {e}"))
+            .map_err(|e| SetupError::Join(e.raw_os_error().unwrap_or(0)))
     };
     let theirs = fs::read_link(format!("/proc/{pid}/ns/user")).ok();
     let ours = fs::read_link("/proc/self/ns/user").ok();
     if theirs != ours {
-        setns(ns("user")?, CloneFlags::CLONE_NEWUSER)
-            .map_err(|e| format!("cannot join the user namespace: {}", e.desc()))?;
+        setns(ns("user")?, CloneFlags::CLONE_NEWUSER).map_err(|e| SetupError::Join(e as i32))?;
     }
-    setns(ns("net")?, CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("cannot join the network namespace: {}", e.desc()))
+    setns(ns("net")?, CloneFlags::CLONE_NEWNET).map_err(|e| SetupError::Join(e as i32))
 }
 
 fn loopback_up() -> nix::Result<()> {
@@ -204,6 +199,57 @@ fn loopback_up() -> nix::Result<()> {
         nix::errno::Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req))?;
         req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
         nix::errno::Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req))?;
+    }
+    Ok(())
+}
+
+/// Drops every capability, for good: an actor in the run's namespace then
+/// has what a program run by an ordinary user has (binding a port below
+/// 1024 fails with EACCES, as it would on the student's machine), not
+/// the owner's powers over the namespace sockstep made.
+pub fn drop_privileges() -> Result<(), SetupError> {
+    // SAFETY: prctl and capset with plain integer arguments and a header
+    // and data struct that outlive the call.
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        for cap in 0..=63 {
+            if libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 {
+                break;
+            }
+        }
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        );
+        #[repr(C)]
+        struct Header {
+            version: u32,
+            pid: i32,
+        }
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        struct Data {
+            effective: u32,
+            permitted: u32,
+            inheritable: u32,
+        }
+        // _LINUX_CAPABILITY_VERSION_3: two 32-bit words of each set.
+        let mut header = Header {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let data = [Data {
+            effective: 0,
+            permitted: 0,
+            inheritable: 0,
+        }; 2];
+        let r = libc::syscall(libc::SYS_capset, &mut header, data.as_ptr());
+        if r != 0 {
+            return Err(SetupError::Join(nix::errno::Errno::last_raw()));
+        }
     }
     Ok(())
 }

@@ -3,19 +3,12 @@
 mod kernel;
 mod names;
 mod transcript;
+pub mod words;
 
 pub use names::Names;
-pub use transcript::{Transcript, TranscriptOptions};
+pub use transcript::{Transcript, TranscriptOptions, wrap};
 
 use crate::call::{Call, OptValue, names as cnames};
-
-/// The JSON renderer: one object per event per line.
-pub fn json_lines(events: &[crate::event::Event]) -> String {
-    events
-        .iter()
-        .map(|e| serde_json::to_string(e).expect("events serialize") + "\n")
-        .collect()
-}
 
 /// Bytes as a C string literal, cut after `max` characters.
 pub fn quote_bytes(data: &[u8], max: usize) -> String {

@@ -6,6 +6,7 @@
 //! its length as a 4-byte little-endian number.
 
 use crate::call::{Addr, Call};
+use crate::sock::{Kind, State};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -38,6 +39,10 @@ pub enum Request {
     /// To an actor, with a new control channel attached: fork, the child
     /// going on as another actor over that channel.
     Fork,
+    /// To a parked actor: a timer the kernel armed on its call's socket
+    /// fires within `ms` milliseconds; let it, then say whether the call
+    /// completes (as `Retry` does). The wait ends early if the call can.
+    WaitTimer { ms: u32 },
 }
 
 /// What a child answers.
@@ -46,7 +51,7 @@ pub enum Reply {
     /// The child has started and is ready for requests.
     Ready,
     /// The child could not set itself up (a namespace it could not enter).
-    SetupFailed(String),
+    SetupFailed(SetupError),
     /// The call completed.
     Done(Done),
     /// The call cannot complete yet; the actor waits in it.
@@ -55,12 +60,33 @@ pub enum Reply {
     StillParked,
     /// `Retry`: the parked call moved some bytes, and still waits.
     Progressed(WaitKind),
-    /// `Exit`: these fds were still open; the kernel closes them.
-    Exiting(Vec<i32>),
+    /// `Exit`: these fds were still open; the kernel closes them. For a
+    /// socket, what it held as it was closed.
+    Exiting(Vec<(i32, Option<Closing>)>),
     /// `Capture` or `Diag`: the socket comes with this message.
     Fd,
-    /// `Capture`: the hub cannot capture, and why.
-    NoCapture(String),
+    /// `Capture` or `Diag`: the hub cannot open that socket (the errno).
+    NoSocket(i32),
+}
+
+/// What a child could not do to set itself up, with the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetupError {
+    /// unshare(CLONE_NEWUSER|CLONE_NEWNET) failed, and so did
+    /// unshare(CLONE_NEWNET) alone.
+    Unshare { user: i32, net: i32 },
+    /// Writing uid_map or gid_map failed.
+    IdMap(i32),
+    /// The nested network namespace could not be made.
+    Nested(i32),
+    /// `lo` could not be brought up.
+    Loopback(i32),
+    /// quickack could not be set on lo's routes.
+    Quickack(i32),
+    /// The hub's namespaces could not be opened or joined.
+    Join(i32),
+    /// The process exited before it said it was ready.
+    Gone,
 }
 
 /// The result of a completed call.
@@ -75,8 +101,58 @@ pub struct Done {
     pub addr: Option<Addr>,
     /// What the kernel says of the fds the call touched, afterwards.
     pub fds: Vec<FdState>,
-    /// What else the call reported, in words (poll's ready fds).
-    pub note: Option<String>,
+    /// What else the call reported.
+    pub extra: Option<Extra>,
+    /// For a failed call: what the kernel says of its fd, to tell why.
+    pub facts: Option<FdFacts>,
+}
+
+/// What a call reported beyond its return value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Extra {
+    /// poll: the fds that have events, and the events (`revents`).
+    Poll(Vec<(i32, i16)>),
+    /// getsockopt(SO_ERROR): the pending error it read (0 for none).
+    SoError(i32),
+    /// close of a socket: what it held as it was closed.
+    Closed(Closing),
+    /// bind to a port below `start` (net.ipv4.ip_unprivileged_port_start)
+    /// succeeded: the process has the privilege to bind it.
+    PrivilegedPort { start: u16 },
+}
+
+/// A socket as it was closed: what decides between FIN and RST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closing {
+    pub kind: Kind,
+    pub state: Option<State>,
+    /// Bytes received and never read (SIOCINQ); for a listener,
+    /// connections waiting in its accept queue.
+    pub unread: u32,
+    /// SO_LINGER as it was set: (on, seconds).
+    pub linger: Option<(i32, i32)>,
+}
+
+/// The kernel's view of an fd just after a call on it failed: enough to
+/// tell which of an errno's causes it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FdFacts {
+    pub open: bool,
+    /// `None` for an fd that is not a socket.
+    pub kind: Option<Kind>,
+    /// SO_ACCEPTCONN: the socket is listening.
+    pub listening: bool,
+    /// For TCP, the state from TCP_INFO.
+    pub state: Option<State>,
+    pub reuseaddr: bool,
+    pub reuseport: bool,
+    pub nonblocking: bool,
+    /// Whether the socket has a local address (is bound, or autobound).
+    pub bound: bool,
+    /// Whether the socket has a peer (getpeername succeeds).
+    pub connected: bool,
+    /// For a failed bind: net.ipv4.ip_unprivileged_port_start.
+    pub port_start: Option<u16>,
 }
 
 /// One fd as the kernel reports it.
@@ -84,14 +160,14 @@ pub struct Done {
 pub struct FdState {
     pub fd: i32,
     pub open: bool,
-    /// `TCP`, `UDP`, `UNIX-STREAM`, ... for a socket.
-    pub kind: Option<String>,
+    /// The socket's family and type; `None` for an fd that is not a socket.
+    pub kind: Option<Kind>,
     pub local: Option<Addr>,
     pub peer: Option<Addr>,
     /// The socket's inode, which `/proc/net` lists too.
     pub inode: u64,
-    /// For TCP, `tcpi_state` from TCP_INFO.
-    pub tcp_state: Option<u8>,
+    /// For TCP, the state from TCP_INFO.
+    pub tcp_state: Option<State>,
 }
 
 /// Why a call cannot complete yet.
@@ -106,8 +182,11 @@ pub enum WaitKind {
     Room { sent: usize },
     /// connect: the handshake has not completed.
     Handshake,
-    /// close with SO_LINGER: unsent data is not yet acknowledged.
-    Linger,
+    /// close with SO_LINGER: sent data is not yet acknowledged; the kernel
+    /// holds close() for `secs` seconds at most.
+    Linger { secs: i32 },
+    /// poll: none of its fds is ready.
+    Ready,
 }
 
 fn frame<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {

@@ -5,8 +5,8 @@
 mod common;
 use common::*;
 use sockstep::engine::{Options, Run};
-use sockstep::event::Socket;
 use sockstep::lesson::Lesson;
+use sockstep::sock::{Socket, State};
 use std::process::Command;
 
 fn lesson(path: &str) -> Lesson {
@@ -14,10 +14,11 @@ fn lesson(path: &str) -> Lesson {
 }
 
 /// ss's name for a kernel TCP state.
-fn ss_state(kernel: &str) -> String {
-    match kernel {
-        "ESTABLISHED" => "ESTAB".into(),
+fn ss_state(s: State) -> String {
+    match s {
+        State::Established => "ESTAB".into(),
         other => other
+            .kernel_name()
             .replace('_', "-")
             .replace("WAIT1", "WAIT-1")
             .replace("WAIT2", "WAIT-2"),
@@ -63,14 +64,14 @@ fn ss(pid: u32) -> Vec<(String, u32, u32, String, String)> {
 fn shown(sockets: &[Socket]) -> Vec<(String, u32, u32, String, String)> {
     sockets
         .iter()
-        .filter(|s| s.kind == "TCP" && s.state != "CLOSE")
+        .filter(|s| s.kind == sockstep::sock::Kind::TCP && s.state != State::Close)
         .map(|s| {
             let addr = |a: &Option<sockstep::call::Addr>| match a {
                 Some(a) => a.to_string(),
                 None => "0.0.0.0:*".to_string(),
             };
             (
-                ss_state(&s.state),
+                ss_state(s.state),
                 s.recv_q,
                 s.send_q,
                 addr(&s.local),

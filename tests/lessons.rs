@@ -304,24 +304,3 @@ fn colour_follows_the_option_and_no_color() {
         "colour on a terminal despite NO_COLOR"
     );
 }
-
-#[test]
-fn json_output_is_one_event_per_line() {
-    let out = run_lesson("hello", &["--format", "json"], &unique_tag("json"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let events: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect();
-    assert_eq!(events.first().unwrap()["event"], "start");
-    let last = events.last().unwrap();
-    assert_eq!(last["event"], "finish");
-    assert_eq!(last["failures"], 0);
-    let accept = events
-        .iter()
-        .find(|e| e["event"] == "completed" && e["call"].get("Accept").is_some())
-        .expect("accept completes");
-    assert_eq!(accept["outcome"]["ret"], 4);
-    assert!(events.iter().any(|e| e["event"] == "packets"));
-    assert!(events.iter().any(|e| e["event"] == "states"));
-}

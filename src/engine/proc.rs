@@ -85,6 +85,12 @@ impl Proc {
         self.watchdog
     }
 
+    /// How long to wait for the next answer (the watchdog's time, or more
+    /// while a kernel timer is let fire).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        let _ = self.ctl.set_read_timeout(Some(timeout));
+    }
+
     pub fn send(&mut self, req: &Request) -> io::Result<()> {
         wire::send(&mut self.ctl, req)
     }

@@ -1,24 +1,31 @@
 //! The kernel's view of every socket of a run, and what changed between two
-//! views: the rows of `/proc/net` joined to the actors' fds by inode, plus
-//! the sockets only an fd knows of (a new or bound TCP socket is not listed
-//! in `/proc/net/tcp`; its TCP_INFO state comes from the actor).
+//! views: the kernel's rows joined to the actors' fds by inode, plus the
+//! sockets only an fd knows of (a new or bound TCP socket is not listed by
+//! sock_diag; its TCP_INFO state comes from the actor).
 
+use super::rfc;
 use crate::call::Addr;
-use crate::event::{Socket, Transition};
-use crate::kernel::{Row, tcp_state_name};
+use crate::capture::Packet;
+use crate::event::Transition;
+use crate::explain::{By, Hop, Note, Path, RstCause, TwEnd};
+use crate::kernel::Row;
+use crate::sock::{FdOf, Holder, Kind, Rfc, Socket, State};
 use crate::wire::FdState;
 use std::collections::BTreeMap;
 
-/// Joins kernel rows with the actors' fd tables. `keep` says which
-/// unowned rows belong to the run (all of them in a private namespace).
 /// Sockets no fd refers to, keyed by kind and address pair, in the order
 /// they were first seen: ports differ from run to run, this order does not.
-pub type Seen = Vec<(String, Option<Addr>, Option<Addr>)>;
+pub type Seen = Vec<(Kind, Option<Addr>, Option<Addr>)>;
 
+/// Joins kernel rows with the actors' fd tables. `keep` says which
+/// unowned rows belong to the run (all of them in a private namespace);
+/// `prev` is the view before, which says whose fd a socket that lost it
+/// had, and which listener a queued connection waits on.
 pub fn snapshot(
     rows: &[Row],
     fds: &[BTreeMap<i32, FdState>],
     keep: &dyn Fn(&Row) -> bool,
+    prev: &[Socket],
     seen: &mut Seen,
     rank: &dyn Fn(&Addr) -> usize,
 ) -> Vec<Socket> {
@@ -26,9 +33,10 @@ pub fn snapshot(
     let mut used = vec![false; rows.len()];
     for (actor, table) in fds.iter().enumerate() {
         for st in table.values() {
-            let Some(kind) = st.kind.clone() else {
+            let Some(kind) = st.kind else {
                 continue;
             };
+            let holder = Holder::Fd(FdOf { actor, fd: st.fd });
             let row = rows
                 .iter()
                 .position(|r| st.inode != 0 && r.inode == st.inode);
@@ -36,10 +44,11 @@ pub fn snapshot(
                 Some(i) => {
                     used[i] = true;
                     let r = &rows[i];
-                    // /proc/net/unix names no peer: the fd's view does.
-                    let unix = kind.starts_with("UNIX");
+                    // unix_diag names a peer by inode only: the fd's view
+                    // has its address.
+                    let unix = kind.is_unix();
                     out.push(Socket {
-                        owner: Some((actor, st.fd)),
+                        holder,
                         inode: r.inode,
                         kind,
                         local: if unix {
@@ -52,10 +61,11 @@ pub fn snapshot(
                         } else {
                             r.peer.clone()
                         },
-                        state: r.state.clone(),
+                        state: r.state,
                         recv_q: r.recv_q,
                         send_q: r.send_q,
-                        timewait_left: None,
+                        timer: r.timer,
+                        peer_inode: r.peer_inode,
                     });
                 }
                 None => {
@@ -63,21 +73,18 @@ pub fn snapshot(
                     // CLOSED ones: one missing there is CLOSED now, whatever
                     // it was at its owner's last call (a reset, or a
                     // connection handed to a TIME-WAIT socket), and has no
-                    // peer. A listener is the exception: it is looked up
-                    // apart, and may share its address (SO_REUSEPORT).
-                    let tcp = kind.starts_with("TCP");
-                    let listening = st.tcp_state == Some(10);
-                    let (state, peer) = match (&st.tcp_state, tcp) {
-                        (Some(_), true) if listening => ("LISTEN".to_string(), None),
-                        (_, true) => ("CLOSE".to_string(), None),
-                        (Some(s), false) => (tcp_state_name(*s).to_string(), st.peer.clone()),
-                        (None, false) if st.peer.is_some() => {
-                            ("ESTABLISHED".to_string(), st.peer.clone())
+                    // peer.
+                    let (state, peer) = if kind.is_tcp() {
+                        (State::Close, None)
+                    } else {
+                        match st.tcp_state {
+                            Some(s) => (s, st.peer.clone()),
+                            None if st.peer.is_some() => (State::Established, st.peer.clone()),
+                            None => (State::Unconn, None),
                         }
-                        (None, false) => ("UNCONN".to_string(), None),
                     };
                     out.push(Socket {
-                        owner: Some((actor, st.fd)),
+                        holder,
                         inode: st.inode,
                         local: st.local.clone(),
                         peer,
@@ -85,36 +92,43 @@ pub fn snapshot(
                         kind,
                         recv_q: 0,
                         send_q: 0,
-                        timewait_left: None,
+                        timer: None,
+                        peer_inode: None,
                     })
                 }
             }
         }
     }
+    let held = out.clone();
     let mut orphans: Vec<Socket> = rows
         .iter()
         .zip(&used)
         .filter(|(r, used)| !**used && keep(r))
-        .map(|(r, _)| Socket {
-            owner: None,
-            inode: r.inode,
-            kind: r.kind.clone(),
-            local: Some(r.local.clone()),
-            peer: r.peer.clone(),
-            state: r.state.clone(),
-            recv_q: r.recv_q,
-            send_q: r.send_q,
-            timewait_left: r.timewait_left,
+        .map(|(r, _)| {
+            let mut s = Socket {
+                holder: Holder::Nobody,
+                inode: r.inode,
+                kind: r.kind,
+                local: Some(r.local.clone()),
+                peer: r.peer.clone(),
+                state: r.state,
+                recv_q: r.recv_q,
+                send_q: r.send_q,
+                timer: r.timer,
+                peer_inode: r.peer_inode,
+            };
+            s.holder = orphan_holder(&s, prev, &held);
+            s
         })
         .collect();
     // New ones, in an order that does not depend on port numbers: by kind,
     // state, and whose address the local end is (`rank`).
-    let key = |s: &Socket| (s.kind.clone(), s.local.clone(), s.peer.clone());
+    let key = |s: &Socket| (s.kind, s.local.clone(), s.peer.clone());
     let mut new: Vec<&Socket> = orphans.iter().filter(|s| !seen.contains(&key(s))).collect();
     new.sort_by_key(|s| {
         (
-            s.kind.clone(),
-            s.state.clone(),
+            s.kind,
+            s.state,
             s.local.as_ref().map(rank),
             s.peer.as_ref().map(rank),
         )
@@ -127,175 +141,289 @@ pub fn snapshot(
     out
 }
 
-/// A socket's identity across views: its inode while an fd holds it, else
-/// its address pair.
-fn same_addrs(a: &Socket, b: &Socket) -> bool {
-    a.kind == b.kind && a.local == b.local && a.peer == b.peer && a.peer.is_some()
+/// Whose a socket that no fd refers to is: the fd that held it before, or
+/// the listener it waits on. `held`: the sockets fds refer to now.
+fn orphan_holder(s: &Socket, prev: &[Socket], held: &[Socket]) -> Holder {
+    if let Some(p) = prev.iter().find(|p| p.same_pair(s) && continues(p, s)) {
+        return match p.holder {
+            // The fd still refers to its socket: the connection left it.
+            Holder::Fd(f) if held.iter().any(|h| h.fd() == Some(f) && h.inode == p.inode) => {
+                Holder::Left(f)
+            }
+            Holder::Fd(f) => Holder::Closed(f),
+            h => h,
+        };
+    }
+    let listeners: Vec<Socket> = held
+        .iter()
+        .filter(|s| s.state == State::Listen)
+        .cloned()
+        .collect();
+    let queued = matches!(
+        s.state,
+        State::Established | State::SynRecv | State::NewSynRecv | State::CloseWait
+    );
+    if !queued {
+        return Holder::Nobody;
+    }
+    // The listener on that port; of two (SO_REUSEPORT), the one whose
+    // accept queue grew.
+    let on_port: Vec<&Socket> = listeners
+        .iter()
+        .filter(|l| {
+            l.kind.domain == s.kind.domain
+                && match (&l.local, &s.local) {
+                    (Some(a), Some(b)) => a.port() == b.port() && (a == b || is_wildcard(a)),
+                    _ => false,
+                }
+        })
+        .collect();
+    let grew = |l: &&&Socket| {
+        let before = prev
+            .iter()
+            .find(|p| p.holder == l.holder)
+            .map(|p| p.recv_q)
+            .unwrap_or(0);
+        l.recv_q > before
+    };
+    on_port
+        .iter()
+        .find(grew)
+        .or(on_port.first())
+        .and_then(|l| l.fd())
+        .map(|listener| Holder::Queued { listener })
+        .unwrap_or(Holder::Nobody)
+}
+
+/// Whether `new`, with `old`'s address pair, can be the same socket: a
+/// TIME-WAIT is never anything else again (a new connection with its
+/// address pair takes it over, as a new socket).
+fn continues(old: &Socket, new: &Socket) -> bool {
+    old.state != State::TimeWait || new.state == State::TimeWait
+}
+
+fn is_wildcard(a: &Addr) -> bool {
+    match a {
+        Addr::V4(a) => a.ip().is_unspecified(),
+        Addr::V6(a) => a.ip().is_unspecified(),
+        Addr::Unix(_) => false,
+    }
+}
+
+/// What a step did, as the diff needs it to say what each change was.
+pub struct StepFacts<'a> {
+    /// The packets captured during the step; `None` when none are captured.
+    pub packets: Option<&'a [Packet]>,
+    /// The calls made on each fd during the step, by C name ("exit" for
+    /// the fds the kernel closed as a process ended).
+    pub calls: &'a [(FdOf, &'static str)],
+    /// Why each RST of the step was sent.
+    pub rst_cause: &'a dyn Fn(&Packet) -> RstCause,
+    /// Milliseconds since the view before.
+    pub elapsed_ms: u64,
 }
 
 /// What changed from `old` to `new`: state changes, sockets that lost or
 /// gained an fd, queues that filled or drained, sockets that appeared with
 /// a state of their own (an accepted-to-be connection) or vanished.
-pub fn diff(old: &[Socket], new: &[Socket], rst: bool) -> Vec<Transition> {
+pub fn diff(old: &[Socket], new: &[Socket], step: &StepFacts) -> Vec<Transition> {
     let mut out = Vec::new();
-    let mut matched_new = vec![false; new.len()];
+    let mut matched = vec![false; new.len()];
+    let unmatched_pair = |matched: &[bool], o: &Socket| {
+        new.iter().enumerate().position(|(i, n)| {
+            !matched[i] && (n.inode == 0 || o.inode == 0) && o.same_pair(n) && continues(o, n)
+        })
+    };
     for o in old {
         let by_inode = new
             .iter()
-            .position(|n| o.inode != 0 && n.inode == o.inode && n.owner == o.owner);
-        let found = by_inode.or_else(|| {
-            new.iter().enumerate().position(|(i, n)| {
-                !matched_new[i] && (n.inode == 0 || o.inode == 0) && same_addrs(o, n)
-            })
-        });
-        match found {
-            Some(i) => {
-                matched_new[i] = true;
-                let n = &new[i];
-                let bound = n.state == "CLOSE" && o.local.is_none() && n.local.is_some();
-                if n.state != o.state
-                    || n.owner != o.owner
-                    || n.recv_q != o.recv_q
-                    || n.send_q != o.send_q
-                    || bound
-                {
-                    out.push(Transition {
-                        before: Some(o.clone()),
-                        after: Some(n.clone()),
-                        rfc: rfc_note(Some(o), Some(n), rst),
-                    });
-                }
-            }
-            None => {
-                // Another fd (a forked copy) may still hold the socket: then
-                // only this fd is gone, and the socket goes on.
-                let still = new
-                    .iter()
-                    .find(|n| o.inode != 0 && n.inode == o.inode && n.owner.is_some());
-                out.push(Transition {
-                    before: Some(o.clone()),
-                    after: None,
-                    rfc: match still {
-                        Some(_) => Some(
-                            "a socket closes with the last fd that refers to it, and another still does".into(),
-                        ),
-                        None => rfc_note(Some(o), None, rst),
-                    },
-                });
-            }
+            .position(|n| o.inode != 0 && n.inode == o.inode && n.holder == o.holder);
+        let Some(i) = by_inode.or_else(|| unmatched_pair(&matched, o)) else {
+            // Another fd (a forked copy) may still hold the socket: then
+            // only this fd is gone, and the socket goes on.
+            let still = new
+                .iter()
+                .find(|n| o.inode != 0 && n.inode == o.inode && n.fd().is_some());
+            let notes = match still.and_then(Socket::fd) {
+                Some(by) => vec![Note::StillHeld { by }],
+                None => notes(Some(o), None, new, step),
+            };
+            out.push(Transition {
+                before: Some(o.clone()),
+                after: None,
+                notes,
+            });
+            continue;
+        };
+        matched[i] = true;
+        let n = &new[i];
+        // The peer's FIN came to a socket in FIN-WAIT: the kernel moves
+        // the connection into a TIME-WAIT socket of its own, and the fd
+        // keeps a CLOSED socket. One change, as RFC 9293 sees it.
+        if o.kind.is_tcp()
+            && o.fd().is_some()
+            && n.state == State::Close
+            && let Some(j) = unmatched_pair(&matched, o)
+        {
+            matched[j] = true;
+            let tw = &new[j];
+            let mut notes = notes(Some(o), Some(tw), new, step);
+            notes.push(Note::TimeWaitSocket);
+            out.push(Transition {
+                before: Some(o.clone()),
+                after: Some(tw.clone()),
+                notes,
+            });
+            continue;
+        }
+        let bound = n.state == State::Close && o.local.is_none() && n.local.is_some();
+        if n.state != o.state
+            || n.holder != o.holder
+            || n.recv_q != o.recv_q
+            || n.send_q != o.send_q
+            || bound
+        {
+            out.push(Transition {
+                before: Some(o.clone()),
+                after: Some(n.clone()),
+                notes: notes(Some(o), Some(n), new, step),
+            });
         }
     }
     for (i, n) in new.iter().enumerate() {
-        if !matched_new[i] && (n.owner.is_none() || n.state != "CLOSE") {
-            // An fd that refers to a socket another fd held before (a fork's
-            // copy) is no new connection.
-            let copy = n.inode != 0 && old.iter().any(|o| o.inode == n.inode && o.owner != n.owner);
-            out.push(Transition {
-                before: None,
-                after: Some(n.clone()),
-                rfc: if copy {
-                    Some(COPY.into())
-                } else {
-                    rfc_note(None, Some(n), rst)
-                },
-            });
+        let fresh_fd = n.fd().is_some() && matches!(n.state, State::Unconn | State::Close);
+        if matched[i] || fresh_fd {
+            continue;
         }
+        // An fd that refers to a socket another fd held before (a fork's
+        // copy) is no new connection.
+        let copy = n.inode != 0
+            && old
+                .iter()
+                .any(|o| o.inode == n.inode && o.holder != n.holder);
+        out.push(Transition {
+            before: None,
+            after: Some(n.clone()),
+            notes: if copy {
+                vec![Note::ForkCopy]
+            } else {
+                notes(None, Some(n), new, step)
+            },
+        });
     }
     out
 }
 
-/// The note on an fd that is a copy of another's (after fork).
-pub const COPY: &str =
-    "a copy of the parent's fd: one socket, two fds; nothing changed in the kernel";
-
-/// The RFC 9293 state name for a kernel state name.
-pub fn rfc_name(kernel: &str) -> &str {
-    match kernel {
-        "CLOSE" => "CLOSED",
-        "SYN_SENT" => "SYN-SENT",
-        "SYN_RECV" | "NEW_SYN_RECV" => "SYN-RECEIVED",
-        "FIN_WAIT1" => "FIN-WAIT-1",
-        "FIN_WAIT2" => "FIN-WAIT-2",
-        "TIME_WAIT" => "TIME-WAIT",
-        "CLOSE_WAIT" => "CLOSE-WAIT",
-        "LAST_ACK" => "LAST-ACK",
-        other => other,
+/// What a change was: for TCP, its path through RFC 9293's states where
+/// the packets seen trace it.
+fn notes(
+    old: Option<&Socket>,
+    new: Option<&Socket>,
+    view: &[Socket],
+    step: &StepFacts,
+) -> Vec<Note> {
+    let Some(s) = old.or(new) else {
+        return Vec::new();
+    };
+    if !s.kind.is_tcp() {
+        return Vec::new();
     }
+    let from = old.map(|o| o.state.rfc()).unwrap_or(Rfc::Listen);
+    let to = new.map(|n| n.state.rfc()).unwrap_or(Rfc::Closed);
+    if let (Some(o), Some(n)) = (old, new)
+        && from == to
+    {
+        return match (o.fd(), n.fd()) {
+            _ if n.state == State::Close && o.local.is_none() && n.local.is_some() => {
+                vec![Note::Bound]
+            }
+            (Some(_), None) => vec![Note::KeptAfterClose],
+            (None, Some(_)) => vec![Note::Accepted],
+            _ => Vec::new(),
+        };
+    }
+    let mut notes = Vec::new();
+    if old.and_then(Socket::fd).is_some() && new.is_some_and(|n| n.fd().is_none()) {
+        notes.push(Note::KeptAfterClose);
+    }
+    let within = old
+        .or(new)
+        .and_then(|s| {
+            s.fd().or(match s.holder {
+                Holder::Closed(f) => Some(f),
+                _ => None,
+            })
+        })
+        .and_then(|f| {
+            step.calls
+                .iter()
+                .find(|(c, _)| *c == f)
+                .map(|(_, name)| *name)
+        });
+    if (from, to) == (Rfc::Closed, Rfc::Listen) {
+        notes.push(path(from, vec![hop(Rfc::Listen, By::PassiveOpen)], within));
+        return notes;
+    }
+    let pair = old
+        .filter(|o| o.peer.is_some())
+        .or(new)
+        .and_then(|s| Some((s.local.clone()?, s.peer.clone()?)));
+    let Some(packets) = step.packets else {
+        notes.push(Note::Uncaptured);
+        return notes;
+    };
+    let hops = match &pair {
+        Some((local, peer)) => rfc::trace(from, local, peer, packets, step.rst_cause),
+        None => Vec::new(),
+    };
+    let reached = hops.last().map(|h| h.to).unwrap_or(from);
+    if reached == to && !hops.is_empty() {
+        notes.push(path(from, hops, within));
+    } else if hops.is_empty()
+        && to == Rfc::Closed
+        && matches!(from, Rfc::Listen | Rfc::SynSent)
+        && within.is_some_and(|c| matches!(c, "close" | "exit" | "shutdown"))
+    {
+        // A listener, or a connect that had no answer yet, closes with no
+        // packet of its own.
+        notes.push(path(from, vec![hop(Rfc::Closed, By::Close)], within));
+    } else if from == Rfc::TimeWait && to == Rfc::Closed {
+        let o = old.expect("a TIME-WAIT before");
+        let taken = view
+            .iter()
+            .any(|n| n.state != State::TimeWait && n.same_pair(o) || reversed(n, o))
+            || packets.iter().any(|p| {
+                p.has(crate::capture::SYN)
+                    && Some(&p.src) == o.peer.as_ref()
+                    && Some(&p.dst) == o.local.as_ref()
+            });
+        let expired = o
+            .timer
+            .is_some_and(|t| u64::from(t.expires_ms) <= step.elapsed_ms);
+        notes.push(Note::TimeWaitEnded(if taken {
+            TwEnd::TakenOver
+        } else if expired {
+            TwEnd::Expired
+        } else {
+            TwEnd::Dropped
+        }));
+    } else {
+        notes.push(Note::Unexplained);
+    }
+    notes
 }
 
-/// What the RFC 9293 state machine says of a transition the kernel made,
-/// and where the two part ways.
-/// `rst`: a RST crossed loopback during the step.
-fn rfc_note(old: Option<&Socket>, new: Option<&Socket>, rst: bool) -> Option<String> {
-    let tcp = |s: &Socket| s.kind.starts_with("TCP");
-    fn state(s: Option<&Socket>) -> Option<&str> {
-        s.map(|s| s.state.as_str())
-    }
-    match (old, new) {
-        (Some(o), _) | (_, Some(o)) if !tcp(o) => None,
-        (Some(o), Some(n)) if o.state == n.state => {
-            if n.state == "CLOSE" && o.local.is_none() && n.local.is_some() {
-                Some(
-                    "RFC 9293 has no state for a bound socket: to the kernel it is still CLOSED, and ss does not list it"
-                        .into(),
-                )
-            } else if o.owner.is_some() && n.owner.is_none() {
-                Some(format!(
-                    "the fd is closed, but the connection lives on in the kernel, in {}",
-                    rfc_name(&n.state)
-                ))
-            } else if o.owner.is_none() && n.owner.is_some() {
-                Some("accept() took the connection from the accept queue: its state does not change".into())
-            } else {
-                None
-            }
-        }
-        (Some(o), n) if rst && o.state != "LISTEN" && n.is_none_or(|n| n.state == "CLOSE") => Some(match n {
-            Some(_) => "a RST ended the connection at once (RFC 9293: → CLOSED); the fd still holds a socket with no connection".into(),
-            None if o.owner.is_some() => "closed with unread data: the kernel sent RST, not FIN, and forgot the connection at once (RFC 9293: → CLOSED, no TIME-WAIT)".into(),
-            None => "a RST ended the connection at once (RFC 9293: → CLOSED)".into(),
-        }),
-        (Some(o), Some(n))
-            if n.state == "CLOSE" && matches!(o.state.as_str(), "FIN_WAIT1" | "FIN_WAIT2" | "CLOSING") =>
-        {
-            Some("the peer's FIN came: the connection goes on in a TIME-WAIT socket of its own, with no fd; the fd keeps a CLOSED socket".into())
-        }
-        _ => match (state(old), state(new)) {
-            (Some("CLOSE"), Some("LISTEN")) => Some("RFC 9293: CLOSED → LISTEN on a passive OPEN".into()),
-            (Some("CLOSE"), Some("ESTABLISHED")) => Some(
-                "RFC 9293: CLOSED → SYN-SENT (SYN sent) → ESTABLISHED (SYN-ACK received): on loopback the whole handshake happens inside connect()".into(),
-            ),
-            (Some("CLOSE"), Some("SYN_SENT")) => Some("RFC 9293: CLOSED → SYN-SENT, the SYN is out".into()),
-            (Some("SYN_SENT"), Some("ESTABLISHED")) => Some("RFC 9293: SYN-SENT → ESTABLISHED on the SYN-ACK".into()),
-            (Some("ESTABLISHED"), Some("FIN_WAIT2")) => Some(
-                "RFC 9293: ESTABLISHED → FIN-WAIT-1 (FIN sent) → FIN-WAIT-2 (its ACK came back at once)".into(),
-            ),
-            (Some("ESTABLISHED"), Some("FIN_WAIT1")) => Some("RFC 9293: ESTABLISHED → FIN-WAIT-1, the FIN is out".into()),
-            (Some("ESTABLISHED"), Some("CLOSE_WAIT")) => Some("RFC 9293: ESTABLISHED → CLOSE-WAIT on receiving a FIN".into()),
-            (Some("FIN_WAIT2"), Some("TIME_WAIT")) => Some("RFC 9293: FIN-WAIT-2 → TIME-WAIT on receiving the peer's FIN".into()),
-            (Some("FIN_WAIT1"), Some("TIME_WAIT")) => Some(
-                "RFC 9293: FIN-WAIT-1 → CLOSING (FIN received) → TIME-WAIT (ACK of our FIN)".into(),
-            ),
-            (Some("FIN_WAIT1"), Some("FIN_WAIT2")) => Some("RFC 9293: FIN-WAIT-1 → FIN-WAIT-2 when our FIN is acknowledged".into()),
-            (Some("CLOSE_WAIT"), Some("LAST_ACK")) => Some("RFC 9293: CLOSE-WAIT → LAST-ACK, our FIN is out".into()),
-            (Some("CLOSE_WAIT"), None) => Some(
-                "RFC 9293: CLOSE-WAIT → LAST-ACK (FIN sent) → CLOSED (its ACK came back at once): the side that closes second keeps nothing".into(),
-            ),
-            (Some("LAST_ACK"), None) => Some("RFC 9293: LAST-ACK → CLOSED when our FIN is acknowledged".into()),
-            (Some("TIME_WAIT"), None) => Some("RFC 9293: TIME-WAIT → CLOSED after 2 MSL (Linux: 60 s)".into()),
-            (Some(_), Some("CLOSE")) => Some("RFC 9293: → CLOSED; the fd still holds the socket, with no connection".into()),
-            (Some("ESTABLISHED"), None) => Some("RFC 9293: → CLOSED; a reset drops the connection at once".into()),
-            (Some("LISTEN"), None) => Some("RFC 9293: LISTEN → CLOSED on close".into()),
-            (None, Some("ESTABLISHED")) if new.is_some_and(|n| n.owner.is_none()) => Some(
-                "RFC 9293: LISTEN → SYN-RECEIVED → ESTABLISHED for a new connection: it waits in the accept queue with no fd".into(),
-            ),
-            (None, Some("ESTABLISHED")) => Some(
-                "RFC 9293: LISTEN → SYN-RECEIVED → ESTABLISHED: the kernel made the connection during connect(), and accept() took it".into(),
-            ),
-            (None, Some("TIME_WAIT")) => Some("the kernel keeps the connection in TIME-WAIT, a socket of its own that no fd refers to".into()),
-            _ => None,
-        },
-    }
+/// Whether `n` is the other end of `o`'s connection, in a new socket.
+fn reversed(n: &Socket, o: &Socket) -> bool {
+    n.kind == o.kind && n.local == o.peer && n.peer == o.local && n.local.is_some()
+}
+
+fn hop(to: Rfc, by: By) -> Hop {
+    Hop { to, by }
+}
+
+fn path(from: Rfc, hops: Vec<Hop>, within: Option<&'static str>) -> Note {
+    Note::Path(Path { from, hops, within })
 }
 
 /// An address of the run's: the lesson ports, or an address an actor's fd had.

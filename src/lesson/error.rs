@@ -84,18 +84,18 @@ impl LessonError {
         self
     }
 
-    /// The error as one JSON object, for `--format json`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "event": "error",
-            "kind": format!("{:?}", self.kind),
-            "message": self.message,
-            "path": self.source.name(),
-            "line": self.line,
-            "column": self.column,
-            "label": self.label,
-            "help": self.help,
-        })
+    /// The error as one JSON line, for `--format json`.
+    pub fn to_json(&self) -> String {
+        let e = crate::json::JsonEvent::Error {
+            kind: format!("{:?}", self.kind),
+            message: self.message.clone(),
+            path: self.source.name().to_string(),
+            line: self.line,
+            column: self.column,
+            label: self.label.clone(),
+            help: self.help.clone(),
+        };
+        serde_json::to_string(&e).expect("an error serializes")
     }
 
     /// The error drawn with the source line and a caret, as sockstep prints it.

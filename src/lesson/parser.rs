@@ -569,6 +569,11 @@ impl<'a> Parser<'a> {
             _ => (after, false),
         };
         let expect = self.expectation(&call, after)?;
+        // Where the expectation starts in its line, for a view that hides it.
+        let expect_col = after.first().map(|t| {
+            let line_start = self.lexer.text[..t.start].rfind('\n').map_or(0, |i| i + 1);
+            t.start - line_start
+        });
         let pair = matches!(call, Call::Socketpair { .. });
         match (&binding, &binding2) {
             (_, Some((b, span))) if !pair => {
@@ -631,6 +636,7 @@ impl<'a> Parser<'a> {
             binding2: binding2.map(|(n, _)| n),
             call,
             expect,
+            expect_col,
             quiz,
             narration: Vec::new(),
             before: std::mem::take(&mut self.before),

@@ -6,12 +6,13 @@
 //!   6                                         s = socket(AF_INET, SOCK_STREAM, 0) = 3
 //! ```
 
+use super::words::{self, Words};
 use super::{Names, format_call, quote_bytes};
 use crate::call::{Addr, Call};
-use crate::errno::{errno_desc, errno_name, explain, signal_name};
+use crate::errno::errno_name;
 use crate::event::{Event, Outcome, Waiting};
-use crate::lesson::Expect;
-use crate::wire::{FdState, WaitKind};
+use crate::explain::Why;
+use crate::wire::FdState;
 use owo_colors::{OwoColorize, Style};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -48,13 +49,21 @@ impl TranscriptOptions {
     }
 }
 
+/// How a call line is drawn: its gutter, its actor's column, its text.
+struct Shown<'a> {
+    gutter: &'a str,
+    actor: usize,
+    text: String,
+    completed: bool,
+}
+
 pub struct Transcript {
     pub(super) opts: TranscriptOptions,
     pub(super) actors: Vec<String>,
     names: Names,
     pub(super) kernel: super::kernel::KernelView,
     /// The last table of sockets, drawn at the end of the run.
-    last_table: Vec<crate::event::Socket>,
+    last_table: Vec<crate::sock::Socket>,
 }
 
 impl Transcript {
@@ -72,6 +81,15 @@ impl Transcript {
     /// port in stable output).
     pub fn names(&self) -> &Names {
         &self.names
+    }
+
+    /// The words, with this transcript's names for addresses and actors.
+    pub fn words(&self) -> Words<'_> {
+        Words {
+            names: &self.names,
+            actors: &self.actors,
+            stable: self.opts.stable,
+        }
     }
 
     /// Draws the events of one step.
@@ -206,29 +224,34 @@ impl Transcript {
                 call,
                 outcome,
                 fds,
-            } => {
-                let gutter = Self::step_gutter(*step);
-                let mut text = format_call(call, &self.names);
-                if let Some(b) = binding {
-                    text = format!("{b} = {text}");
-                }
-                self.outcome(out, &gutter, *actor, call, text, outcome, false);
-                self.fds(out, *actor, fds);
+                why,
             }
-            Event::Completed {
+            | Event::Completed {
                 step,
                 actor,
                 binding,
                 call,
                 outcome,
                 fds,
+                why,
             } => {
-                let gutter = format!("{:>4}", format!("↳{step}"));
+                let completed = matches!(e, Event::Completed { .. });
+                let gutter = if completed {
+                    format!("{:>4}", format!("↳{step}"))
+                } else {
+                    Self::step_gutter(*step)
+                };
                 let mut text = format_call(call, &self.names);
                 if let Some(b) = binding {
                     text = format!("{b} = {text}");
                 }
-                self.outcome(out, &gutter, *actor, call, text, outcome, true);
+                let how = Shown {
+                    gutter: &gutter,
+                    actor: *actor,
+                    text,
+                    completed,
+                };
+                self.outcome(out, &how, call, outcome, why.as_ref());
                 self.fds(out, *actor, fds);
             }
             Event::Narration { lines, .. } => {
@@ -246,7 +269,7 @@ impl Transcript {
                 got,
                 ..
             } => {
-                let text = format!("✗ expected {}, but {got}", expectation(expected));
+                let text = words::expect_failed(expected, got);
                 self.note(out, *actor, &text, Style::new().red().bold());
             }
             Event::Crashed {
@@ -256,8 +279,8 @@ impl Transcript {
                 signal,
                 code,
                 expected,
+                why,
             } => {
-                let mark = if *expected { "✓" } else { "✗" };
                 let text = format_call(call, &self.names);
                 self.put(
                     out,
@@ -266,17 +289,19 @@ impl Transcript {
                     &text,
                     self.actor_style(*actor),
                 );
-                let name = &self.actors[*actor];
-                let text = match signal {
-                    Some(s) if *s == libc::SIGPIPE => format!(
-                        "{mark} {name} was killed by SIGPIPE: it wrote to a connection that can no \
-                         longer carry data. A C program dies the same way, unless it passes \
-                         MSG_NOSIGNAL or ignores SIGPIPE."
-                    ),
-                    Some(s) => format!("{mark} {name} was killed by {}", signal_name(*s)),
-                    None => format!("{mark} {name} exited with code {}", code.unwrap_or(-1)),
-                };
+                let text = self
+                    .words()
+                    .crashed(*actor, *signal, *code, *expected, why.as_ref());
                 self.note(out, *actor, &text, Style::new().red().bold());
+            }
+            Event::Timer {
+                actor,
+                step,
+                timer,
+                ms,
+            } => {
+                let text = self.words().timer(*actor, *step, timer, *ms);
+                self.put(out, "", GUTTER, &text, Style::new().yellow());
             }
             Event::Deadlock {
                 waits,
@@ -284,22 +309,12 @@ impl Transcript {
                 expected,
             } => self.deadlock(out, waits, unrun, *expected),
             Event::NotRun { actor, steps } => {
-                let s = if steps.len() == 1 { "" } else { "s" };
-                let text = format!(
-                    "step{s} {} of {} never ran: the process is gone",
-                    list(steps),
-                    self.actors[*actor]
-                );
+                let text = self.words().not_run(*actor, steps);
                 self.put(out, "", GUTTER, &text, Style::new().red());
             }
             Event::Exit { actor, open } => {
                 if !open.is_empty() {
-                    let fds: Vec<String> = open.iter().map(|f| f.to_string()).collect();
-                    let text = format!(
-                        "{} exits; the kernel closes fd {}",
-                        self.actors[*actor],
-                        fds.join(", ")
-                    );
+                    let text = self.words().exit(*actor, open);
                     self.note(out, *actor, &text, Style::new().dimmed());
                 }
             }
@@ -307,19 +322,10 @@ impl Transcript {
             Event::Packets { packets } => self.packets(out, packets),
             Event::States { transitions } => self.transitions(out, transitions),
             Event::PacketsLost { count } => {
-                let text = if self.opts.stable {
-                    "… some packets were not captured: the capture buffer was full …".to_string()
-                } else {
-                    format!("… {count} packets were not captured: the capture buffer was full …")
-                };
+                let text = self.words().packets_lost(*count);
                 self.put(out, "", GUTTER + 2, &text, Style::new().red());
             }
             Event::Table { sockets } => {
-                for s in sockets {
-                    if let (Some((a, _)), Some(l)) = (s.owner, &s.local) {
-                        self.kernel.own(l, a);
-                    }
-                }
                 if self.opts.sockets {
                     self.table(out, sockets);
                 }
@@ -338,58 +344,43 @@ impl Transcript {
                     self.table(out, &table);
                 }
                 out.push('\n');
-                let ran = format!("{steps_run} of {steps} steps ran");
-                let (text, style) = if *failures == 0 {
-                    (
-                        format!("✓ {ran}; the run went as the lesson expects."),
-                        Style::new().green().bold(),
-                    )
+                let style = if *failures == 0 {
+                    Style::new().green().bold()
                 } else {
-                    let s = if *failures == 1 { "" } else { "s" };
-                    (
-                        format!("✗ {ran}; {failures} thing{s} did not go as the lesson expects."),
-                        Style::new().red().bold(),
-                    )
+                    Style::new().red().bold()
                 };
+                let text = words::finish(*steps_run, *steps, *failures);
                 self.put(out, "", 0, &text, style);
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn outcome(
         &self,
         out: &mut String,
-        gutter: &str,
-        actor: usize,
+        how: &Shown,
         call: &Call<i32>,
-        text: String,
         outcome: &Outcome,
-        completed: bool,
+        why: Option<&Why>,
     ) {
+        let actor = how.actor;
         let col = self.col(actor);
         let room = self.opts.width.saturating_sub(col);
         let call_style = self.actor_style(actor);
         let sub = self.note_col(actor);
+        let is = if how.completed { "returns" } else { "=" };
         match outcome {
             Outcome::Returned {
-                ret,
-                data,
-                addr,
-                note,
+                ret, data, addr, ..
             } => {
-                let mut result = if completed {
-                    format!("returns {ret}")
-                } else {
-                    format!("= {ret}")
-                };
+                let mut result = format!("{is} {ret}");
                 // fork() returns the child's pid, which differs every run.
                 let forked = match call {
                     Call::Fork { child } => self.actors.get(*child).cloned(),
                     _ => None,
                 };
                 if let (Some(child), true) = (&forked, self.opts.stable) {
-                    result = format!("= the pid of {child}");
+                    result = self.words().pid_of(child);
                 }
                 if let Some(d) = data.as_ref().filter(|d| !d.is_empty()) {
                     result.push(' ');
@@ -397,120 +388,47 @@ impl Transcript {
                 }
                 self.call_line(
                     out,
-                    gutter,
+                    how,
                     col,
                     room,
-                    &text,
                     &result,
                     call_style,
                     Style::new().bold(),
                 );
-                if let Some(n) = note {
-                    self.put(out, "", sub, n, Style::new());
+                let new_port = addr
+                    .as_ref()
+                    .and_then(Addr::port)
+                    .filter(|p| self.names.is_new_ephemeral(*p));
+                for line in self.words().returned(call, outcome, forked.as_deref()) {
+                    self.put(out, "", sub, &line, Style::new());
                 }
-                if let Some(child) = &forked {
-                    let parent = &self.actors[actor];
-                    let text = format!(
-                        "{child} goes on from here: a copy of {parent}'s process, with the same fds"
-                    );
-                    self.put(out, "", sub, &text, Style::new());
-                }
-                if let Some(a) = addr {
-                    let what = match call {
-                        Call::Recvfrom { .. } => "from",
-                        Call::Getsockname { .. } => "local address",
-                        _ => "peer address",
-                    };
-                    let new = a.port().is_some_and(|p| self.names.is_new_ephemeral(p));
-                    self.put(
+                if let Some(p) = new_port {
+                    self.note(
                         out,
-                        "",
-                        sub,
-                        &format!("{what} {}", self.names.addr(a)),
-                        Style::new(),
+                        actor,
+                        &self.words().ephemeral(p),
+                        Style::new().dimmed(),
                     );
-                    if new {
-                        self.ephemeral_notes_for(out, actor, &[a]);
-                    }
                 }
-                if matches!(call, Call::Recv { .. } | Call::Recvfrom { .. })
-                    && *ret == 0
-                    && data.is_some()
-                {
-                    self.put(
-                        out,
-                        "",
-                        sub,
-                        "0 bytes: end of file, the peer will send no more",
-                        Style::new(),
-                    );
+                if let Some(w) = why {
+                    self.put(out, "", sub, &self.words().why(w, call, None), Style::new());
                 }
             }
             Outcome::Failed { errno } => {
-                let result = format!(
-                    "{} -1 {}",
-                    if completed { "returns" } else { "=" },
-                    errno_name(*errno)
-                );
-                self.call_line(
-                    out,
-                    gutter,
-                    col,
-                    room,
-                    &text,
-                    &result,
-                    call_style,
-                    Style::new().red().bold(),
-                );
-                let fd = call.fd().copied();
-                let why = explain(*errno, call, fd, &|a| self.names.addr(a));
-                let line = format!(
-                    "{} ({}, errno {}): {why}",
-                    errno_name(*errno),
-                    errno_desc(*errno),
-                    errno
-                );
+                let result = format!("{is} -1 {}", errno_name(*errno));
+                let red = Style::new().red().bold();
+                self.call_line(out, how, col, room, &result, call_style, red);
+                let words = self.words();
+                let why = why
+                    .map(|w| words.why(w, call, Some(*errno)))
+                    .unwrap_or_else(|| words.why(&Why::Unsettled, call, Some(*errno)));
+                let line = words::errno_line(*errno, &why);
                 self.put(out, "", sub, &line, Style::new().red());
             }
             Outcome::Blocked { wait } => {
-                self.call_line(
-                    out,
-                    gutter,
-                    col,
-                    room,
-                    &text,
-                    "… blocks",
-                    call_style,
-                    Style::new().yellow().bold(),
-                );
-                let why = match wait {
-                    _ if matches!(call, Call::Poll { .. }) => {
-                        "waits: none of its fds is ready".to_string()
-                    }
-                    WaitKind::Connection => {
-                        "waits: no connection is waiting to be accepted".to_string()
-                    }
-                    WaitKind::Data { got: 0 } => "waits: nothing has arrived to read".to_string(),
-                    // Partial counts depend on the machine's buffer sizes:
-                    // stable output leaves them out.
-                    WaitKind::Data { .. } if self.opts.stable => {
-                        "waits: not all of it has arrived".to_string()
-                    }
-                    WaitKind::Data { got } => {
-                        format!("waits: not all of it has arrived ({got} bytes so far)")
-                    }
-                    WaitKind::Room { .. } if self.opts.stable => {
-                        "waits: the buffers are full".to_string()
-                    }
-                    WaitKind::Linger => {
-                        "waits: SO_LINGER holds close() until the unsent data is acknowledged"
-                            .to_string()
-                    }
-                    WaitKind::Room { sent } => {
-                        format!("waits: the buffers are full ({sent} bytes queued so far)")
-                    }
-                    WaitKind::Handshake => "waits: the handshake has not completed".to_string(),
-                };
+                let yellow = Style::new().yellow().bold();
+                self.call_line(out, how, col, room, "… blocks", call_style, yellow);
+                let why = words::blocked(call, *wait, self.opts.stable);
                 self.put(out, "", sub, &why, Style::new().yellow());
             }
         }
@@ -521,14 +439,14 @@ impl Transcript {
     fn call_line(
         &self,
         out: &mut String,
-        gutter: &str,
+        how: &Shown,
         col: usize,
         room: usize,
-        text: &str,
         result: &str,
         style: Style,
         result_style: Style,
     ) {
+        let (gutter, text) = (how.gutter, how.text.as_str());
         let pad = col.saturating_sub(gutter.chars().count());
         out.push_str(&self.paint(gutter, Style::new().dimmed()));
         out.push_str(&" ".repeat(pad));
@@ -545,9 +463,6 @@ impl Transcript {
 
     fn fds(&mut self, out: &mut String, actor: usize, fds: &[FdState]) {
         for st in fds {
-            if let Some(l) = &st.local {
-                self.kernel.own(l, actor);
-            }
             let addrs: Vec<&Addr> = st.local.iter().chain(st.peer.iter()).collect();
             let new: Vec<&Addr> = addrs
                 .iter()
@@ -555,8 +470,8 @@ impl Transcript {
                 .filter(|a| a.port().is_some_and(|p| self.names.is_new_ephemeral(p)))
                 .collect();
             let mut head = format!("fd {}", st.fd);
-            if let Some(kind) = &st.kind {
-                head.push_str(&format!(" {kind}"));
+            if let Some(kind) = st.kind {
+                head.push_str(&format!(" {}", words::kind(kind)));
             }
             let mut parts = Vec::new();
             if let Some(l) = &st.local {
@@ -593,53 +508,16 @@ impl Transcript {
                 && !seen.contains(&p)
             {
                 seen.push(p);
-                let text = format!("({}: ephemeral, the kernel picked it)", self.names.port(p));
+                let text = self.words().ephemeral(p);
                 self.note(out, actor, &text, Style::new().dimmed());
             }
         }
     }
 
-    /// A deadlock in sentences: who waits for what, why none can move,
-    /// what never ran.
-    pub fn deadlock_lines(&self, waits: &[Waiting], unrun: &[usize]) -> Vec<String> {
-        let mut lines = Vec::new();
-        if waits.is_empty() {
-            lines.push("The lesson expects a deadlock, but every step ran.".to_string());
-            return lines;
-        }
-        for wt in waits {
-            lines.push(self.wait_text(wt));
-        }
-        let all_on_each_other = waits.len() > 1
-            && waits.iter().all(|w| {
-                w.on.is_some_and(|o| o != w.actor && waits.iter().any(|x| x.actor == o))
-            });
-        let all_read = waits
-            .iter()
-            .all(|w| matches!(w.wait, WaitKind::Data { .. }));
-        let all_write = waits
-            .iter()
-            .all(|w| matches!(w.wait, WaitKind::Room { .. }));
-        lines.push(if all_on_each_other && all_read {
-            "Each waits for the other to send first, so neither ever will.".to_string()
-        } else if all_on_each_other && all_write {
-            "Each waits for the other to read, and neither reads while it sends.".to_string()
-        } else if all_on_each_other {
-            "Each waits for another that is itself waiting: none can move.".to_string()
-        } else {
-            "No step that is left could let it go on.".to_string()
-        });
-        if !unrun.is_empty() {
-            let s = if unrun.len() == 1 { "" } else { "s" };
-            lines.push(format!("Step{s} {} never ran.", list(unrun)));
-        }
-        lines
-    }
-
     fn deadlock(&self, out: &mut String, waits: &[Waiting], unrun: &[usize], expected: bool) {
         let w = self.opts.width.saturating_sub(GUTTER + 2).max(30);
         let style = Style::new().red().bold();
-        let lines = self.deadlock_lines(waits, unrun);
+        let lines = self.words().deadlock(waits, unrun);
         let title = " DEADLOCK ";
         let top = format!(
             "╭─{title}{}",
@@ -667,60 +545,10 @@ impl Transcript {
                 out,
                 "",
                 GUTTER,
-                "✓ a deadlock, as the lesson expects",
+                words::EXPECTED_DEADLOCK,
                 Style::new().green(),
             );
         }
-    }
-
-    /// Who waits for what, in a deadlock: `server waits in recv(4, 1024) for data from client`.
-    pub fn wait_text(&self, w: &Waiting) -> String {
-        let who = &self.actors[w.actor];
-        let call = format_call(&w.call, &self.names);
-        let on = w.on.map(|o| self.actors[o].clone());
-        let what = match (&w.wait, &w.call, on) {
-            (WaitKind::Data { .. }, _, Some(o)) => format!("for data from {o}"),
-            (WaitKind::Data { .. }, _, None) => "for data that no one will send".into(),
-            (WaitKind::Room { .. }, _, Some(o)) => format!("for {o} to read"),
-            (WaitKind::Room { .. }, _, None) => "for room in the buffers".into(),
-            (WaitKind::Connection, _, _) => {
-                "for a connection, and no step left will connect".into()
-            }
-            (
-                WaitKind::Handshake,
-                Call::Connect {
-                    addr: a @ Addr::Unix(_),
-                    ..
-                },
-                _,
-            ) => {
-                format!("for room in the accept queue of {}", self.names.addr(a))
-            }
-            (WaitKind::Handshake, Call::Connect { addr, .. }, _) => format!(
-                "for {} to take the connection: its accept queue is full, so the SYN was \
-                 dropped; the kernel resends it after 1 s, 3 s, 7 s... and sockstep does not wait \
-                 for timers",
-                self.names.addr(addr)
-            ),
-            (WaitKind::Handshake, _, _) => "for the handshake".into(),
-            (WaitKind::Linger, _, Some(o)) => format!(
-                "for {o} to read its data (SO_LINGER); the kernel would give up when the linger time runs out"
-            ),
-            (WaitKind::Linger, _, None) => {
-                "for its data to be acknowledged (SO_LINGER) until the linger time runs out".into()
-            }
-        };
-        format!("{who} waits in {call} {what} (step {})", w.step)
-    }
-}
-
-fn expectation(e: &Expect) -> String {
-    match e {
-        Expect::Value(v) => format!("{v}"),
-        Expect::Errno(n) => errno_name(*n),
-        Expect::Bytes(b) => quote_bytes(b, 40),
-        Expect::Blocks => "it to block".into(),
-        Expect::Signal(s) => format!("the process to die of {}", signal_name(*s)),
     }
 }
 
@@ -742,27 +570,6 @@ fn paragraphs(lines: &[String]) -> Vec<String> {
     }
     paras.retain(|p| !p.is_empty());
     paras
-}
-
-/// Step numbers as `3, 4, 7–9`.
-fn list(steps: &[usize]) -> String {
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < steps.len() {
-        let mut j = i;
-        while j + 1 < steps.len() && steps[j + 1] == steps[j] + 1 {
-            j += 1;
-        }
-        parts.push(if j > i + 1 {
-            format!("{}–{}", steps[i], steps[j])
-        } else if j == i + 1 {
-            format!("{}, {}", steps[i], steps[j])
-        } else {
-            steps[i].to_string()
-        });
-        i = j + 1;
-    }
-    parts.join(", ")
 }
 
 /// The columns `s` takes on a terminal (wide characters take two).
@@ -817,9 +624,9 @@ mod tests {
 
     #[test]
     fn step_lists_collapse_runs() {
-        assert_eq!(list(&[3]), "3");
-        assert_eq!(list(&[3, 4]), "3, 4");
-        assert_eq!(list(&[3, 4, 5, 9]), "3–5, 9");
+        assert_eq!(words::list(&[3]), "3");
+        assert_eq!(words::list(&[3, 4]), "3, 4");
+        assert_eq!(words::list(&[3, 4, 5, 9]), "3–5, 9");
     }
 
     #[test]

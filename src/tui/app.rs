@@ -4,6 +4,7 @@
 use crate::engine::{EngineError, Options, Run};
 use crate::event::Event;
 use crate::lesson::Lesson;
+use crate::render::words::{self, Verdict};
 use crate::render::{Transcript, TranscriptOptions};
 use std::time::Duration;
 
@@ -46,6 +47,23 @@ pub struct Quiz {
     pub verdict: Option<String>,
 }
 
+/// What an alert box is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    Deadlock,
+    /// The lesson expects a deadlock and none came.
+    NoDeadlock,
+    Died,
+    NotExpected,
+}
+
+/// A box that cannot be missed: its kind and its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub kind: AlertKind,
+    pub lines: Vec<String>,
+}
+
 /// Everything drawn for one position in the run, kept so that going back
 /// shows exactly what was shown before.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +81,7 @@ pub struct Screen {
     /// The narration of the last step.
     pub narration: Vec<String>,
     /// A deadlock, crash or failed expectation, explained.
-    pub alert: Option<String>,
+    pub alert: Option<Alert>,
     /// Script steps (0-based) run so far, those parked, and those that did
     /// not give what the lesson expects (or killed their process).
     pub ran: Vec<usize>,
@@ -184,17 +202,16 @@ impl App {
                     self.forward()?;
                     let quiz = self.quiz.as_mut().expect("the quiz is on");
                     quiz.asked += 1;
-                    quiz.verdict = Some(match (action, expect) {
-                        (Action::Skip, Some(e)) => format!("skipped: it gave {}", describe(&e)),
-                        (_, Some(e)) if answer_matches(&answer, &e) => {
+                    let verdict = match (action, &expect) {
+                        (Action::Skip, Some(_)) => Verdict::Skipped,
+                        (_, Some(e)) if answer_matches(&answer, e) => {
                             quiz.right += 1;
-                            format!("✓ right: {}", describe(&e))
+                            Verdict::Right
                         }
-                        (_, Some(e)) => {
-                            format!("✗ not {}: it gave {}", answer.trim(), describe(&e))
-                        }
-                        (_, None) => "this step says nothing to check against".into(),
-                    });
+                        (_, Some(_)) => Verdict::Wrong,
+                        (_, None) => Verdict::Nothing,
+                    };
+                    quiz.verdict = Some(words::quiz(verdict, answer.trim(), expect.as_ref()));
                 }
                 Action::Quit => self.quit = true,
                 _ => {}
@@ -422,18 +439,6 @@ impl App {
     }
 }
 
-/// An expectation as an answer reads.
-fn describe(e: &crate::lesson::Expect) -> String {
-    use crate::lesson::Expect;
-    match e {
-        Expect::Value(v) => v.to_string(),
-        Expect::Errno(n) => crate::errno::errno_name(*n),
-        Expect::Bytes(b) => crate::render::quote_bytes(b, 40),
-        Expect::Blocks => "blocks".into(),
-        Expect::Signal(s) => crate::errno::signal_name(*s),
-    }
-}
-
 /// Whether a typed answer says what `e` says: a number, an errno or signal
 /// name, "bytes", or `blocks`; case and quotes are forgiven.
 pub fn answer_matches(answer: &str, e: &crate::lesson::Expect) -> bool {
@@ -563,17 +568,18 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
         }
     }
     // A deadlock, a crash or a failed expectation: a box of its own.
-    let mut alert: Vec<String> = Vec::new();
-    let mut title = "";
+    let words = transcript.words();
+    let mut lines: Vec<String> = Vec::new();
+    let mut kind = None;
     for e in events {
         match e {
             Event::Deadlock { waits, unrun, .. } => {
-                title = if waits.is_empty() {
-                    "NO DEADLOCK"
+                kind = Some(if waits.is_empty() {
+                    AlertKind::NoDeadlock
                 } else {
-                    "DEADLOCK"
-                };
-                alert.extend(transcript.deadlock_lines(waits, unrun));
+                    AlertKind::Deadlock
+                });
+                lines.extend(words.deadlock(waits, unrun));
             }
             Event::Crashed {
                 actor,
@@ -581,12 +587,8 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
                 expected: false,
                 ..
             } => {
-                title = "A PROCESS DIED";
-                let how = match signal {
-                    Some(s) => format!("was killed by {}", crate::errno::signal_name(*s)),
-                    None => "exited".into(),
-                };
-                alert.push(format!("{} {how}.", lesson.actors[*actor]));
+                kind = Some(AlertKind::Died);
+                lines.push(words.alert_crash(*actor, *signal));
             }
             Event::ExpectFailed {
                 step,
@@ -594,18 +596,13 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
                 expected,
                 ..
             } => {
-                if title.is_empty() {
-                    title = "NOT AS THE LESSON EXPECTS";
-                }
-                alert.push(format!(
-                    "step {step}: expected {}, but {got}",
-                    describe(expected)
-                ));
+                kind = kind.or(Some(AlertKind::NotExpected));
+                lines.push(words.alert_expect(*step, expected, got));
             }
             _ => {}
         }
     }
-    if !alert.is_empty() {
-        screen.alert = Some(format!("{title}\n{}", alert.join("\n")));
+    if let Some(kind) = kind {
+        screen.alert = Some(Alert { kind, lines });
     }
 }

@@ -1,7 +1,7 @@
 //! Drawing the full-screen view from the app's state: `draw(frame, &app)`.
 //! No colour carries meaning alone: states, markers and alerts are written.
 
-use super::app::App;
+use super::app::{Alert, App};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
@@ -121,10 +121,12 @@ fn draw_source(frame: &mut Frame, app: &App, area: Rect) {
         .map(|(i, l)| {
             // A quiz does not show its answers before they are given.
             let step = lesson.steps.iter().position(|s| s.line == i + 1);
-            let hide = step.is_some_and(|s| unanswered.contains(&s));
-            let text = match l.find("=>") {
-                Some(at) if hide => format!("{}=> ?", &l[..at]),
-                _ => l.to_string(),
+            let hidden = step
+                .filter(|s| unanswered.contains(s))
+                .and_then(|s| lesson.steps[s].expect_col);
+            let text = match hidden {
+                Some(at) => format!("{}=> ?", l.get(..at).unwrap_or(l)),
+                None => l.to_string(),
             };
             (i + 1, text)
         })
@@ -262,10 +264,11 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(text).reversed(), area);
 }
 
-/// The alert's first line is its title (DEADLOCK, A PROCESS DIED...).
-fn draw_alert(frame: &mut Frame, alert: &str, area: Rect) {
-    let (title, alert) = alert.split_once('\n').unwrap_or(("!", alert));
-    let lines = alert.lines().count() as u16;
+/// A deadlock, a crash or a failed expectation, titled.
+fn draw_alert(frame: &mut Frame, alert: &Alert, area: Rect) {
+    let title = crate::render::words::alert_title(alert.kind);
+    let text = alert.lines.join("\n");
+    let lines = alert.lines.len() as u16;
     let h = (lines + 2).min(area.height);
     // Below the actors' names, over the oldest lines, so the step that led
     // here stays in sight.
@@ -278,9 +281,7 @@ fn draw_alert(frame: &mut Frame, alert: &str, area: Rect) {
     frame.render_widget(Clear, box_area);
     let block = Block::bordered().title(format!(" ! {title} ")).bold();
     frame.render_widget(
-        Paragraph::new(alert.to_string())
-            .wrap(Wrap { trim: true })
-            .block(block),
+        Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
         box_area,
     );
 }

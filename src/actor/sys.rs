@@ -1,0 +1,382 @@
+//! The small syscalls an actor makes around the lesson's calls: what the
+//! kernel says of an fd, its options, poll with a zero timeout, and
+//! addresses between the lesson's form and the kernel's.
+
+use crate::call::{Addr, Domain, SockType};
+use crate::sock::{Kind, State};
+use crate::wire::{Closing, FdFacts, FdState};
+use nix::errno::Errno;
+use nix::sys::socket::{self as sock, SockaddrIn, SockaddrIn6, SockaddrLike, SockaddrStorage};
+
+/// An address as a C program passes it: a sockaddr and its size. A unix
+/// path goes in a whole `struct sockaddr_un` (`sizeof addr`, as the
+/// tutorials write it); an abstract name has the exact length it needs.
+pub struct RawAddr {
+    storage: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+impl RawAddr {
+    pub fn new(addr: &Addr) -> nix::Result<RawAddr> {
+        // SAFETY: sockaddr_storage is plain data; zero is a valid value.
+        let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let ptr = (&mut storage as *mut libc::sockaddr_storage).cast::<u8>();
+        let (bytes, len): (&[u8], usize) = match addr {
+            Addr::V4(a) => {
+                let sa = SockaddrIn::from(*a);
+                // SAFETY: as_ptr points at a sockaddr_in of len() bytes.
+                let b = unsafe {
+                    std::slice::from_raw_parts(sa.as_ptr().cast::<u8>(), sa.len() as usize)
+                };
+                // SAFETY: storage is larger than any sockaddr.
+                unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), ptr, b.len()) };
+                (&[], b.len())
+            }
+            Addr::V6(a) => {
+                let sa = SockaddrIn6::from(*a);
+                // SAFETY: as above, for a sockaddr_in6.
+                let b = unsafe {
+                    std::slice::from_raw_parts(sa.as_ptr().cast::<u8>(), sa.len() as usize)
+                };
+                // SAFETY: as above.
+                unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), ptr, b.len()) };
+                (&[], b.len())
+            }
+            Addr::Unix(p) => {
+                let path = size_of::<libc::sa_family_t>();
+                let room = size_of::<libc::sockaddr_un>() - path;
+                let (name, len) = match p.strip_prefix('@') {
+                    // The abstract namespace: a NUL, then the name.
+                    Some(name) => (name.as_bytes(), path + 1 + name.len()),
+                    None => (p.as_bytes(), size_of::<libc::sockaddr_un>()),
+                };
+                if name.len() + 1 > room {
+                    return Err(nix::errno::Errno::ENAMETOOLONG);
+                }
+                (name, len)
+            }
+        };
+        if let Addr::Unix(p) = addr {
+            storage.ss_family = libc::AF_UNIX as libc::sa_family_t;
+            let at = size_of::<libc::sa_family_t>() + usize::from(p.starts_with('@'));
+            // SAFETY: the name fits (checked above) after the family.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr.add(at), bytes.len()) };
+        }
+        Ok(RawAddr {
+            storage,
+            len: len as libc::socklen_t,
+        })
+    }
+
+    pub fn ptr(&self) -> *const libc::sockaddr {
+        (&self.storage as *const libc::sockaddr_storage).cast()
+    }
+
+    pub fn len(&self) -> libc::socklen_t {
+        self.len
+    }
+}
+
+pub fn bind(fd: i32, addr: &Addr) -> nix::Result<()> {
+    let a = RawAddr::new(addr)?;
+    // SAFETY: a valid sockaddr and its length.
+    Errno::result(unsafe { libc::bind(fd, a.ptr(), a.len()) }).map(drop)
+}
+
+pub fn connect(fd: i32, addr: &Addr) -> nix::Result<()> {
+    let a = RawAddr::new(addr)?;
+    // SAFETY: a valid sockaddr and its length.
+    Errno::result(unsafe { libc::connect(fd, a.ptr(), a.len()) }).map(drop)
+}
+
+pub fn sendto(fd: i32, data: &[u8], flags: i32, addr: &Addr) -> nix::Result<usize> {
+    let a = RawAddr::new(addr)?;
+    // SAFETY: data is valid for its length; a valid sockaddr and length.
+    let n = unsafe {
+        libc::sendto(
+            fd,
+            data.as_ptr().cast(),
+            data.len(),
+            flags,
+            a.ptr(),
+            a.len(),
+        )
+    };
+    Errno::result(n).map(|n| n as usize)
+}
+
+pub fn to_addr(s: &SockaddrStorage) -> Option<Addr> {
+    if let Some(a) = s.as_sockaddr_in() {
+        return Some(Addr::V4((*a).into()));
+    }
+    if let Some(a) = s.as_sockaddr_in6() {
+        return Some(Addr::V6((*a).into()));
+    }
+    let u = s.as_unix_addr()?;
+    if let Some(p) = u.path() {
+        return Some(Addr::Unix(p.to_string_lossy().into_owned()));
+    }
+    if let Some(name) = u.as_abstract() {
+        return Some(Addr::Unix(format!("@{}", String::from_utf8_lossy(name))));
+    }
+    Some(Addr::Unix(String::new()))
+}
+
+/// Whether `fd` is open in this process.
+pub fn is_open(fd: i32) -> bool {
+    fcntl(fd, libc::F_GETFD).is_ok()
+}
+
+fn local(fd: i32) -> Option<Addr> {
+    sock::getsockname::<SockaddrStorage>(fd)
+        .ok()
+        .and_then(|a| to_addr(&a))
+        // An unbound socket reports 0.0.0.0:0 or an unnamed unix address:
+        // say nothing rather than that.
+        .filter(|a| a.port() != Some(0) && *a != Addr::Unix(String::new()))
+}
+
+fn peer(fd: i32) -> Option<Addr> {
+    sock::getpeername::<SockaddrStorage>(fd)
+        .ok()
+        .and_then(|a| to_addr(&a))
+}
+
+/// What the kernel says of `fd` now.
+pub fn fd_state(fd: i32) -> FdState {
+    let open = is_open(fd);
+    let kind = if open { kind(fd) } else { None };
+    FdState {
+        fd,
+        open,
+        inode: if open { inode(fd) } else { 0 },
+        tcp_state: kind.filter(|k| k.is_tcp()).and_then(|_| tcp_state(fd)),
+        kind,
+        local: kind.and_then(|_| local(fd)),
+        peer: kind.and_then(|_| peer(fd)),
+    }
+}
+
+/// An fd that has just been closed.
+pub fn closed_fd(fd: i32) -> FdState {
+    FdState {
+        fd,
+        open: false,
+        kind: None,
+        local: None,
+        peer: None,
+        inode: 0,
+        tcp_state: None,
+    }
+}
+
+/// The kernel's view of `fd` after a call on it failed.
+pub fn fd_facts(fd: i32) -> FdFacts {
+    let open = is_open(fd);
+    let kind = if open { kind(fd) } else { None };
+    let Some(kind) = kind else {
+        return FdFacts {
+            open,
+            ..FdFacts::default()
+        };
+    };
+    let flag = |name| getsockopt_int(fd, libc::SOL_SOCKET, name).is_some_and(|v| v != 0);
+    FdFacts {
+        open,
+        kind: Some(kind),
+        listening: flag(libc::SO_ACCEPTCONN),
+        state: if kind.is_tcp() { tcp_state(fd) } else { None },
+        reuseaddr: flag(libc::SO_REUSEADDR),
+        reuseport: flag(libc::SO_REUSEPORT),
+        nonblocking: nonblocking(fd),
+        bound: local(fd).is_some(),
+        connected: peer(fd).is_some(),
+        port_start: None,
+    }
+}
+
+/// What a socket holds as it is closed; `None` for an fd that is not one.
+pub fn closing(fd: i32) -> Option<Closing> {
+    let kind = kind(fd)?;
+    let listening =
+        getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).is_some_and(|v| v != 0);
+    let unread = if listening && kind.is_tcp() {
+        tcp_info(fd).map(|i| i.unacked).unwrap_or(0)
+    } else {
+        inq(fd)
+    };
+    Some(Closing {
+        kind,
+        state: if kind.is_tcp() { tcp_state(fd) } else { None },
+        unread,
+        linger: linger(fd),
+    })
+}
+
+/// net.ipv4.ip_unprivileged_port_start in this process's namespace.
+pub fn unprivileged_port_start() -> Option<u16> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+pub fn inode(fd: i32) -> u64 {
+    // SAFETY: fstat writes one struct stat.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 {
+            st.st_ino
+        } else {
+            0
+        }
+    }
+}
+
+/// The fields of struct tcp_info that sockstep reads.
+pub struct TcpInfo {
+    pub state: u8,
+    /// For a listener: connections in its accept queue.
+    pub unacked: u32,
+}
+
+pub fn tcp_info(fd: i32) -> Option<TcpInfo> {
+    let mut info = [0u8; 104];
+    let mut len = info.len() as libc::socklen_t;
+    // SAFETY: info and len are valid for the kernel to write into.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if r != 0 || len < 32 {
+        return None;
+    }
+    let u32_at = |i: usize| u32::from_ne_bytes(info[i..i + 4].try_into().unwrap_or_default());
+    // struct tcp_info: 8 bytes of u8 fields, then rto, ato, snd_mss,
+    // rcv_mss, unacked (at 24).
+    Some(TcpInfo {
+        state: info[0],
+        unacked: u32_at(24),
+    })
+}
+
+/// The TCP state from TCP_INFO.
+pub fn tcp_state(fd: i32) -> Option<State> {
+    tcp_info(fd).and_then(|i| State::from_tcp(i.state))
+}
+
+pub fn getsockopt_int(fd: i32, level: i32, name: i32) -> Option<i32> {
+    let mut v: i32 = 0;
+    let mut len = size_of::<i32>() as libc::socklen_t;
+    // SAFETY: v and len are valid for the kernel to write an int into.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut i32).cast(), &mut len) };
+    (r == 0).then_some(v)
+}
+
+/// The socket's family and type; `None` if `fd` is not a socket.
+pub fn kind(fd: i32) -> Option<Kind> {
+    let domain = match getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)? {
+        libc::AF_INET => Domain::Inet,
+        libc::AF_INET6 => Domain::Inet6,
+        libc::AF_UNIX => Domain::Unix,
+        _ => return None,
+    };
+    let ty = match getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_TYPE)? {
+        libc::SOCK_STREAM => SockType::Stream,
+        libc::SOCK_DGRAM => SockType::Dgram,
+        libc::SOCK_SEQPACKET => SockType::Seqpacket,
+        _ => return None,
+    };
+    Some(Kind { domain, ty })
+}
+
+/// SO_LINGER, when it is on: (on, seconds).
+pub fn linger(fd: i32) -> Option<(i32, i32)> {
+    let mut l = libc::linger {
+        l_onoff: 0,
+        l_linger: 0,
+    };
+    let mut len = size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: l and len are valid for the kernel to write a struct linger.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&mut l as *mut libc::linger).cast(),
+            &mut len,
+        )
+    };
+    (r == 0 && l.l_onoff != 0).then_some((l.l_onoff, l.l_linger))
+}
+
+/// Bytes waiting to be read (SIOCINQ).
+pub fn inq(fd: i32) -> u32 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD (SIOCINQ) writes one int.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if r == 0 { n.max(0) as u32 } else { 0 }
+}
+
+/// Bytes sent and not yet acknowledged (SIOCOUTQ).
+pub fn unacked(fd: i32) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one int.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) };
+    if r == 0 { n.max(0) as usize } else { 0 }
+}
+
+pub fn fcntl(fd: i32, cmd: i32) -> nix::Result<i32> {
+    // SAFETY: F_GETFD and F_GETFL take no argument.
+    Errno::result(unsafe { libc::fcntl(fd, cmd) })
+}
+
+pub fn nonblocking(fd: i32) -> bool {
+    fcntl(fd, libc::F_GETFL).is_ok_and(|fl| fl & libc::O_NONBLOCK != 0)
+}
+
+/// Runs `f` with O_NONBLOCK set on `fd`, then restores the flags.
+pub fn with_nonblock<T>(fd: i32, f: impl FnOnce() -> T) -> T {
+    let Ok(flags) = fcntl(fd, libc::F_GETFL) else {
+        return f();
+    };
+    if flags & libc::O_NONBLOCK != 0 {
+        return f();
+    }
+    // SAFETY: F_SETFL takes an int of flags.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    let r = f();
+    // SAFETY: as above.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    r
+}
+
+/// `poll` on the fds for `events`, waiting at most `ms` (0: only look);
+/// the events each reported.
+pub fn poll_fds(fds: &[i32], events: libc::c_short, ms: i32) -> nix::Result<Vec<libc::c_short>> {
+    let mut set: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: a valid array of pollfd structs and its length.
+    let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, ms) };
+    Errno::result(n).map(|_| set.iter().map(|p| p.revents).collect())
+}
+
+/// `poll` with a zero timeout: the events ready on `fd` now.
+pub fn ready(fd: i32, events: libc::c_short) -> libc::c_short {
+    poll_fds(&[fd], events, 0)
+        .ok()
+        .and_then(|r| r.first().copied())
+        .unwrap_or(0)
+}

@@ -1,0 +1,80 @@
+//! A look at an actor's socket from the engine, without a round trip: a
+//! copy of the fd taken with pidfd_getfd, asked with getsockopt, closed at
+//! once (a copy kept would keep the connection open).
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// A pidfd for one actor's process.
+pub struct Peek {
+    pidfd: OwnedFd,
+}
+
+/// A listening TCP socket's queue, as TCP_INFO tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listening {
+    /// Connections waiting in the accept queue.
+    pub queued: u32,
+    /// The backlog listen() was given (as the kernel capped it).
+    pub backlog: u32,
+}
+
+impl Peek {
+    pub fn open(pid: u32) -> Option<Peek> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: the kernel just gave this process a new fd.
+        Some(Peek {
+            pidfd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
+        })
+    }
+
+    /// A copy of the actor's `fd`, to be dropped before the actor runs on.
+    fn fd(&self, fd: i32) -> Option<OwnedFd> {
+        // SAFETY: pidfd_getfd takes a pidfd, a target fd and flags and
+        // returns a new fd in this process.
+        let copy = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_getfd,
+                self.pidfd.as_raw_fd(),
+                fd as libc::c_int,
+                0,
+            )
+        };
+        if copy < 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        Some(unsafe { OwnedFd::from_raw_fd(copy as i32) })
+    }
+
+    /// The accept queue of the actor's listening TCP socket `fd`; `None`
+    /// when the socket cannot be looked at or is not listening.
+    pub fn listening(&self, fd: i32) -> Option<Listening> {
+        let copy = self.fd(fd)?;
+        let mut info = [0u8; 104];
+        let mut len = info.len() as libc::socklen_t;
+        // SAFETY: info and len are valid for the kernel to write into.
+        let r = unsafe {
+            libc::getsockopt(
+                copy.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                info.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        // tcpi_state is LISTEN (10); tcpi_unacked and tcpi_sacked hold the
+        // accept queue's length and its limit.
+        if r != 0 || len < 32 || info[0] != 10 {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_ne_bytes(info[i..i + 4].try_into().unwrap_or_default());
+        Some(Listening {
+            queued: u32_at(24),
+            backlog: u32_at(28),
+        })
+    }
+}

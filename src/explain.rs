@@ -1,0 +1,604 @@
+//! Why a call gave what it gave, and what a socket's change was, chosen
+//! from the facts of the run: the call, the socket's kind, state and
+//! options before and after it, the packets seen, what other sockets held.
+//! Where the facts do not settle a cause, the answer says so
+//! ([`Why::Unsettled`]) and the words name the possible causes.
+//!
+//! No English here: `render::words` says each of these in one place.
+
+use crate::call::{Addr, Call, Domain, How};
+use crate::capture::{Packet, RST};
+use crate::event::Outcome;
+use crate::sock::{FdOf, Kind, Rfc, Socket, State};
+use crate::wire::{Extra, FdFacts, FdState};
+
+/// Why the kernel sent a RST, as the facts of the step show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RstCause {
+    /// The socket was closed with bytes it had not read: the kernel aborts
+    /// the connection rather than pretend they were read.
+    UnreadData { bytes: u32 },
+    /// SO_LINGER was on with a zero time: close() aborts the connection.
+    LingerZero,
+    /// The connection waited in the accept queue of a listener that was
+    /// closed.
+    ListenerClosed,
+    /// The connection waited in the accept queue of a listener that was
+    /// shut down for reading (which stops it listening).
+    ListenerShut,
+    /// The process that held it died with unread data.
+    Died { bytes: u32 },
+    /// A SYN came for an address where nothing listens.
+    NoListener,
+    /// A segment came for a connection the kernel does not have (any more).
+    NoConnection,
+    /// Data came for a socket whose fd was closed.
+    DataAfterClose,
+    /// The facts seen do not say.
+    Unknown,
+}
+
+/// One hop of RFC 9293's state machine, and the event that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    pub to: Rfc,
+    pub by: By,
+}
+
+/// What moved a TCP socket from one RFC 9293 state to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// listen(): a passive OPEN.
+    PassiveOpen,
+    /// A SYN went out (an active OPEN).
+    SentSyn,
+    /// A SYN came in.
+    GotSyn,
+    /// The SYN-ACK came back.
+    GotSynAck,
+    /// The ACK of our SYN came.
+    GotAck,
+    SentFin,
+    GotFin,
+    /// A FIN that also acknowledged ours.
+    GotFinAckingOurs,
+    /// The ACK of our FIN came.
+    GotAckOfFin,
+    SentRst(RstCause),
+    GotRst(RstCause),
+    /// close() of a socket with no connection (a listener).
+    Close,
+}
+
+/// A TCP socket's path through RFC 9293's states, traced from the packets
+/// seen during the step; given only when it leads where the kernel says
+/// the socket is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    pub from: Rfc,
+    pub hops: Vec<Hop>,
+    /// The call of the step that made the change, when it was made on this
+    /// socket: the whole path then took place within it.
+    pub within: Option<&'static str>,
+}
+
+/// How a TIME-WAIT socket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwEnd {
+    /// A new connection with the same address pair took it over.
+    TakenOver,
+    /// Its 2 MSL timer ran out.
+    Expired,
+    /// The kernel dropped it before its timer ran out, and nothing seen
+    /// says why.
+    Dropped,
+}
+
+/// What a socket's change was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// bind(): RFC 9293 has no state for a bound socket; to the kernel it
+    /// is CLOSED still, and ss does not list it.
+    Bound,
+    /// accept() took the connection from the accept queue; its state did
+    /// not change.
+    Accepted,
+    /// After fork: the child's fd refers to the parent's socket.
+    ForkCopy,
+    /// This fd was closed; another fd still refers to the socket.
+    StillHeld { by: FdOf },
+    /// The fd was closed and the kernel keeps the connection.
+    KeptAfterClose,
+    /// The path through RFC 9293's states.
+    Path(Path),
+    /// The connection went on in a TIME-WAIT socket of the kernel's own,
+    /// which no fd refers to; the fd is left with a CLOSED socket.
+    TimeWaitSocket,
+    /// A TIME-WAIT socket ended.
+    TimeWaitEnded(TwEnd),
+    /// No packets were captured, so the path between is not known.
+    Uncaptured,
+    /// The packets seen do not lead from the state before to the state
+    /// after.
+    Unexplained,
+}
+
+/// Why recv, read or recvfrom returned 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eof {
+    /// The peer's FIN arrived: end of file.
+    PeerFin,
+    /// This socket was shut down for reading.
+    ShutRead,
+    /// A datagram with no bytes.
+    EmptyDatagram,
+    /// The call asked for 0 bytes.
+    ZeroLength,
+    /// A unix stream's peer closed or shut down writing.
+    PeerClosed,
+    /// The connection was reset; after its error was reported, reads give 0.
+    AfterReset,
+}
+
+/// Why a call gave what it gave, where that needs saying: the cause of an
+/// errno, or what a result means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// EBADF: the fd is not open in this process.
+    NotOpen,
+    /// ENOTSOCK: the fd is open but is not a socket.
+    NotSocket,
+    /// The socket is a listener (it has no connection of its own).
+    Listening,
+    /// The socket is connected already.
+    Connected { peer: Option<Addr> },
+    /// The socket never connected.
+    NeverConnected,
+    /// The connection was reset: by whom and why, as far as seen.
+    Reset {
+        cause: RstCause,
+        step: Option<usize>,
+    },
+    /// This socket was shut down for writing.
+    ShutWrite { step: Option<usize> },
+    /// A unix socket whose peer is closed: for a stream, its other end;
+    /// for a datagram socket, the socket it was connected to. `unread`:
+    /// it was closed with data it had not read.
+    PeerClosed { unread: bool, stream: bool },
+    /// The other end of this unix stream is open, but shut down for reading.
+    PeerShutRead,
+    /// The address's family is not the socket's.
+    FamilyMismatch { socket: Domain, addr: Domain },
+    /// bind() on a socket that has an address already.
+    AlreadyBound { local: Option<Addr> },
+    /// bind(): these sockets of the run hold the address (listeners,
+    /// bound sockets, connections in TIME-WAIT...); `reuse`: whether this
+    /// socket has SO_REUSEADDR on.
+    AddressHeld { by: Vec<Socket>, reuse: bool },
+    /// bind() of a unix socket to a path that exists.
+    PathExists,
+    /// listen(): another socket listens on the same address and port.
+    OtherListener { by: Option<Socket> },
+    /// connect(): the local address and port are in a connection to the
+    /// same peer already.
+    PairInUse { by: Option<Socket> },
+    /// bind(): no interface of the run's network has the address.
+    NotLocal,
+    /// connect() over TCP: nothing listens at the address. `rst`: the RST
+    /// that answered the SYN was captured; `bound`: a socket of the run is
+    /// bound there without listening.
+    Refused { rst: bool, bound: Option<Socket> },
+    /// connect() of a unix socket: the path exists, and no socket listens
+    /// at it; `bound`: the run's socket bound there, if it is still open;
+    /// `was_bound`: a socket of the run was bound there before.
+    UnixRefused {
+        bound: Option<Socket>,
+        was_bound: bool,
+    },
+    /// The path does not exist.
+    NoSuchPath,
+    /// A datagram came back as ICMP port unreachable (`seen`: it was
+    /// captured).
+    PortUnreachable { seen: bool },
+    /// EAGAIN: the call would wait; `nonblocking`: O_NONBLOCK is set,
+    /// else MSG_DONTWAIT asked.
+    WouldBlock { nonblocking: bool },
+    /// EINPROGRESS: a non-blocking connect has begun.
+    InProgress,
+    /// EALREADY: a non-blocking connect is still in progress.
+    Already,
+    /// accept() on a socket that is not listening.
+    NotListening,
+    /// listen() or accept() on a datagram socket.
+    Datagram,
+    /// send() on an unconnected datagram socket with no address.
+    NoDestination,
+    /// bind() to a port below net.ipv4.ip_unprivileged_port_start,
+    /// without the privilege; on success, with it.
+    PrivilegedPort {
+        port: u16,
+        start: u16,
+        allowed: bool,
+    },
+    /// The datagram is larger than the socket can send.
+    TooBig,
+    /// The socket at the address is of another type.
+    WrongType,
+    /// The connect's SYN went unanswered until the kernel gave up.
+    TimedOut,
+    /// What a 0 from a read means.
+    Eof(Eof),
+    /// setsockopt(): the option's level is for another kind of socket
+    /// (IPPROTO_TCP on a UDP socket, IPPROTO_IPV6 on an IPv4 one).
+    OtherLevel { kind: Kind },
+    /// The facts at hand do not settle which of the errno's causes it was.
+    Unsettled,
+}
+
+/// A RST that reached a socket of the run (or, for a unix stream, a peer
+/// closed with unread data), and why it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reset {
+    /// The socket it reached, while an fd refers to it (0: none does).
+    pub inode: u64,
+    pub local: Addr,
+    pub peer: Addr,
+    pub cause: RstCause,
+    /// The lesson step it came in, if it came in one.
+    pub step: Option<usize>,
+    /// The peer's FIN had come before it (the socket was in CLOSE-WAIT):
+    /// reads report that end of file, and the RST's error is not reported.
+    pub after_fin: bool,
+}
+
+/// What is known around a call, to choose why it gave what it gave.
+pub struct Context<'a> {
+    pub call: &'a Call<i32>,
+    /// The kernel's view of the call's socket before the step.
+    pub before: Option<&'a Socket>,
+    /// The socket's inode, while an fd refers to it.
+    pub inode: Option<u64>,
+    /// What the actor read of the fd after a failed call.
+    pub facts: Option<&'a FdFacts>,
+    /// The fds the call reported on, as the kernel says they are after it.
+    pub fds: &'a [FdState],
+    pub view_before: &'a [Socket],
+    pub view_after: &'a [Socket],
+    /// The step's packets; `None` when packets are not captured.
+    pub packets: Option<&'a [Packet]>,
+    pub resets: &'a [Reset],
+    /// Successful shutdown() calls: inode, how, step.
+    pub shutdowns: &'a [(u64, How, usize)],
+    /// Whether the socket ever had a peer.
+    pub ever_connected: bool,
+    /// Whether a socket of the run was ever bound at the call's address.
+    pub was_bound: bool,
+    /// Whether a call on this socket has reported ECONNRESET already.
+    pub reset_reported: bool,
+    /// Whether the peer's FIN has come to this socket (before this step).
+    pub fin_received: bool,
+}
+
+impl Context<'_> {
+    /// The socket's kind, from the actor's facts or the view before.
+    fn kind(&self) -> Option<Kind> {
+        self.facts
+            .and_then(|f| f.kind)
+            .or(self.before.map(|s| s.kind))
+            .or(self.fds.first().and_then(|s| s.kind))
+    }
+
+    fn listening(&self) -> bool {
+        self.facts.is_some_and(|f| f.listening)
+            || self.before.is_some_and(|s| s.state == State::Listen)
+    }
+
+    fn reset(&self) -> Option<&Reset> {
+        let inode = self.inode?;
+        self.resets.iter().rev().find(|r| r.inode == inode)
+    }
+
+    fn shut(&self, read: bool) -> Option<usize> {
+        let inode = self.inode?;
+        self.shutdowns
+            .iter()
+            .rev()
+            .find(|(i, how, _)| {
+                *i == inode
+                    && match how {
+                        How::RdWr => true,
+                        How::Rd => read,
+                        How::Wr => !read,
+                    }
+            })
+            .map(|(_, _, step)| *step)
+    }
+
+    /// The sockets of both views, before first.
+    fn sockets(&self) -> impl Iterator<Item = &Socket> {
+        self.view_before.iter().chain(self.view_after)
+    }
+}
+
+/// Why a call gave what it gave, where that needs saying.
+pub fn why(outcome: &Outcome, ctx: &Context) -> Option<Why> {
+    match outcome {
+        Outcome::Failed { errno } => Some(failed(*errno, ctx)),
+        Outcome::Returned {
+            ret: 0,
+            data: Some(d),
+            ..
+        } if d.is_empty() => eof(ctx).map(Why::Eof),
+        Outcome::Returned {
+            extra: Some(Extra::PrivilegedPort { start }),
+            ..
+        } => Some(Why::PrivilegedPort {
+            port: ctx.call.addr().and_then(Addr::port).unwrap_or(0),
+            start: *start,
+            allowed: true,
+        }),
+        _ => None,
+    }
+}
+
+/// What a 0 from recv, read or recvfrom means here.
+fn eof(ctx: &Context) -> Option<Eof> {
+    let len = match ctx.call {
+        Call::Recv { len, .. } | Call::Recvfrom { len, .. } => *len,
+        _ => return None,
+    };
+    if len == 0 {
+        return Some(Eof::ZeroLength);
+    }
+    let kind = ctx.kind()?;
+    if !kind.is_stream() {
+        return Some(Eof::EmptyDatagram);
+    }
+    if ctx.shut(true).is_some() {
+        return Some(Eof::ShutRead);
+    }
+    if kind.is_unix() {
+        return Some(Eof::PeerClosed);
+    }
+    let after = ctx.fds.first().and_then(|s| s.tcp_state);
+    let before = ctx.before.map(|s| s.state);
+    match (before, after, ctx.reset()) {
+        (_, _, Some(r)) if r.after_fin => Some(Eof::PeerFin),
+        _ if ctx.fin_received => Some(Eof::PeerFin),
+        (_, Some(s), _) | (Some(s), _, _) if s.fin_received() => Some(Eof::PeerFin),
+        (_, _, Some(_)) if ctx.reset_reported => Some(Eof::AfterReset),
+        _ => None,
+    }
+}
+
+/// Why EPIPE (or SIGPIPE): the socket cannot send.
+pub fn epipe(ctx: &Context) -> Why {
+    if let Some(r) = ctx.reset() {
+        return Why::Reset {
+            cause: r.cause,
+            step: r.step,
+        };
+    }
+    if let Some(step) = ctx.shut(false) {
+        return Why::ShutWrite { step: Some(step) };
+    }
+    if ctx.listening() {
+        return Why::Listening;
+    }
+    match ctx.kind() {
+        Some(k) if k.is_unix() && ctx.ever_connected => unix_peer(ctx, k, false),
+        Some(k) if k.is_tcp() && !ctx.ever_connected => Why::NeverConnected,
+        _ => Why::Unsettled,
+    }
+}
+
+/// What became of a unix socket's peer: closed, or (for a stream) open
+/// but shut down for reading.
+fn unix_peer(ctx: &Context, k: Kind, unread: bool) -> Why {
+    let peer = ctx.before.and_then(|s| s.peer_inode).filter(|i| *i != 0);
+    let alive = peer.is_some_and(|i| ctx.view_after.iter().any(|s| s.inode == i));
+    if alive && k.is_stream() && !unread {
+        Why::PeerShutRead
+    } else {
+        Why::PeerClosed {
+            unread,
+            stream: k.is_stream(),
+        }
+    }
+}
+
+/// The family of an address as a lesson writes it.
+fn family(a: &Addr) -> Domain {
+    match a {
+        Addr::V4(_) => Domain::Inet,
+        Addr::V6(_) => Domain::Inet6,
+        Addr::Unix(_) => Domain::Unix,
+    }
+}
+
+fn unspecified(a: &Addr) -> bool {
+    match a {
+        Addr::V4(a) => a.ip().is_unspecified(),
+        Addr::V6(a) => a.ip().is_unspecified(),
+        Addr::Unix(_) => false,
+    }
+}
+
+/// Whether a socket bound at `held` takes the address `wanted` from a
+/// socket of the same family: the same port, and the same address or
+/// either one the wildcard.
+fn overlaps(held: &Addr, wanted: &Addr) -> bool {
+    family(held) == family(wanted)
+        && held.port() == wanted.port()
+        && (held == wanted || unspecified(held) || unspecified(wanted))
+}
+
+fn failed(errno: i32, ctx: &Context) -> Why {
+    let call = ctx.call;
+    let facts = ctx.facts.copied().unwrap_or_default();
+    let kind = ctx.kind();
+    let target = call.addr();
+    let mismatch = match (kind, target) {
+        (Some(k), Some(a)) if k.domain != family(a) => Some(Why::FamilyMismatch {
+            socket: k.domain,
+            addr: family(a),
+        }),
+        _ => None,
+    };
+    match errno {
+        libc::EBADF if !facts.open => Why::NotOpen,
+        libc::ENOTSOCK => Why::NotSocket,
+        libc::ECONNREFUSED => match (call, target) {
+            (Call::Connect { .. }, Some(a @ Addr::Unix(_))) => Why::UnixRefused {
+                bound: ctx
+                    .sockets()
+                    .find(|s| s.local.as_ref() == Some(a) && s.state != State::Listen)
+                    .cloned(),
+                was_bound: ctx.was_bound,
+            },
+            (Call::Connect { .. }, Some(a)) if kind.is_some_and(|k| k.is_tcp()) => Why::Refused {
+                rst: ctx
+                    .packets
+                    .is_some_and(|ps| ps.iter().any(|p| p.has(RST) && p.src == *a)),
+                bound: ctx
+                    .sockets()
+                    .find(|s| {
+                        s.kind.is_tcp()
+                            && s.peer.is_none()
+                            && s.state == State::Close
+                            && s.local.as_ref().is_some_and(|l| overlaps(l, a))
+                    })
+                    .cloned(),
+            },
+            _ if kind.is_some_and(|k| k.is_udp()) => Why::PortUnreachable {
+                seen: ctx.packets.is_some(),
+            },
+            (_, None) if kind.is_some_and(|k| k.is_unix()) && ctx.ever_connected => {
+                Why::PeerClosed {
+                    unread: false,
+                    stream: false,
+                }
+            }
+            _ if kind.is_some_and(|k| k.is_unix()) => Why::UnixRefused {
+                bound: None,
+                was_bound: ctx.was_bound,
+            },
+            _ => Why::Unsettled,
+        },
+        libc::EISCONN if ctx.listening() => Why::Listening,
+        libc::EISCONN => Why::Connected {
+            peer: ctx.before.and_then(|s| s.peer.clone()),
+        },
+        libc::EPIPE => epipe(ctx),
+        libc::ECONNRESET => match ctx.reset() {
+            Some(r) => Why::Reset {
+                cause: r.cause,
+                step: r.step,
+            },
+            None => match kind {
+                Some(k) if k.is_unix() => unix_peer(ctx, k, true),
+                _ => Why::Unsettled,
+            },
+        },
+        libc::ENOTCONN if ctx.listening() => Why::Listening,
+        libc::ENOTCONN if ctx.reset().is_some() => epipe(ctx),
+        libc::ENOTCONN if !ctx.ever_connected => Why::NeverConnected,
+        libc::ENOTCONN if kind.is_some_and(|k| k.is_unix()) => Why::PeerClosed {
+            unread: false,
+            stream: kind.is_some_and(|k| k.is_stream()),
+        },
+        libc::EINVAL | libc::EAFNOSUPPORT if mismatch.is_some() => {
+            mismatch.unwrap_or(Why::Unsettled)
+        }
+        libc::EINVAL => match call {
+            Call::Bind { .. } if facts.bound => Why::AlreadyBound {
+                local: ctx.before.and_then(|s| s.local.clone()),
+            },
+            Call::Accept { .. } if !ctx.listening() => Why::NotListening,
+            Call::Listen { .. } if facts.connected => Why::Connected {
+                peer: ctx.before.and_then(|s| s.peer.clone()),
+            },
+            _ => Why::Unsettled,
+        },
+        libc::EADDRINUSE => match (call, target) {
+            (Call::Bind { .. }, Some(Addr::Unix(_))) => Why::PathExists,
+            (Call::Bind { .. }, Some(a)) => Why::AddressHeld {
+                by: ctx
+                    .view_before
+                    .iter()
+                    .filter(|s| {
+                        Some(s.kind) == kind && s.local.as_ref().is_some_and(|l| overlaps(l, a))
+                    })
+                    .cloned()
+                    .collect(),
+                reuse: facts.reuseaddr,
+            },
+            (Call::Listen { .. }, _) => {
+                let local = ctx.before.and_then(|s| s.local.clone());
+                Why::OtherListener {
+                    by: ctx
+                        .view_before
+                        .iter()
+                        .find(|s| {
+                            s.state == State::Listen
+                                && Some(s.kind) == kind
+                                && match (&s.local, &local) {
+                                    (Some(l), Some(m)) => overlaps(l, m),
+                                    _ => false,
+                                }
+                        })
+                        .cloned(),
+                }
+            }
+            _ => Why::Unsettled,
+        },
+        libc::EADDRNOTAVAIL => match (call, target) {
+            (Call::Bind { .. }, _) => Why::NotLocal,
+            (Call::Connect { .. }, Some(a)) => {
+                let local = ctx.before.and_then(|s| s.local.clone());
+                let by = ctx
+                    .view_before
+                    .iter()
+                    .find(|s| s.peer.as_ref() == Some(a) && s.local == local && local.is_some())
+                    .cloned();
+                if by.is_some() {
+                    Why::PairInUse { by }
+                } else {
+                    Why::Unsettled
+                }
+            }
+            _ => Why::Unsettled,
+        },
+        libc::EAGAIN => Why::WouldBlock {
+            nonblocking: facts.nonblocking,
+        },
+        libc::EINPROGRESS => Why::InProgress,
+        libc::EALREADY => Why::Already,
+        libc::EOPNOTSUPP
+            if matches!(call, Call::Listen { .. } | Call::Accept { .. })
+                && kind.is_some_and(|k| !k.is_stream()) =>
+        {
+            Why::Datagram
+        }
+        libc::EDESTADDRREQ => Why::NoDestination,
+        libc::ENOPROTOOPT => match (call, kind) {
+            (Call::Setsockopt { opt, .. }, Some(k)) if !opt.fits(k) => Why::OtherLevel { kind: k },
+            _ => Why::Unsettled,
+        },
+        libc::EACCES => match (call, facts.port_start, target.and_then(Addr::port)) {
+            (Call::Bind { .. }, Some(start), Some(port)) if port != 0 && port < start => {
+                Why::PrivilegedPort {
+                    port,
+                    start,
+                    allowed: false,
+                }
+            }
+            _ => Why::Unsettled,
+        },
+        libc::ENOENT if matches!(target, Some(Addr::Unix(_))) => Why::NoSuchPath,
+        libc::EMSGSIZE => Why::TooBig,
+        libc::EPROTOTYPE => Why::WrongType,
+        libc::ETIMEDOUT => Why::TimedOut,
+        _ => Why::Unsettled,
+    }
+}

@@ -1,0 +1,1361 @@
+//! `--format json`: one JSON object per event per line, for autograders and
+//! other tools. This is a contract: the types here are the output's own,
+//! documented field by field, versioned ([`VERSION`], in `start`), and
+//! described by `schema/events.schema.json`, which the tests check every
+//! event of every lesson against. Internal types never leak into it.
+//!
+//! It carries facts only: numbers, names of errnos and states, addresses,
+//! and the kind of each explanation, never a sentence.
+
+use crate::call::{Addr, Call, Domain, SockType, names as cnames};
+use crate::capture::{ACK, FIN, PSH, Packet, Payload, RST, SYN};
+use crate::errno::{errno_name, signal_name};
+use crate::event::{
+    Event, Got, HostReason, Network, NoCapture, Outcome, TimerWait, Transition, Waiting,
+};
+use crate::explain::{By, Eof, Note, RstCause, TwEnd, Why};
+use crate::lesson::Expect;
+use crate::sock::{Holder, Kind, Rfc, Socket, TimerKind};
+use crate::wire::{Extra, FdState, WaitKind};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// The version of this output, in every `start` event. It changes when a
+/// field is removed or its meaning changes; new fields may appear within
+/// a version.
+pub const VERSION: u32 = 1;
+
+/// One line of `--format json`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum JsonEvent {
+    /// The run has begun.
+    Start {
+        /// The version of this output: 1.
+        version: u32,
+        title: String,
+        /// The lesson file, as sockstep names it.
+        path: String,
+        goal: Option<String>,
+        /// The actors, in the order of their columns; events name them.
+        actors: Vec<String>,
+        network: JNetwork,
+        /// The ports the lesson writes.
+        ports: Vec<u16>,
+        /// On the host's loopback, the free port each lesson port became.
+        remapped: Vec<JRemap>,
+    },
+    /// Narration before the first step.
+    Intro { lines: Vec<String> },
+    /// Narration that opens a new part of the lesson, before a step.
+    Section { step: usize, lines: Vec<String> },
+    /// A step's call was made (it returned, failed, or blocks).
+    Call(JCall),
+    /// A call that blocked completed, after another actor's step.
+    Completed(JCall),
+    /// The narration of a step.
+    Narration {
+        step: usize,
+        actor: String,
+        lines: Vec<String>,
+    },
+    /// Packets that crossed the run's network during the step, in order.
+    Packets { packets: Vec<JPacket> },
+    /// Sockets whose kernel state changed during the step.
+    States { transitions: Vec<JTransition> },
+    /// Every socket of the run, as the kernel reports it now.
+    Table { sockets: Vec<JSocket> },
+    /// The capture's buffer was full: this many packets are missing.
+    PacketsLost { count: u32 },
+    /// No packets are captured in this run.
+    NoCapture { reason: JNoCapture },
+    /// A step's expectation did not hold.
+    ExpectFailed {
+        step: usize,
+        actor: String,
+        expected: JExpect,
+        got: JGot,
+    },
+    /// An actor's process died in a call.
+    Crashed {
+        step: usize,
+        actor: String,
+        call: JCallArgs,
+        /// The step expected this death (`=> SIGPIPE`).
+        expected: bool,
+        /// The signal's name, such as `SIGPIPE`.
+        signal: Option<String>,
+        code: Option<i32>,
+        why: Option<JWhy>,
+    },
+    /// No step could run, and the run let a timer the kernel armed fire.
+    Timer {
+        step: usize,
+        actor: String,
+        timer: JTimerWait,
+        /// Milliseconds until it fires, as the kernel said.
+        ms: u32,
+    },
+    /// Actors wait for each other, or for something no step will do.
+    Deadlock {
+        waits: Vec<JWaiting>,
+        /// Steps that never ran.
+        unrun: Vec<usize>,
+        /// The lesson says `expect deadlock`.
+        expected: bool,
+    },
+    /// The steps of an actor that died never ran.
+    NotRun { actor: String, steps: Vec<usize> },
+    /// An actor returned from main; the kernel closes these fds.
+    Exit { actor: String, fds: Vec<i32> },
+    /// The run is over.
+    Finish {
+        steps_run: usize,
+        steps: usize,
+        /// Expectations that did not hold, unexpected crashes and deadlocks.
+        failures: usize,
+    },
+    /// The lesson has an error (the run did not start).
+    Error {
+        /// The kind of error, such as `UnknownCall`.
+        kind: String,
+        message: String,
+        path: String,
+        line: usize,
+        column: usize,
+        label: String,
+        help: Option<String>,
+    },
+    /// `sockstep check`: whether the exercise meets its goal.
+    Check {
+        done: bool,
+        /// The verdict in words, as the terminal shows it.
+        text: String,
+    },
+}
+
+/// Where the run's sockets live.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JNetwork {
+    /// A private network namespace.
+    Namespace,
+    /// The host's loopback.
+    Host {
+        /// `asked` (--host-network) or the setup step that failed.
+        reason: String,
+        /// The errno of the failed step, where there is one.
+        errno: Option<String>,
+    },
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JRemap {
+    pub lesson: u16,
+    pub real: u16,
+}
+
+/// Why no packets are captured.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JNoCapture {
+    NotAsked,
+    Denied { errno: String },
+    NoHub,
+}
+
+/// An address: `{"family":"inet","ip":"127.0.0.1","port":8080}`, or
+/// `{"family":"unix","path":"server.sock"}` (`@name` for the abstract
+/// namespace, `""` for an unnamed socket).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct JAddr {
+    /// `inet`, `inet6` or `unix`.
+    pub family: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// Bytes: as text when they are UTF-8, else as hex.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JBytes {
+    pub len: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+}
+
+/// A call with its fds resolved.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JCallArgs {
+    /// The call's C name: `socket`, `recv`, `read`...
+    pub name: String,
+    /// The call as C would write it (ports as the kernel has them).
+    pub c: String,
+    /// The fd it works on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fd: Option<i32>,
+    /// poll's fds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fds: Option<Vec<i32>>,
+    /// The address it names (bind, connect, sendto).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<JAddr>,
+    /// The bytes it sends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<JBytes>,
+    /// The buffer length of a read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub len: Option<usize>,
+    /// Flags by their C names (`MSG_PEEK`...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+}
+
+/// A step's call and how it ended.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JCall {
+    pub step: usize,
+    pub actor: String,
+    /// The name the lesson binds the result to (`s`, or `a, b`).
+    pub binding: Option<String>,
+    pub call: JCallArgs,
+    pub outcome: JOutcome,
+    /// Fds whose addresses the call changed, as the kernel reports them.
+    pub fds: Vec<JFd>,
+    /// Why it gave what it gave, where that needs saying.
+    pub why: Option<JWhy>,
+}
+
+/// How a call ended.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JOutcome {
+    Returned {
+        ret: i64,
+        /// The bytes a read received.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<JBytes>,
+        /// The address recvfrom, getsockname or getpeername gave.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        addr: Option<JAddr>,
+        /// poll: the fds with events.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ready: Option<Vec<JReady>>,
+        /// getsockopt(SO_ERROR): the error read, or `0`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        so_error: Option<String>,
+    },
+    Failed {
+        /// The errno's name, such as `ECONNREFUSED`.
+        errno: String,
+        /// Its number on this system.
+        errno_number: i32,
+    },
+    /// The call cannot complete now: the actor is parked in it.
+    Blocked { waits: JWait },
+}
+
+/// What a blocked call waits for.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum JWait {
+    /// A connection in the accept queue.
+    Connection,
+    /// Bytes to read (`got` so far, for MSG_WAITALL).
+    Data { got: usize },
+    /// Room in the buffers (`sent` so far).
+    Room { sent: usize },
+    /// The handshake to complete.
+    Handshake,
+    /// Its data to be acknowledged, for SO_LINGER's `secs` at most.
+    Linger { secs: i32 },
+    /// One of poll's fds to be ready.
+    Ready,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JReady {
+    pub fd: i32,
+    /// The events by name: `POLLIN`, `POLLHUP`...
+    pub events: Vec<String>,
+}
+
+/// An fd as the kernel reports it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JFd {
+    pub fd: i32,
+    /// `tcp`, `tcp6`, `udp`, `udp6`, `unix_stream`, `unix_dgram`...
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+    pub local: Option<JAddr>,
+    pub peer: Option<JAddr>,
+}
+
+/// A socket of the run as the kernel reports it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JSocket {
+    pub holder: JHolder,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub local: Option<JAddr>,
+    pub peer: Option<JAddr>,
+    /// The kernel's state name: `ESTABLISHED`, `FIN_WAIT2`, `CLOSE`,
+    /// `LISTEN`, `UNCONN`...
+    pub state: String,
+    /// For TCP, RFC 9293's name for it: `FIN-WAIT-2`, `CLOSED`...
+    pub rfc: Option<String>,
+    /// Bytes to read; for a listener, connections in its accept queue.
+    pub recv_q: u32,
+    /// Bytes not yet acknowledged; for a listener, its backlog.
+    pub send_q: u32,
+    /// A timer the kernel has armed on it.
+    pub timer: Option<JTimer>,
+}
+
+/// Who a socket belongs to.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JHolder {
+    /// An open fd of an actor refers to it.
+    Fd { actor: String, fd: i32 },
+    /// It waits in the accept queue of this listener.
+    Queued { actor: String, listener: i32 },
+    /// This fd referred to it until it was closed; the kernel keeps it.
+    Closed { actor: String, fd: i32 },
+    /// The connection of this fd went on in a TIME-WAIT socket of the
+    /// kernel's own; the fd still refers to a CLOSED socket.
+    Left { actor: String, fd: i32 },
+    /// No fd of the run is known to have held it.
+    Nobody,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JTimer {
+    /// `retransmit`, `probe`, `keepalive` or `time_wait`.
+    pub kind: String,
+    pub expires_ms: u32,
+    pub retransmits: u8,
+}
+
+/// A socket that changed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JTransition {
+    /// Absent: the socket is new.
+    pub before: Option<JSocket>,
+    /// Absent: the socket is gone.
+    pub after: Option<JSocket>,
+    pub notes: Vec<JNote>,
+}
+
+/// What a change was.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JNote {
+    Bound,
+    Accepted,
+    ForkCopy,
+    StillHeld {
+        actor: String,
+        fd: i32,
+    },
+    KeptAfterClose,
+    /// The RFC 9293 path the packets seen trace.
+    Path {
+        from: String,
+        hops: Vec<JHop>,
+        /// The call the whole path took place in.
+        within: Option<String>,
+    },
+    TimeWaitSocket,
+    /// How a TIME-WAIT ended: `taken_over`, `expired` or `dropped`.
+    TimeWaitEnded {
+        how: String,
+    },
+    Uncaptured,
+    Unexplained,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JHop {
+    /// The RFC 9293 state reached.
+    pub to: String,
+    /// What made the hop: `sent_syn`, `got_fin`, `got_rst`...
+    pub by: String,
+    /// For a RST, why it was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rst: Option<String>,
+}
+
+/// Why a call gave what it gave.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JWhy {
+    /// The explanation's kind: `listening`, `never_connected`, `reset`,
+    /// `refused`, `eof`... (the README lists them).
+    pub kind: String,
+    /// For `reset`: why the RST was sent (`unread_data`, `linger_zero`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rst: Option<String>,
+    /// For `eof`: what the 0 means (`peer_fin`, `shut_read`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eof: Option<String>,
+    /// The step the cause came at (a reset, a shutdown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    /// Sockets of the run the explanation names (those holding an address).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sockets: Vec<JSocket>,
+    /// For `privileged_port`: the port and net.ipv4.ip_unprivileged_port_start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<u16>,
+    /// A fact that decided the explanation: SO_REUSEADDR for
+    /// `address_held`, a captured RST for `refused`, a privileged bind
+    /// for `privileged_port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<bool>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JTimerWait {
+    SynRetransmit {
+        resends: u8,
+        /// The listener's accept queue: connections, backlog.
+        queue: Option<(u32, u32)>,
+    },
+    Linger {
+        secs: i32,
+    },
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JWaiting {
+    pub actor: String,
+    pub step: usize,
+    pub call: JCallArgs,
+    pub waits: JWait,
+    /// The actor at the other end of the connection.
+    pub on: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JExpect {
+    Value { value: i64 },
+    Errno { errno: String },
+    Bytes { data: JBytes },
+    Blocks,
+    Signal { signal: String },
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JGot {
+    Outcome {
+        outcome: JOutcome,
+    },
+    Died {
+        signal: Option<String>,
+        code: Option<i32>,
+    },
+    NeverReturned,
+}
+
+/// A packet that crossed the run's network.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JPacket {
+    pub src: JAddr,
+    pub dst: JAddr,
+    /// The actor whose socket sent it.
+    pub from: Option<String>,
+    /// The actor whose socket it is for.
+    pub to: Option<String>,
+    /// `tcp`, `udp`, `icmp_unreachable` or `other`.
+    pub proto: String,
+    /// TCP flags by name, in the order SYN, FIN, RST, PSH, ACK.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<JBytes>,
+    /// ICMP unreachable: the destination the datagram was for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<JAddr>,
+}
+
+/// The JSON schema of one line, as `schema/events.schema.json` holds it.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(JsonEvent);
+    serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
+}
+
+/// Turns events into JSON lines; remembers the actors' names.
+#[derive(Default)]
+pub struct Json {
+    actors: Vec<String>,
+}
+
+impl Json {
+    pub fn new() -> Json {
+        Json::default()
+    }
+
+    /// One JSON object per event, a line each.
+    pub fn events(&mut self, events: &[Event]) -> String {
+        events
+            .iter()
+            .map(|e| {
+                let j = self.event(e);
+                serde_json::to_string(&j).expect("events serialize") + "\n"
+            })
+            .collect()
+    }
+
+    fn actor(&self, a: usize) -> String {
+        self.actors.get(a).cloned().unwrap_or_default()
+    }
+
+    fn event(&mut self, e: &Event) -> JsonEvent {
+        match e {
+            Event::Start {
+                title,
+                path,
+                goal,
+                actors,
+                network,
+                ports,
+                remapped,
+            } => {
+                self.actors = actors.clone();
+                JsonEvent::Start {
+                    version: VERSION,
+                    title: title.clone(),
+                    path: path.clone(),
+                    goal: goal.clone(),
+                    actors: actors.clone(),
+                    network: network_json(network),
+                    ports: ports.clone(),
+                    remapped: remapped
+                        .iter()
+                        .map(|(lesson, real)| JRemap {
+                            lesson: *lesson,
+                            real: *real,
+                        })
+                        .collect(),
+                }
+            }
+            Event::Intro { lines } => JsonEvent::Intro {
+                lines: lines.clone(),
+            },
+            Event::Section { step, lines } => JsonEvent::Section {
+                step: *step,
+                lines: lines.clone(),
+            },
+            Event::Call {
+                step,
+                actor,
+                binding,
+                call,
+                outcome,
+                fds,
+                why,
+            } => JsonEvent::Call(self.call(*step, *actor, binding, call, outcome, fds, why)),
+            Event::Completed {
+                step,
+                actor,
+                binding,
+                call,
+                outcome,
+                fds,
+                why,
+            } => JsonEvent::Completed(self.call(*step, *actor, binding, call, outcome, fds, why)),
+            Event::Narration { step, actor, lines } => JsonEvent::Narration {
+                step: *step,
+                actor: self.actor(*actor),
+                lines: lines.clone(),
+            },
+            Event::Packets { packets } => JsonEvent::Packets {
+                packets: packets.iter().map(|p| self.packet(p)).collect(),
+            },
+            Event::States { transitions } => JsonEvent::States {
+                transitions: transitions.iter().map(|t| self.transition(t)).collect(),
+            },
+            Event::Table { sockets } => JsonEvent::Table {
+                sockets: sockets.iter().map(|s| self.socket(s)).collect(),
+            },
+            Event::PacketsLost { count } => JsonEvent::PacketsLost { count: *count },
+            Event::NoCapture { reason } => JsonEvent::NoCapture {
+                reason: match reason {
+                    NoCapture::NotAsked => JNoCapture::NotAsked,
+                    NoCapture::Denied { errno, .. } => JNoCapture::Denied {
+                        errno: errno_name(*errno),
+                    },
+                    NoCapture::NoHub => JNoCapture::NoHub,
+                },
+            },
+            Event::ExpectFailed {
+                step,
+                actor,
+                expected,
+                got,
+            } => JsonEvent::ExpectFailed {
+                step: *step,
+                actor: self.actor(*actor),
+                expected: expect_json(expected),
+                got: match got {
+                    Got::Outcome(o) => JGot::Outcome {
+                        outcome: outcome_json(o),
+                    },
+                    Got::Died { signal, code } => JGot::Died {
+                        signal: signal.map(signal_name),
+                        code: *code,
+                    },
+                    Got::NeverReturned => JGot::NeverReturned,
+                },
+            },
+            Event::Crashed {
+                actor,
+                step,
+                call,
+                expected,
+                signal,
+                code,
+                why,
+            } => JsonEvent::Crashed {
+                step: *step,
+                actor: self.actor(*actor),
+                call: call_json(call),
+                expected: *expected,
+                signal: signal.map(signal_name),
+                code: *code,
+                why: why.as_ref().map(|w| self.why(w)),
+            },
+            Event::Timer {
+                actor,
+                step,
+                timer,
+                ms,
+            } => JsonEvent::Timer {
+                step: *step,
+                actor: self.actor(*actor),
+                timer: match timer {
+                    TimerWait::SynRetransmit { resends, queue } => JTimerWait::SynRetransmit {
+                        resends: *resends,
+                        queue: *queue,
+                    },
+                    TimerWait::Linger { secs } => JTimerWait::Linger { secs: *secs },
+                },
+                ms: *ms,
+            },
+            Event::Deadlock {
+                waits,
+                unrun,
+                expected,
+            } => JsonEvent::Deadlock {
+                waits: waits.iter().map(|w| self.waiting(w)).collect(),
+                unrun: unrun.clone(),
+                expected: *expected,
+            },
+            Event::NotRun { actor, steps } => JsonEvent::NotRun {
+                actor: self.actor(*actor),
+                steps: steps.clone(),
+            },
+            Event::Exit { actor, open } => JsonEvent::Exit {
+                actor: self.actor(*actor),
+                fds: open.clone(),
+            },
+            Event::Finish {
+                steps_run,
+                steps,
+                failures,
+            } => JsonEvent::Finish {
+                steps_run: *steps_run,
+                steps: *steps,
+                failures: *failures,
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &self,
+        step: usize,
+        actor: usize,
+        binding: &Option<String>,
+        call: &Call<i32>,
+        outcome: &Outcome,
+        fds: &[FdState],
+        why: &Option<Why>,
+    ) -> JCall {
+        JCall {
+            step,
+            actor: self.actor(actor),
+            binding: binding.clone(),
+            call: call_json(call),
+            outcome: outcome_json(outcome),
+            fds: fds
+                .iter()
+                .map(|f| JFd {
+                    fd: f.fd,
+                    ty: f.kind.map(kind_json),
+                    local: f.local.as_ref().map(addr_json),
+                    peer: f.peer.as_ref().map(addr_json),
+                })
+                .collect(),
+            why: why.as_ref().map(|w| self.why(w)),
+        }
+    }
+
+    fn holder(&self, h: Holder) -> JHolder {
+        match h {
+            Holder::Fd(f) => JHolder::Fd {
+                actor: self.actor(f.actor),
+                fd: f.fd,
+            },
+            Holder::Queued { listener } => JHolder::Queued {
+                actor: self.actor(listener.actor),
+                listener: listener.fd,
+            },
+            Holder::Closed(f) => JHolder::Closed {
+                actor: self.actor(f.actor),
+                fd: f.fd,
+            },
+            Holder::Left(f) => JHolder::Left {
+                actor: self.actor(f.actor),
+                fd: f.fd,
+            },
+            Holder::Nobody => JHolder::Nobody,
+        }
+    }
+
+    fn socket(&self, s: &Socket) -> JSocket {
+        JSocket {
+            holder: self.holder(s.holder),
+            ty: kind_json(s.kind),
+            local: s.local.as_ref().map(addr_json),
+            peer: s.peer.as_ref().map(addr_json),
+            state: s.state.kernel_name().to_string(),
+            rfc: s.kind.is_tcp().then(|| rfc_json(s.state.rfc())),
+            recv_q: s.recv_q,
+            send_q: s.send_q,
+            timer: s.timer.map(|t| JTimer {
+                kind: match t.kind {
+                    TimerKind::Retransmit => "retransmit",
+                    TimerKind::Probe => "probe",
+                    TimerKind::KeepAlive => "keepalive",
+                    TimerKind::TimeWait => "time_wait",
+                }
+                .into(),
+                expires_ms: t.expires_ms,
+                retransmits: t.retransmits,
+            }),
+        }
+    }
+
+    fn transition(&self, t: &Transition) -> JTransition {
+        JTransition {
+            before: t.before.as_ref().map(|s| self.socket(s)),
+            after: t.after.as_ref().map(|s| self.socket(s)),
+            notes: t
+                .notes
+                .iter()
+                .map(|n| match n {
+                    Note::Bound => JNote::Bound,
+                    Note::Accepted => JNote::Accepted,
+                    Note::ForkCopy => JNote::ForkCopy,
+                    Note::StillHeld { by } => JNote::StillHeld {
+                        actor: self.actor(by.actor),
+                        fd: by.fd,
+                    },
+                    Note::KeptAfterClose => JNote::KeptAfterClose,
+                    Note::Path(p) => JNote::Path {
+                        from: rfc_json(p.from),
+                        hops: p
+                            .hops
+                            .iter()
+                            .map(|h| {
+                                let (by, rst) = by_json(&h.by);
+                                JHop {
+                                    to: rfc_json(h.to),
+                                    by: by.into(),
+                                    rst: rst.map(|r| r.to_string()),
+                                }
+                            })
+                            .collect(),
+                        within: p.within.map(str::to_string),
+                    },
+                    Note::TimeWaitSocket => JNote::TimeWaitSocket,
+                    Note::TimeWaitEnded(how) => JNote::TimeWaitEnded {
+                        how: match how {
+                            TwEnd::TakenOver => "taken_over",
+                            TwEnd::Expired => "expired",
+                            TwEnd::Dropped => "dropped",
+                        }
+                        .into(),
+                    },
+                    Note::Uncaptured => JNote::Uncaptured,
+                    Note::Unexplained => JNote::Unexplained,
+                })
+                .collect(),
+        }
+    }
+
+    fn packet(&self, p: &Packet) -> JPacket {
+        let mut j = JPacket {
+            src: addr_json(&p.src),
+            dst: addr_json(&p.dst),
+            from: p.from.map(|a| self.actor(a)),
+            to: p.to.map(|a| self.actor(a)),
+            proto: String::new(),
+            flags: Vec::new(),
+            seq: None,
+            ack: None,
+            data: None,
+            about: None,
+        };
+        match &p.payload {
+            Payload::Tcp {
+                flags,
+                seq,
+                ack,
+                data,
+            } => {
+                j.proto = "tcp".into();
+                for (bit, name) in [
+                    (SYN, "SYN"),
+                    (FIN, "FIN"),
+                    (RST, "RST"),
+                    (PSH, "PSH"),
+                    (ACK, "ACK"),
+                ] {
+                    if flags & bit != 0 {
+                        j.flags.push(name.into());
+                    }
+                }
+                j.seq = Some(*seq);
+                j.ack = Some(*ack);
+                j.data = (!data.is_empty()).then(|| bytes_json(data));
+            }
+            Payload::Udp { data } => {
+                j.proto = "udp".into();
+                j.data = Some(bytes_json(data));
+            }
+            Payload::Unreachable { about, .. } => {
+                j.proto = "icmp_unreachable".into();
+                j.about = about.as_ref().map(addr_json);
+            }
+            Payload::Other => j.proto = "other".into(),
+        }
+        j
+    }
+
+    fn waiting(&self, w: &Waiting) -> JWaiting {
+        JWaiting {
+            actor: self.actor(w.actor),
+            step: w.step,
+            call: call_json(&w.call),
+            waits: wait_json(w.wait),
+            on: w.on.map(|a| self.actor(a)),
+        }
+    }
+
+    fn why(&self, w: &Why) -> JWhy {
+        let mut j = JWhy {
+            kind: why_kind(w).into(),
+            rst: None,
+            eof: None,
+            step: None,
+            sockets: Vec::new(),
+            port: None,
+            start: None,
+            flag: None,
+        };
+        match w {
+            Why::Reset { cause, step } => {
+                j.rst = Some(rst_json(cause).into());
+                j.step = *step;
+            }
+            Why::ShutWrite { step } => j.step = *step,
+            Why::Eof(e) => j.eof = Some(eof_json(e).into()),
+            Why::AddressHeld { by, reuse } => {
+                j.sockets = by.iter().map(|s| self.socket(s)).collect();
+                j.flag = Some(*reuse);
+            }
+            Why::OtherListener { by } | Why::PairInUse { by } => {
+                j.sockets = by.iter().map(|s| self.socket(s)).collect();
+            }
+            Why::Refused { rst, bound } => {
+                j.sockets = bound.iter().map(|s| self.socket(s)).collect();
+                j.flag = Some(*rst);
+            }
+            Why::UnixRefused { bound, was_bound } => {
+                j.sockets = bound.iter().map(|s| self.socket(s)).collect();
+                j.flag = Some(*was_bound);
+            }
+            Why::PrivilegedPort {
+                port,
+                start,
+                allowed,
+            } => {
+                j.port = Some(*port);
+                j.start = Some(*start);
+                j.flag = Some(*allowed);
+            }
+            Why::PortUnreachable { seen } => j.flag = Some(*seen),
+            Why::WouldBlock { nonblocking } => j.flag = Some(*nonblocking),
+            Why::PeerClosed { unread, .. } => j.flag = Some(*unread),
+            _ => {}
+        }
+        j
+    }
+}
+
+/// The kind of an explanation, as JSON names it.
+pub fn why_kind(w: &Why) -> &'static str {
+    match w {
+        Why::NotOpen => "not_open",
+        Why::NotSocket => "not_socket",
+        Why::Listening => "listening",
+        Why::Connected { .. } => "connected",
+        Why::NeverConnected => "never_connected",
+        Why::Reset { .. } => "reset",
+        Why::ShutWrite { .. } => "shut_write",
+        Why::PeerClosed { .. } => "peer_closed",
+        Why::PeerShutRead => "peer_shut_read",
+        Why::FamilyMismatch { .. } => "family_mismatch",
+        Why::AlreadyBound { .. } => "already_bound",
+        Why::AddressHeld { .. } => "address_held",
+        Why::PathExists => "path_exists",
+        Why::OtherListener { .. } => "other_listener",
+        Why::PairInUse { .. } => "pair_in_use",
+        Why::NotLocal => "not_local",
+        Why::Refused { .. } => "refused",
+        Why::UnixRefused { .. } => "unix_refused",
+        Why::NoSuchPath => "no_such_path",
+        Why::PortUnreachable { .. } => "port_unreachable",
+        Why::WouldBlock { .. } => "would_block",
+        Why::InProgress => "in_progress",
+        Why::Already => "already",
+        Why::NotListening => "not_listening",
+        Why::Datagram => "datagram",
+        Why::NoDestination => "no_destination",
+        Why::PrivilegedPort { .. } => "privileged_port",
+        Why::TooBig => "too_big",
+        Why::WrongType => "wrong_type",
+        Why::TimedOut => "timed_out",
+        Why::Eof(_) => "eof",
+        Why::OtherLevel { .. } => "other_level",
+        Why::Unsettled => "unsettled",
+    }
+}
+
+pub fn rst_json(c: &RstCause) -> &'static str {
+    match c {
+        RstCause::UnreadData { .. } => "unread_data",
+        RstCause::LingerZero => "linger_zero",
+        RstCause::ListenerClosed => "listener_closed",
+        RstCause::ListenerShut => "listener_shut",
+        RstCause::Died { .. } => "died",
+        RstCause::NoListener => "no_listener",
+        RstCause::NoConnection => "no_connection",
+        RstCause::DataAfterClose => "data_after_close",
+        RstCause::Unknown => "unknown",
+    }
+}
+
+pub fn eof_json(e: &Eof) -> &'static str {
+    match e {
+        Eof::PeerFin => "peer_fin",
+        Eof::ShutRead => "shut_read",
+        Eof::EmptyDatagram => "empty_datagram",
+        Eof::ZeroLength => "zero_length",
+        Eof::PeerClosed => "peer_closed",
+        Eof::AfterReset => "after_reset",
+    }
+}
+
+fn by_json(b: &By) -> (&'static str, Option<&'static str>) {
+    match b {
+        By::PassiveOpen => ("passive_open", None),
+        By::SentSyn => ("sent_syn", None),
+        By::GotSyn => ("got_syn", None),
+        By::GotSynAck => ("got_syn_ack", None),
+        By::GotAck => ("got_ack", None),
+        By::SentFin => ("sent_fin", None),
+        By::GotFin => ("got_fin", None),
+        By::GotFinAckingOurs => ("got_fin_acking_ours", None),
+        By::GotAckOfFin => ("got_ack_of_fin", None),
+        By::SentRst(c) => ("sent_rst", Some(rst_json(c))),
+        By::GotRst(c) => ("got_rst", Some(rst_json(c))),
+        By::Close => ("close", None),
+    }
+}
+
+fn rfc_json(r: Rfc) -> String {
+    crate::render::words::rfc(r).to_string()
+}
+
+fn kind_json(k: Kind) -> String {
+    match (k.domain, k.ty) {
+        (Domain::Inet, SockType::Stream) => "tcp",
+        (Domain::Inet6, SockType::Stream) => "tcp6",
+        (Domain::Inet, SockType::Dgram) => "udp",
+        (Domain::Inet6, SockType::Dgram) => "udp6",
+        (Domain::Unix, SockType::Stream) => "unix_stream",
+        (Domain::Unix, SockType::Dgram) => "unix_dgram",
+        (Domain::Unix, SockType::Seqpacket) => "unix_seqpacket",
+        (_, SockType::Seqpacket) => "seqpacket",
+    }
+    .into()
+}
+
+pub fn addr_json(a: &Addr) -> JAddr {
+    match a {
+        Addr::V4(a) => JAddr {
+            family: "inet".into(),
+            ip: Some(a.ip().to_string()),
+            port: Some(a.port()),
+            path: None,
+        },
+        Addr::V6(a) => JAddr {
+            family: "inet6".into(),
+            ip: Some(a.ip().to_string()),
+            port: Some(a.port()),
+            path: None,
+        },
+        Addr::Unix(p) => JAddr {
+            family: "unix".into(),
+            ip: None,
+            port: None,
+            path: Some(p.clone()),
+        },
+    }
+}
+
+pub fn bytes_json(d: &[u8]) -> JBytes {
+    match std::str::from_utf8(d) {
+        Ok(t) => JBytes {
+            len: d.len(),
+            text: Some(t.to_string()),
+            hex: None,
+        },
+        Err(_) => JBytes {
+            len: d.len(),
+            text: None,
+            hex: Some(d.iter().map(|b| format!("{b:02x}")).collect()),
+        },
+    }
+}
+
+fn network_json(n: &Network) -> JNetwork {
+    use crate::wire::SetupError;
+    match n {
+        Network::Namespace => JNetwork::Namespace,
+        Network::Host(HostReason::Asked) => JNetwork::Host {
+            reason: "asked".into(),
+            errno: None,
+        },
+        Network::Host(HostReason::Setup(e)) => {
+            let (reason, errno) = match e {
+                SetupError::Unshare { user, .. } => ("unshare", Some(*user)),
+                SetupError::IdMap(e) => ("id_map", Some(*e)),
+                SetupError::Nested(e) => ("nested", Some(*e)),
+                SetupError::Loopback(e) => ("loopback", Some(*e)),
+                SetupError::Quickack(e) => ("quickack", Some(*e)),
+                SetupError::Join(e) => ("join", Some(*e)),
+                SetupError::Gone => ("gone", None),
+            };
+            JNetwork::Host {
+                reason: reason.into(),
+                errno: errno.map(errno_name),
+            }
+        }
+    }
+}
+
+fn wait_json(w: WaitKind) -> JWait {
+    match w {
+        WaitKind::Connection => JWait::Connection,
+        WaitKind::Data { got } => JWait::Data { got },
+        WaitKind::Room { sent } => JWait::Room { sent },
+        WaitKind::Handshake => JWait::Handshake,
+        WaitKind::Linger { secs } => JWait::Linger { secs },
+        WaitKind::Ready => JWait::Ready,
+    }
+}
+
+fn outcome_json(o: &Outcome) -> JOutcome {
+    match o {
+        Outcome::Returned {
+            ret,
+            data,
+            addr,
+            extra,
+        } => JOutcome::Returned {
+            ret: *ret,
+            data: data.as_deref().map(bytes_json),
+            addr: addr.as_ref().map(addr_json),
+            ready: match extra {
+                Some(Extra::Poll(ready)) => Some(
+                    ready
+                        .iter()
+                        .map(|(fd, ev)| JReady {
+                            fd: *fd,
+                            events: poll_names(*ev),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            so_error: match extra {
+                Some(Extra::SoError(0)) => Some("0".into()),
+                Some(Extra::SoError(e)) => Some(errno_name(*e)),
+                _ => None,
+            },
+        },
+        Outcome::Failed { errno } => JOutcome::Failed {
+            errno: errno_name(*errno),
+            errno_number: *errno,
+        },
+        Outcome::Blocked { wait } => JOutcome::Blocked {
+            waits: wait_json(*wait),
+        },
+    }
+}
+
+fn poll_names(ev: i16) -> Vec<String> {
+    [
+        (libc::POLLIN, "POLLIN"),
+        (libc::POLLOUT, "POLLOUT"),
+        (libc::POLLHUP, "POLLHUP"),
+        (libc::POLLRDHUP, "POLLRDHUP"),
+        (libc::POLLERR, "POLLERR"),
+        (libc::POLLNVAL, "POLLNVAL"),
+    ]
+    .iter()
+    .filter(|(bit, _)| ev & bit != 0)
+    .map(|(_, n)| n.to_string())
+    .collect()
+}
+
+fn expect_json(e: &Expect) -> JExpect {
+    match e {
+        Expect::Value(v) => JExpect::Value { value: *v },
+        Expect::Errno(n) => JExpect::Errno {
+            errno: errno_name(*n),
+        },
+        Expect::Bytes(b) => JExpect::Bytes {
+            data: bytes_json(b),
+        },
+        Expect::Blocks => JExpect::Blocks,
+        Expect::Signal(s) => JExpect::Signal {
+            signal: signal_name(*s),
+        },
+    }
+}
+
+/// A call's arguments, for tools.
+pub fn call_json(call: &Call<i32>) -> JCallArgs {
+    let flags = |f: &[crate::call::MsgFlag]| {
+        f.iter()
+            .map(|f| cnames::name_of(cnames::FLAGS, *f).to_string())
+            .collect()
+    };
+    let mut j = JCallArgs {
+        name: call.name().into(),
+        c: crate::render::format_call(call, &crate::render::Names::default()),
+        fd: call.fd().copied(),
+        fds: None,
+        addr: call.addr().map(addr_json),
+        data: None,
+        len: None,
+        flags: Vec::new(),
+    };
+    match call {
+        Call::Send { data, flags: f, .. } | Call::Sendto { data, flags: f, .. } => {
+            j.data = Some(bytes_json(data));
+            j.flags = flags(f);
+        }
+        Call::Recv { len, flags: f, .. } | Call::Recvfrom { len, flags: f, .. } => {
+            j.len = Some(*len);
+            j.flags = flags(f);
+        }
+        Call::Poll { fds, .. } => j.fds = Some(fds.clone()),
+        _ => {}
+    }
+    j
+}
+
+/// Every kind of explanation (`why.kind`), as the README lists them.
+pub const WHY_KINDS: &[&str] = &[
+    "not_open",
+    "not_socket",
+    "listening",
+    "connected",
+    "never_connected",
+    "reset",
+    "shut_write",
+    "peer_closed",
+    "peer_shut_read",
+    "family_mismatch",
+    "already_bound",
+    "address_held",
+    "path_exists",
+    "other_listener",
+    "pair_in_use",
+    "not_local",
+    "refused",
+    "unix_refused",
+    "no_such_path",
+    "port_unreachable",
+    "would_block",
+    "in_progress",
+    "already",
+    "not_listening",
+    "datagram",
+    "no_destination",
+    "privileged_port",
+    "too_big",
+    "wrong_type",
+    "timed_out",
+    "other_level",
+    "eof",
+    "unsettled",
+];
+
+/// Every cause of a reset (`why.rst`, a hop's `rst`).
+pub const RST_CAUSES: &[&str] = &[
+    "unread_data",
+    "linger_zero",
+    "listener_closed",
+    "listener_shut",
+    "died",
+    "no_listener",
+    "no_connection",
+    "data_after_close",
+    "unknown",
+];
+
+/// Every meaning of a 0 from a read (`why.eof`).
+pub const EOF_KINDS: &[&str] = &[
+    "peer_fin",
+    "shut_read",
+    "empty_datagram",
+    "zero_length",
+    "peer_closed",
+    "after_reset",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::Domain;
+
+    #[test]
+    fn the_lists_of_kinds_hold_every_kind() {
+        let whys = [
+            Why::NotOpen,
+            Why::NotSocket,
+            Why::Listening,
+            Why::Connected { peer: None },
+            Why::NeverConnected,
+            Why::Reset {
+                cause: RstCause::Unknown,
+                step: None,
+            },
+            Why::ShutWrite { step: None },
+            Why::PeerClosed {
+                unread: false,
+                stream: true,
+            },
+            Why::PeerShutRead,
+            Why::FamilyMismatch {
+                socket: Domain::Inet,
+                addr: Domain::Inet6,
+            },
+            Why::AlreadyBound { local: None },
+            Why::AddressHeld {
+                by: Vec::new(),
+                reuse: false,
+            },
+            Why::PathExists,
+            Why::OtherListener { by: None },
+            Why::PairInUse { by: None },
+            Why::NotLocal,
+            Why::Refused {
+                rst: true,
+                bound: None,
+            },
+            Why::UnixRefused {
+                bound: None,
+                was_bound: false,
+            },
+            Why::NoSuchPath,
+            Why::PortUnreachable { seen: true },
+            Why::WouldBlock { nonblocking: true },
+            Why::InProgress,
+            Why::Already,
+            Why::NotListening,
+            Why::Datagram,
+            Why::NoDestination,
+            Why::PrivilegedPort {
+                port: 80,
+                start: 1024,
+                allowed: false,
+            },
+            Why::TooBig,
+            Why::WrongType,
+            Why::TimedOut,
+            Why::OtherLevel { kind: Kind::UDP },
+            Why::Eof(Eof::PeerFin),
+            Why::Unsettled,
+        ];
+        let kinds: Vec<&str> = whys.iter().map(why_kind).collect();
+        assert_eq!(kinds, WHY_KINDS);
+        let causes = [
+            RstCause::UnreadData { bytes: 1 },
+            RstCause::LingerZero,
+            RstCause::ListenerClosed,
+            RstCause::ListenerShut,
+            RstCause::Died { bytes: 1 },
+            RstCause::NoListener,
+            RstCause::NoConnection,
+            RstCause::DataAfterClose,
+            RstCause::Unknown,
+        ];
+        let names: Vec<&str> = causes.iter().map(rst_json).collect();
+        assert_eq!(names, RST_CAUSES);
+        let eofs = [
+            Eof::PeerFin,
+            Eof::ShutRead,
+            Eof::EmptyDatagram,
+            Eof::ZeroLength,
+            Eof::PeerClosed,
+            Eof::AfterReset,
+        ];
+        let names: Vec<&str> = eofs.iter().map(eof_json).collect();
+        assert_eq!(names, EOF_KINDS);
+    }
+
+    #[test]
+    fn the_schema_file_is_the_schema_of_the_output_types() {
+        let file = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schema/events.schema.json"
+        ))
+        .unwrap_or_default();
+        assert!(
+            file == schema(),
+            "schema/events.schema.json is stale: run `cargo run -- schema > schema/events.schema.json`"
+        );
+    }
+}

@@ -1,0 +1,1308 @@
+//! Every sentence sockstep says, in one place: each a function of the
+//! facts the engine reported (`event`, `explain`, `sock`). Renderers lay
+//! these out; they write no words of their own, and nothing reads these
+//! words back.
+
+use super::{Names, format_call, quote_bytes};
+use crate::call::{Addr, Call, Domain, SockType};
+use crate::errno::{errno_desc, errno_name, signal_name};
+use crate::event::{Got, HostReason, NoCapture, Outcome, TimerWait, Waiting};
+use crate::explain::{By, Eof, Hop, Note, Path, RstCause, TwEnd, Why};
+use crate::lesson::Expect;
+use crate::sock::{Holder, Kind, Rfc, Socket, State};
+use crate::wire::{Extra, SetupError, WaitKind};
+
+/// What the words need besides the facts: how addresses and actors are
+/// named in this transcript.
+pub struct Words<'a> {
+    pub names: &'a Names,
+    pub actors: &'a [String],
+    /// Stable output: nothing that differs from run to run or machine to
+    /// machine (times, buffer sizes).
+    pub stable: bool,
+}
+
+/// A socket's kind as ss and the transcript name it: TCP, UDPv6, UNIX-STREAM.
+pub fn kind(k: Kind) -> &'static str {
+    match (k.domain, k.ty) {
+        (Domain::Inet, SockType::Stream) => "TCP",
+        (Domain::Inet6, SockType::Stream) => "TCPv6",
+        (Domain::Inet, SockType::Dgram) => "UDP",
+        (Domain::Inet6, SockType::Dgram) => "UDPv6",
+        (Domain::Unix, SockType::Stream) => "UNIX-STREAM",
+        (Domain::Unix, SockType::Dgram) => "UNIX-DGRAM",
+        (Domain::Unix, SockType::Seqpacket) => "UNIX-SEQPACKET",
+        (_, SockType::Seqpacket) => "SEQPACKET",
+    }
+}
+
+/// An RFC 9293 state's name.
+pub fn rfc(s: Rfc) -> &'static str {
+    match s {
+        Rfc::Closed => "CLOSED",
+        Rfc::Listen => "LISTEN",
+        Rfc::SynSent => "SYN-SENT",
+        Rfc::SynReceived => "SYN-RECEIVED",
+        Rfc::Established => "ESTABLISHED",
+        Rfc::FinWait1 => "FIN-WAIT-1",
+        Rfc::FinWait2 => "FIN-WAIT-2",
+        Rfc::CloseWait => "CLOSE-WAIT",
+        Rfc::Closing => "CLOSING",
+        Rfc::LastAck => "LAST-ACK",
+        Rfc::TimeWait => "TIME-WAIT",
+    }
+}
+
+/// A socket's state as the transcript names it: RFC 9293's name for TCP,
+/// ss's (UNCONN, ESTABLISHED, LISTEN) for the others.
+pub fn state(k: Kind, s: State) -> &'static str {
+    if k.is_tcp() {
+        return rfc(s.rfc());
+    }
+    match s {
+        State::Listen => "LISTEN",
+        State::Unconn | State::Close => "UNCONN",
+        _ => "ESTABLISHED",
+    }
+}
+
+/// Where ss writes a state differently, for the table's legend.
+pub fn ss_names(sockets: &[Socket]) -> Option<String> {
+    let mut legend = Vec::new();
+    for (st, ss) in [
+        (State::Established, "ESTAB"),
+        (State::Close, "UNCONN"),
+        (State::SynRecv, "SYN-RECV"),
+    ] {
+        if sockets.iter().any(|s| s.kind.is_tcp() && s.state == st) {
+            legend.push(format!("{} as {ss}", rfc(st.rfc())));
+        }
+    }
+    (!legend.is_empty()).then(|| format!("(ss writes {})", legend.join(", ")))
+}
+
+pub const TABLE_TITLE: &str = "sockets, as the kernel reports them:";
+pub const TABLE_EMPTY: &str = "none: every socket of the run is gone";
+pub const TABLE_HEAD: [&str; 7] = [
+    "socket", "type", "local", "peer", "state", "recv-q", "send-q",
+];
+pub const BULK: &str = "… a bulk transfer: segments of data and their ACKs …";
+pub const EXPECTED_DEADLOCK: &str = "✓ a deadlock, as the lesson expects";
+
+/// Step numbers as `3, 4, 7–9`.
+pub fn list(steps: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < steps.len() {
+        let mut j = i;
+        while j + 1 < steps.len() && steps[j + 1] == steps[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i + 1 {
+            format!("{}–{}", steps[i], steps[j])
+        } else if j == i + 1 {
+            format!("{}, {}", steps[i], steps[j])
+        } else {
+            steps[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn steps_word(n: usize) -> &'static str {
+    if n == 1 { "step" } else { "steps" }
+}
+
+/// Why the private namespace could not be had.
+pub fn setup_error(e: &SetupError) -> String {
+    match e {
+        SetupError::Unshare { user, net } => format!(
+            "unshare(CLONE_NEWUSER|CLONE_NEWNET) failed with {}, unshare(CLONE_NEWNET) with {}",
+            errno_desc(*user),
+            errno_desc(*net)
+        ),
+        SetupError::IdMap(e) => format!("cannot write uid_map or gid_map: {}", errno_desc(*e)),
+        SetupError::Nested(e) => {
+            format!("cannot make a nested network namespace: {}", errno_desc(*e))
+        }
+        SetupError::Loopback(e) => format!("cannot bring lo up: {}", errno_desc(*e)),
+        SetupError::Quickack(e) => {
+            format!("cannot set quickack on lo's routes: {}", errno_desc(*e))
+        }
+        SetupError::Join(e) => format!("cannot join the run's namespaces: {}", errno_desc(*e)),
+        SetupError::Gone => "the process exited before it was ready".into(),
+    }
+}
+
+pub fn host_reason(r: &HostReason) -> String {
+    match r {
+        HostReason::Asked => "--host-network was given".into(),
+        HostReason::Setup(e) => setup_error(e),
+    }
+}
+
+/// The one line on stderr that says the run is on the host's loopback.
+pub fn host_note(r: &HostReason, remapped: &[(u16, u16)]) -> String {
+    let ports: Vec<String> = remapped.iter().map(|(l, r)| format!("{l} → {r}")).collect();
+    format!(
+        "note: no private network namespace ({}); running on the host's loopback, lesson \
+         ports remapped to free ones ({}) and shown as the lesson writes them",
+        host_reason(r),
+        ports.join(", ")
+    )
+}
+
+pub fn no_capture(r: &NoCapture) -> String {
+    match r {
+        NoCapture::NotAsked => "packets were not asked for".into(),
+        NoCapture::Denied { errno, host: true } if *errno == libc::EPERM => {
+            "capturing packets needs CAP_NET_RAW, which only a private network namespace gives \
+             without root"
+                .into()
+        }
+        NoCapture::Denied { errno, .. } => {
+            format!("cannot open a packet socket: {}", errno_desc(*errno))
+        }
+        NoCapture::NoHub => "the hub did not start".into(),
+    }
+}
+
+/// The line that says how the run ended.
+pub fn finish(steps_run: usize, steps: usize, failures: usize) -> String {
+    let ran = format!("{steps_run} of {steps} steps ran");
+    if failures == 0 {
+        format!("✓ {ran}; the run went as the lesson expects.")
+    } else {
+        let s = if failures == 1 { "" } else { "s" };
+        format!("✗ {ran}; {failures} thing{s} did not go as the lesson expects.")
+    }
+}
+
+/// What a step expected, as the lesson wrote it.
+pub fn expectation(e: &Expect) -> String {
+    match e {
+        Expect::Value(v) => format!("{v}"),
+        Expect::Errno(n) => errno_name(*n),
+        Expect::Bytes(b) => quote_bytes(b, 40),
+        Expect::Blocks => "it to block".into(),
+        Expect::Signal(s) => format!("the process to die of {}", signal_name(*s)),
+    }
+}
+
+/// An expectation as a quiz answer reads.
+pub fn answer(e: &Expect) -> String {
+    match e {
+        Expect::Blocks => "blocks".into(),
+        Expect::Signal(s) => signal_name(*s),
+        other => expectation(other),
+    }
+}
+
+/// What happened instead of what was expected.
+pub fn got(g: &Got) -> String {
+    match g {
+        Got::Outcome(Outcome::Returned {
+            ret, data: Some(d), ..
+        }) => format!("it returned {ret} with {}", quote_bytes(d, 40)),
+        Got::Outcome(Outcome::Returned { ret, .. }) => format!("it returned {ret}"),
+        Got::Outcome(Outcome::Failed { errno }) => format!("it failed with {}", errno_name(*errno)),
+        Got::Outcome(Outcome::Blocked { .. }) => "it blocked".into(),
+        Got::Died {
+            signal: Some(s), ..
+        } => format!("the process was killed by {}", signal_name(*s)),
+        Got::Died { code, .. } => format!("the process exited with code {}", code.unwrap_or(-1)),
+        Got::NeverReturned => "the call never returned".into(),
+    }
+}
+
+pub fn expect_failed(expected: &Expect, g: &Got) -> String {
+    format!("✗ expected {}, but {}", expectation(expected), got(g))
+}
+
+/// A failed call's errno line: name, the C library's words, and why.
+pub fn errno_line(errno: i32, why: &str) -> String {
+    format!(
+        "{} ({}, errno {errno}): {why}",
+        errno_name(errno),
+        errno_desc(errno)
+    )
+}
+
+/// A blocked call: what it waits for.
+pub fn blocked(call: &Call<i32>, wait: WaitKind, stable: bool) -> String {
+    match wait {
+        _ if matches!(call, Call::Poll { .. }) => "waits: none of its fds is ready".into(),
+        WaitKind::Ready => "waits: none of its fds is ready".into(),
+        WaitKind::Connection => "waits: no connection is waiting to be accepted".into(),
+        WaitKind::Data { got: 0 } => "waits: nothing has arrived to read".into(),
+        // Partial counts depend on the machine's buffer sizes: stable
+        // output leaves them out.
+        WaitKind::Data { .. } if stable => "waits: not all of it has arrived".into(),
+        WaitKind::Data { got } => {
+            format!("waits: not all of it has arrived ({got} bytes so far)")
+        }
+        WaitKind::Room { .. } if stable => "waits: the buffers are full".into(),
+        WaitKind::Room { sent } => {
+            format!("waits: the buffers are full ({sent} bytes queued so far)")
+        }
+        WaitKind::Handshake => "waits: the handshake has not completed".into(),
+        WaitKind::Linger { secs } => format!(
+            "waits: SO_LINGER holds close() until the data sent is acknowledged, {} at most",
+            plural(u64::try_from(secs).unwrap_or(0), "second", "seconds")
+        ),
+    }
+}
+
+/// The ready fds poll reported.
+fn poll_events(ready: &[(i32, i16)]) -> String {
+    let names = [
+        (libc::POLLIN, "POLLIN"),
+        (libc::POLLOUT, "POLLOUT"),
+        (libc::POLLHUP, "POLLHUP"),
+        (libc::POLLRDHUP, "POLLRDHUP"),
+        (libc::POLLERR, "POLLERR"),
+        (libc::POLLNVAL, "POLLNVAL"),
+    ];
+    let each: Vec<String> = ready
+        .iter()
+        .map(|(fd, ev)| {
+            let what: Vec<&str> = names
+                .iter()
+                .filter(|(bit, _)| ev & bit != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            format!("fd {fd} {}", what.join("|"))
+        })
+        .collect();
+    format!("ready: {}", each.join(", "))
+}
+
+/// The note under a bind made without htons(): the port bytes.
+fn no_htons(port: u16) -> String {
+    let [hi, lo] = port.to_be_bytes();
+    let meant = port.swap_bytes();
+    let [mhi, mlo] = meant.to_be_bytes();
+    format!(
+        "sin_port holds the bytes {hi:02x} {lo:02x}, read in network order as port {port}; \
+         htons({meant}) would have stored {mhi:02x} {mlo:02x}"
+    )
+}
+
+impl Words<'_> {
+    fn addr(&self, a: &Addr) -> String {
+        self.names.addr(a)
+    }
+
+    fn actor(&self, a: usize) -> &str {
+        self.actors.get(a).map(String::as_str).unwrap_or("?")
+    }
+
+    /// Who holds a socket: `server fd 4`, `server, no fd`, `no fd`.
+    pub fn holder(&self, h: Holder) -> String {
+        match h {
+            Holder::Fd(f) => format!("{} fd {}", self.actor(f.actor), f.fd),
+            Holder::Queued { listener: f } | Holder::Closed(f) | Holder::Left(f) => {
+                format!("{}, no fd", self.actor(f.actor))
+            }
+            Holder::Nobody => "no fd".into(),
+        }
+    }
+
+    /// A socket in a sentence: `server fd 4`, or `server, no fd, A ⇄ B`.
+    pub fn socket(&self, s: &Socket) -> String {
+        if s.fd().is_some() {
+            return self.holder(s.holder);
+        }
+        let pair = match (&s.local, &s.peer) {
+            (Some(l), Some(p)) => format!(" {} ⇄ {}", self.addr(l), self.addr(p)),
+            (Some(l), None) => format!(" {}", self.addr(l)),
+            _ => String::new(),
+        };
+        format!("{},{pair}", self.holder(s.holder))
+    }
+
+    /// A socket's state as shown, with TIME-WAIT's time left off stable output.
+    pub fn state_of(&self, s: &Socket) -> String {
+        let name = state(s.kind, s.state).to_string();
+        match s.timer {
+            Some(t) if s.state == State::TimeWait && !self.stable => {
+                format!("{name} ({} s left)", u64::from(t.expires_ms).div_ceil(1000))
+            }
+            _ => name,
+        }
+    }
+
+    /// What a socket's queues hold, in words.
+    pub fn queues(&self, s: &Socket) -> Vec<String> {
+        let mut q = Vec::new();
+        if s.state == State::Listen {
+            if s.recv_q > 0 {
+                q.push(format!(
+                    "{} in the accept queue",
+                    plural(u64::from(s.recv_q), "connection", "connections")
+                ));
+            }
+            return q;
+        }
+        if s.kind.is_udp() {
+            // For UDP the kernel counts buffer memory, not payload bytes,
+            // and how much a datagram takes differs between kernels.
+            if s.recv_q > 0 {
+                q.push(if self.stable {
+                    "datagrams waiting to be read".to_string()
+                } else {
+                    format!("datagrams waiting ({} bytes of receive buffer)", s.recv_q)
+                });
+            }
+            return q;
+        }
+        // A SYN and a FIN each take one sequence number: the kernel counts
+        // them in its queues, but they are not bytes of data.
+        let tcp = s.kind.is_tcp();
+        let fin_in = tcp && matches!(s.state, State::CloseWait | State::LastAck | State::Closing);
+        let syn_or_fin_out = tcp
+            && matches!(
+                s.state,
+                State::SynSent | State::SynRecv | State::FinWait1 | State::Closing | State::LastAck
+            );
+        let to_read = s.recv_q.saturating_sub(u32::from(fin_in));
+        let unacked = s.send_q.saturating_sub(u32::from(syn_or_fin_out));
+        // How much a bulk transfer has queued depends on the machine's
+        // buffer sizes: stable output does not say.
+        let bytes = |n: u32| {
+            if self.stable && n as usize > super::kernel::BULK {
+                format!("over {} KiB", super::kernel::BULK / 1024)
+            } else {
+                plural(u64::from(n), "byte", "bytes")
+            }
+        };
+        if to_read > 0 {
+            q.push(format!("{} to read", bytes(to_read)));
+        }
+        if unacked > 0 {
+            q.push(if tcp {
+                format!("{} not yet acknowledged", bytes(unacked))
+            } else {
+                format!("{} sent, not yet read by the peer", bytes(unacked))
+            });
+        }
+        q
+    }
+
+    /// A socket as a row of the table: socket, type, local, peer, state,
+    /// recv-q, send-q.
+    pub fn row(&self, s: &Socket) -> [String; 7] {
+        let addr = |a: &Option<Addr>| {
+            a.as_ref()
+                .map(|a| self.addr(a))
+                .unwrap_or_else(|| "-".into())
+        };
+        [
+            self.holder(s.holder),
+            kind(s.kind).to_string(),
+            addr(&s.local),
+            addr(&s.peer),
+            self.state_of(s),
+            s.recv_q.to_string(),
+            s.send_q.to_string(),
+        ]
+    }
+
+    /// The line after `◆` for a change, or `None` for a change not worth a
+    /// line (a fresh socket, a counter no one could see).
+    pub fn change(
+        &self,
+        before: Option<&Socket>,
+        after: Option<&Socket>,
+        notes: &[Note],
+    ) -> Option<String> {
+        let has = |n: &Note| notes.contains(n);
+        Some(match (before, after) {
+            (Some(b), Some(a))
+                if a.state == b.state
+                    && a.holder == b.holder
+                    && a.local == b.local
+                    && self.queues(a) == self.queues(b) =>
+            {
+                return None;
+            }
+            (Some(b), Some(a))
+                if has(&Note::Bound) || (a.state == State::Close && b.local.is_none()) =>
+            {
+                let local = a.local.as_ref().map(|l| self.addr(l)).unwrap_or_default();
+                format!("{}: {}, bound to {local}", self.socket(a), self.state_of(a))
+            }
+            (Some(b), Some(a)) => {
+                let mut text = if has(&Note::TimeWaitSocket) {
+                    self.socket(b)
+                } else if b.fd().is_some() && a.fd().is_none() {
+                    format!(
+                        "{} is closed; the kernel keeps the connection",
+                        self.socket(b)
+                    )
+                } else if b.fd().is_none() && a.fd().is_some() {
+                    format!(
+                        "{} takes the connection from the accept queue",
+                        self.socket(a)
+                    )
+                } else {
+                    self.socket(a)
+                };
+                if a.state != b.state {
+                    text.push_str(&format!(": {} → {}", self.state_of(b), self.state_of(a)));
+                } else {
+                    text.push_str(&format!(": {}", self.state_of(a)));
+                }
+                let (qa, qb) = (self.queues(a), self.queues(b));
+                if qa != qb {
+                    if qa.is_empty() {
+                        text.push_str(", queues empty");
+                    } else {
+                        text.push_str(&format!(", {}", qa.join(", ")));
+                    }
+                }
+                text
+            }
+            (None, Some(a))
+                if a.fd().is_some() && matches!(a.state, State::Unconn | State::Close) =>
+            {
+                return None;
+            }
+            (None, Some(a)) if has(&Note::ForkCopy) => format!(
+                "{}: {}, the same socket as its parent's",
+                self.socket(a),
+                self.state_of(a)
+            ),
+            (None, Some(a)) => {
+                let new = if a.fd().is_some() && a.state == State::Established {
+                    "new connection, "
+                } else {
+                    ""
+                };
+                let mut text = format!("{}: {new}{}", self.socket(a), self.state_of(a));
+                if matches!(a.holder, Holder::Queued { .. }) {
+                    text.push_str(", waiting in the accept queue");
+                }
+                for q in self.queues(a) {
+                    text.push_str(&format!(", {q}"));
+                }
+                text
+            }
+            (Some(b), None) => {
+                if matches!(b.state, State::Close | State::Unconn) {
+                    return None;
+                }
+                if notes.iter().any(|n| matches!(n, Note::StillHeld { .. })) {
+                    format!(
+                        "{} is closed; the socket is not: {}",
+                        self.socket(b),
+                        self.state_of(b)
+                    )
+                } else {
+                    format!("{}: {} → gone", self.socket(b), self.state_of(b))
+                }
+            }
+            (None, None) => return None,
+        })
+    }
+
+    /// The dimmed lines under a change: what RFC 9293 says of it, and what
+    /// the kernel did that the RFC does not show.
+    pub fn notes(&self, notes: &[Note], before: Option<&Socket>) -> Vec<String> {
+        notes.iter().filter_map(|n| self.note(n, before)).collect()
+    }
+
+    fn note(&self, n: &Note, before: Option<&Socket>) -> Option<String> {
+        Some(match n {
+            Note::Bound => "RFC 9293 has no state for a bound socket: to the kernel it is still \
+                            CLOSED, and ss does not list it"
+                .into(),
+            Note::Accepted => {
+                "accept() took the connection from the accept queue: its state does not change"
+                    .into()
+            }
+            Note::ForkCopy => {
+                "a copy of the parent's fd: one socket, two fds; nothing changed in the kernel"
+                    .into()
+            }
+            Note::StillHeld { by } => format!(
+                "a socket closes with the last fd that refers to it, and {} still does",
+                self.holder(Holder::Fd(*by))
+            ),
+            Note::KeptAfterClose => return None,
+            Note::Path(p) => self.path(p),
+            Note::TimeWaitSocket => {
+                let fd = before.and_then(Socket::fd).map(|f| format!("fd {}", f.fd));
+                format!(
+                    "the kernel keeps TIME-WAIT in a socket of its own, which no fd refers to; \
+                     {} now holds a CLOSED socket",
+                    fd.unwrap_or_else(|| "the fd".into())
+                )
+            }
+            Note::TimeWaitEnded(TwEnd::TakenOver) => "a new connection with the same addresses \
+                                                      and ports took over the TIME-WAIT"
+                .into(),
+            Note::TimeWaitEnded(TwEnd::Expired) => {
+                "RFC 9293: TIME-WAIT → CLOSED when its 2 MSL timer runs out (60 s on Linux)".into()
+            }
+            Note::TimeWaitEnded(TwEnd::Dropped) => "the kernel dropped the TIME-WAIT before its \
+                                                    timer ran out; nothing seen says why"
+                .into(),
+            Note::Uncaptured => return None,
+            Note::Unexplained => "the packets captured do not trace this change through RFC \
+                                  9293's states"
+                .into(),
+        })
+    }
+
+    /// `RFC 9293: CLOSED → SYN-SENT (SYN sent) → ESTABLISHED (SYN-ACK received)`.
+    fn path(&self, p: &Path) -> String {
+        let mut text = format!("RFC 9293: {}", rfc(p.from));
+        for Hop { to, by } in &p.hops {
+            let by = match (by, p.within) {
+                (By::Close, Some("shutdown")) => "shutdown()".to_string(),
+                _ => self.by(by),
+            };
+            text.push_str(&format!(" → {} ({by})", rfc(*to)));
+        }
+        let packets = p
+            .hops
+            .iter()
+            .any(|h| !matches!(h.by, By::PassiveOpen | By::Close));
+        match p.within {
+            Some("exit") => text.push_str(", as the process ended"),
+            Some(call) if packets && p.hops.len() > 1 => {
+                text.push_str(&format!(": all within {call}()"));
+            }
+            _ => {}
+        }
+        text
+    }
+
+    fn by(&self, by: &By) -> String {
+        match by {
+            By::PassiveOpen => "a passive OPEN".into(),
+            By::SentSyn => "SYN sent".into(),
+            By::GotSyn => "SYN received".into(),
+            By::GotSynAck => "SYN-ACK received".into(),
+            By::GotAck => "ACK of its SYN received".into(),
+            By::SentFin => "FIN sent".into(),
+            By::GotFin => "FIN received".into(),
+            By::GotFinAckingOurs => "FIN received, acknowledging its own".into(),
+            By::GotAckOfFin => "its FIN acknowledged".into(),
+            By::SentRst(c) => format!("RST sent: {}", self.rst_short(c)),
+            By::GotRst(c) => format!("RST received: {}", self.rst_peer(c)),
+            By::Close => "close()".into(),
+        }
+    }
+
+    /// A count of bytes; over 16 KiB in stable output, where the count
+    /// depends on the machine's buffer sizes.
+    fn bytes(&self, n: u32) -> String {
+        if self.stable && n as usize > super::kernel::BULK {
+            format!("over {} KiB", super::kernel::BULK / 1024)
+        } else {
+            plural(u64::from(n), "byte", "bytes")
+        }
+    }
+
+    /// Why a RST was sent, said of its sender.
+    fn rst_short(&self, c: &RstCause) -> String {
+        match c {
+            RstCause::UnreadData { bytes } => format!("closed with {} unread", self.bytes(*bytes)),
+            RstCause::LingerZero => "closed with SO_LINGER {1, 0}".into(),
+            RstCause::ListenerClosed => "its listener was closed before accept()".into(),
+            RstCause::ListenerShut => "its listener was shut down before accept()".into(),
+            RstCause::Died { bytes } => {
+                format!("its process died with {} unread", self.bytes(*bytes))
+            }
+            RstCause::NoListener => "nothing listens there".into(),
+            RstCause::NoConnection => "no such connection".into(),
+            RstCause::DataAfterClose => "data came after it stopped reading".into(),
+            RstCause::Unknown => "why, the facts seen do not say".into(),
+        }
+    }
+
+    /// Why a RST was sent, said briefly of the peer that sent it.
+    fn rst_peer(&self, c: &RstCause) -> String {
+        let bytes = |b: &u32| self.bytes(*b);
+        match c {
+            RstCause::UnreadData { bytes: b } => {
+                format!("the peer closed with {} unread", bytes(b))
+            }
+            RstCause::LingerZero => "the peer closed with SO_LINGER {1, 0}".into(),
+            RstCause::ListenerClosed => "the peer's listener was closed before accept()".into(),
+            RstCause::ListenerShut => "the peer's listener was shut down before accept()".into(),
+            RstCause::Died { bytes: b } => {
+                format!("the peer's process died with {} unread", bytes(b))
+            }
+            RstCause::DataAfterClose => "the peer had stopped reading when data came".into(),
+            RstCause::NoListener | RstCause::NoConnection | RstCause::Unknown => self.rst_short(c),
+        }
+    }
+
+    /// Why a RST was sent, said to its receiver.
+    fn rst_long(&self, c: &RstCause) -> String {
+        match c {
+            RstCause::UnreadData { bytes } => format!(
+                "the peer closed its socket with {} it had not read, and the kernel answers \
+                 that with RST, not FIN",
+                self.bytes(*bytes)
+            ),
+            RstCause::LingerZero => {
+                "the peer set SO_LINGER to {1, 0}, so its close() aborted the connection".into()
+            }
+            RstCause::ListenerClosed => "the connection was still in the accept queue of a \
+                                         listener that was closed, and the kernel reset it"
+                .into(),
+            RstCause::ListenerShut => "the connection was still in the accept queue of a \
+                                       listener that was shut down for reading, which stops it \
+                                       listening, and the kernel reset it"
+                .into(),
+            RstCause::Died { bytes } => format!(
+                "the peer's process died with {} unread, and the kernel closed its socket with RST",
+                self.bytes(*bytes)
+            ),
+            RstCause::NoListener => "nothing listened at the peer's address".into(),
+            RstCause::NoConnection => {
+                "the peer's kernel had no such connection (any more) when data arrived".into()
+            }
+            RstCause::DataAfterClose => {
+                "data arrived at the peer after it had stopped reading, and its kernel answered \
+                 with RST"
+                    .into()
+            }
+            RstCause::Unknown => "what was seen does not say why it was sent; a RST answers a \
+                                  close with unread data, SO_LINGER {1, 0}, a listener closed \
+                                  with connections queued, or a segment for a connection the \
+                                  peer does not have"
+                .into(),
+        }
+    }
+
+    /// What a call reported beyond its return value, line by line.
+    pub fn returned(
+        &self,
+        call: &Call<i32>,
+        outcome: &Outcome,
+        child: Option<&str>,
+    ) -> Vec<String> {
+        let mut lines = Vec::new();
+        let Outcome::Returned {
+            ret, addr, extra, ..
+        } = outcome
+        else {
+            return lines;
+        };
+        if let Call::Bind {
+            raw: true, addr: a, ..
+        } = call
+            && let Some(port) = a.port()
+        {
+            lines.push(no_htons(port));
+        }
+        match extra {
+            Some(Extra::Poll(ready)) => lines.push(poll_events(ready)),
+            Some(Extra::SoError(0)) => lines.push("SO_ERROR = 0: no error".into()),
+            Some(Extra::SoError(e)) => lines.push(format!(
+                "SO_ERROR = {} ({})",
+                errno_name(*e),
+                errno_desc(*e)
+            )),
+            _ => {}
+        }
+        if let (Call::Socketpair { .. }, 0) = (call, ret) {
+            // The two fds are on the lines that follow, with their kinds.
+        }
+        if let (Call::Fork { .. }, Some(child)) = (call, child) {
+            lines.push(format!(
+                "{child} goes on from here: a copy of its parent's process, with the same fds"
+            ));
+        }
+        if let Some(a) = addr {
+            let what = match call {
+                Call::Recvfrom { .. } => "from",
+                Call::Getsockname { .. } => "local address",
+                _ => "peer address",
+            };
+            lines.push(format!("{what} {}", self.addr(a)));
+        }
+        lines
+    }
+
+    /// `(eph1: ephemeral, the kernel picked it)`.
+    pub fn ephemeral(&self, port: u16) -> String {
+        format!(
+            "({}: ephemeral, the kernel picked it)",
+            self.names.port(port)
+        )
+    }
+
+    /// The result shown after `=` for fork in stable output.
+    pub fn pid_of(&self, child: &str) -> String {
+        format!("= the pid of {child}")
+    }
+
+    /// Why a call gave what it gave: for a failure, the words after
+    /// `ERRNO (desc, errno N): `; for a result, a line of its own.
+    pub fn why(&self, why: &Why, call: &Call<i32>, errno: Option<i32>) -> String {
+        let fd = call
+            .fd()
+            .map(|fd| format!("fd {fd}"))
+            .unwrap_or_else(|| "the fd".into());
+        let name = call.name();
+        let target = call.addr().map(|a| self.addr(a));
+        let target = target.as_deref().unwrap_or("that address");
+        let at = |step: &Option<usize>| step.map(|s| format!(" at step {s}")).unwrap_or_default();
+        match why {
+            Why::NotOpen => format!("{fd} is not open in this process"),
+            Why::NotSocket => format!("{fd} is open, but it is not a socket"),
+            Why::Listening => match (name, errno) {
+                ("connect", _) => format!(
+                    "{fd} is a listening socket: it takes connections and cannot make one \
+                     (Linux answers connect() on a socket that is not CLOSED with EISCONN)"
+                ),
+                ("send" | "write" | "sendto", _) => format!(
+                    "{fd} is a listening socket: it has no connection to send on; each \
+                     connection it takes comes out of accept() as a new fd"
+                ),
+                ("recv" | "read" | "recvfrom", _) => format!(
+                    "{fd} is a listening socket: data arrives on the fds accept() returns, not \
+                     on the listener"
+                ),
+                _ => format!("{fd} is a listening socket"),
+            },
+            Why::Connected { peer } => match peer {
+                Some(p) => format!("{fd} is connected already, to {}", self.addr(p)),
+                None => format!("{fd} is connected already"),
+            },
+            Why::NeverConnected => match errno {
+                Some(libc::EPIPE) => format!(
+                    "{fd} has never been connected: Linux answers {name}() on a TCP socket \
+                     that is not connected with EPIPE (and SIGPIPE), where POSIX says ENOTCONN"
+                ),
+                _ => format!("{fd} is not connected to a peer: it never connected"),
+            },
+            Why::Reset { cause, step } => match errno {
+                Some(libc::ECONNRESET) => format!(
+                    "the peer reset the connection (a RST came{}): {}",
+                    at(step),
+                    self.rst_long(cause)
+                ),
+                _ => format!(
+                    "the connection was reset{} ({}), so it can no longer carry data",
+                    at(step),
+                    self.rst_long(cause)
+                ),
+            },
+            Why::ShutWrite { step } => format!(
+                "this socket was shut down for writing{} (shutdown SHUT_WR): it sends no more",
+                at(step)
+            ),
+            Why::PeerClosed {
+                unread: true,
+                stream: true,
+            } => "the other end of this unix stream was closed with data it had not read".into(),
+            Why::PeerClosed { stream: true, .. } => {
+                "the other end of this unix stream is closed: nobody will read what is sent".into()
+            }
+            Why::PeerClosed { stream: false, .. } => match errno {
+                Some(libc::ENOTCONN) => "the socket this one was connected to was closed, and \
+                                         the connection went with it"
+                    .into(),
+                _ => "the socket this one is connected to is closed".into(),
+            },
+            Why::PeerShutRead => "the other end of this unix stream is open, but shut down for \
+                                  reading: nothing will read what is sent"
+                .into(),
+            Why::FamilyMismatch { socket, addr } => format!(
+                "the address is {} and the socket is {}: {name}() takes an address of the \
+                 socket's own family",
+                family(*addr),
+                family(*socket)
+            ),
+            Why::AlreadyBound { local } => match local {
+                Some(l) => format!(
+                    "{fd} is bound already, to {}: a socket is bound once",
+                    self.addr(l)
+                ),
+                None => format!("{fd} is bound already: a socket is bound once"),
+            },
+            Why::AddressHeld { by, reuse } => self.address_held(target, by, *reuse),
+            Why::PathExists => format!(
+                "a file exists at {target} already: bind() makes a new socket file and will not \
+                 reuse one; unlink() it first"
+            ),
+            Why::OtherListener { by } => {
+                let who = by
+                    .as_ref()
+                    .map(|s| format!(" ({})", self.socket(s)))
+                    .unwrap_or_default();
+                format!(
+                    "another socket listens on this address and port already{who}: \
+                     SO_REUSEADDR lets two sockets bind one port, but only one may listen on it \
+                     (unless both set SO_REUSEPORT)"
+                )
+            }
+            Why::PairInUse { by } => {
+                let who = by
+                    .as_ref()
+                    .map(|s| format!(" ({}, {})", self.socket(s), self.state_of(s)))
+                    .unwrap_or_default();
+                format!(
+                    "a connection from this socket's address and port to {target} exists \
+                     already{who}: no two connections may have the same four (local address, \
+                     local port, peer address, peer port)"
+                )
+            }
+            Why::NotLocal => format!("no interface of the run's network has the address {target}"),
+            Why::Refused { rst, bound } => {
+                let mut text = if *rst {
+                    format!("nothing listens on {target}: its kernel answered the SYN with RST")
+                } else {
+                    format!("nothing listens on {target}")
+                };
+                if let Some(s) = bound {
+                    text.push_str(&format!(
+                        "; {} is bound there but has not called listen()",
+                        self.socket(s)
+                    ));
+                }
+                text
+            }
+            Why::UnixRefused { bound, was_bound } => match (bound, was_bound) {
+                (Some(s), _) => format!(
+                    "no socket listens at {target}: {} is bound there but does not listen",
+                    self.socket(s)
+                ),
+                (None, true) => format!(
+                    "no socket listens at {target}: the socket that was bound there is closed, \
+                     and its file stays until unlink()"
+                ),
+                (None, false) => {
+                    format!(
+                        "no socket listens at {target}: the file there is not a listening socket"
+                    )
+                }
+            },
+            Why::NoSuchPath => format!("nothing exists at the path {target}"),
+            Why::PortUnreachable { seen: true } => "an earlier datagram came back as ICMP port \
+                                                    unreachable: no socket was bound at the \
+                                                    peer's port"
+                .into(),
+            Why::PortUnreachable { seen: false } => "the kernel learned that an earlier datagram \
+                                                     could not be delivered: no socket was bound \
+                                                     at the peer's port"
+                .into(),
+            Why::WouldBlock { nonblocking } => {
+                let how = if *nonblocking {
+                    "the socket is non-blocking (O_NONBLOCK)"
+                } else {
+                    "MSG_DONTWAIT said not to wait"
+                };
+                let what = match name {
+                    "accept" => "no connection is waiting",
+                    "recv" | "read" | "recvfrom" => "nothing has arrived to read",
+                    "send" | "write" | "sendto" => "the buffers are full",
+                    "connect" => "the listener's queue is full",
+                    _ => "it cannot complete now",
+                };
+                format!("the call would have to wait, and {how}: {what}")
+            }
+            Why::InProgress => "the connection has begun (its SYN is out); poll() for POLLOUT, \
+                                then read SO_ERROR to learn how it ended"
+                .into(),
+            Why::Already => "a connect on this socket is still in progress".into(),
+            Why::NotListening => format!("{fd} is not listening: call listen() before accept()"),
+            Why::Datagram => {
+                format!("{fd} is a datagram socket: only stream sockets listen and accept")
+            }
+            Why::NoDestination => "the socket is not connected and the call names no \
+                                   destination: connect() it, or name one with sendto()"
+                .into(),
+            Why::PrivilegedPort {
+                port,
+                start,
+                allowed: false,
+            } => format!(
+                "port {port} is below {start} (net.ipv4.ip_unprivileged_port_start): binding it \
+                 takes privilege (root, or CAP_NET_BIND_SERVICE), which an ordinary user's \
+                 program does not have"
+            ),
+            Why::PrivilegedPort {
+                port,
+                start,
+                allowed: true,
+            } => format!(
+                "port {port} is below {start} (net.ipv4.ip_unprivileged_port_start): this bind \
+                 succeeds because the process has the privilege (root, or \
+                 CAP_NET_BIND_SERVICE); an ordinary user's program gets EACCES"
+            ),
+            Why::TooBig => "the datagram is larger than the socket can send in one piece".into(),
+            Why::WrongType => {
+                format!("the socket at {target} is of another type (stream or datagram)")
+            }
+            Why::TimedOut => "the SYN was sent again and again, unanswered, until the kernel \
+                              gave up"
+                .into(),
+            Why::OtherLevel { kind: k } => {
+                let opt = match call {
+                    Call::Setsockopt { opt, .. } => crate::call::names::opt(*opt),
+                    _ => ("?", "?"),
+                };
+                format!(
+                    "{} is an option of level {}, and {fd} is a {} socket, which does not have it",
+                    opt.1,
+                    opt.0,
+                    kind(*k)
+                )
+            }
+            Why::Eof(e) => eof(e).into(),
+            Why::Unsettled => match errno {
+                Some(e) => unsettled(name, e),
+                None => "what was seen does not say why".into(),
+            },
+        }
+    }
+
+    fn address_held(&self, target: &str, by: &[Socket], reuse: bool) -> String {
+        if by.is_empty() {
+            return format!(
+                "another socket holds {target}; none of the run's sockets that sockstep sees \
+                 does (on the host's network, another program's may; an IPv6 socket bound to \
+                 [::] may take IPv4 addresses too)"
+            );
+        }
+        let who: Vec<String> = by
+            .iter()
+            .map(|s| format!("{} ({})", self.socket(s), self.state_of(s)))
+            .collect();
+        let mut text = format!("{target} is held by {}", who.join(" and "));
+        if by.iter().any(|s| s.state == State::Listen) {
+            text.push_str(": only one socket may listen on an address and port");
+        } else if by.iter().any(|s| s.state == State::TimeWait) {
+            text.push_str(if reuse {
+                ". This socket has SO_REUSEADDR on; a TIME-WAIT gives way to it only if the \
+                 socket that left the TIME-WAIT had SO_REUSEADDR on too"
+            } else {
+                ". Without SO_REUSEADDR a socket cannot bind an address and port that a \
+                 TIME-WAIT holds"
+            });
+        } else if !reuse {
+            text.push_str(
+                ". Without SO_REUSEADDR on both, two sockets cannot bind one address and port",
+            );
+        }
+        text
+    }
+
+    /// The note under a crash.
+    pub fn crashed(
+        &self,
+        actor: usize,
+        signal: Option<i32>,
+        code: Option<i32>,
+        expected: bool,
+        why: Option<&Why>,
+    ) -> String {
+        let mark = if expected { "✓" } else { "✗" };
+        let name = self.actor(actor);
+        match signal {
+            Some(s) if s == libc::SIGPIPE => {
+                let what = match why {
+                    Some(Why::Reset { .. }) => "it wrote to a connection that was reset",
+                    Some(Why::NeverConnected) => "it sent on a socket that never connected",
+                    Some(Why::Listening) => "it sent on a listening socket",
+                    Some(Why::ShutWrite { .. }) => {
+                        "it wrote to a socket it had shut down for writing"
+                    }
+                    Some(Why::PeerClosed { .. }) => {
+                        "it wrote to a unix socket whose other end is closed"
+                    }
+                    Some(Why::PeerShutRead) => {
+                        "it wrote to a unix stream whose other end does not read"
+                    }
+                    _ => "it wrote to a socket that cannot carry data",
+                };
+                format!(
+                    "{mark} {name} was killed by SIGPIPE: {what}. A C program dies the same way, \
+                     unless it passes MSG_NOSIGNAL or ignores SIGPIPE."
+                )
+            }
+            Some(s) => format!("{mark} {name} was killed by {}", signal_name(s)),
+            None => format!("{mark} {name} exited with code {}", code.unwrap_or(-1)),
+        }
+    }
+
+    /// An actor's exit, with the fds the kernel closed.
+    pub fn exit(&self, actor: usize, open: &[i32]) -> String {
+        let fds: Vec<String> = open.iter().map(|f| f.to_string()).collect();
+        format!(
+            "{} exits; the kernel closes fd {}",
+            self.actor(actor),
+            fds.join(", ")
+        )
+    }
+
+    pub fn not_run(&self, actor: usize, steps: &[usize]) -> String {
+        format!(
+            "{} {} of {} never ran: the process is gone",
+            steps_word(steps.len()),
+            list(steps),
+            self.actor(actor)
+        )
+    }
+
+    pub fn packets_lost(&self, count: u32) -> String {
+        if self.stable {
+            "… some packets were not captured: the capture buffer was full …".into()
+        } else {
+            format!("… {count} packets were not captured: the capture buffer was full …")
+        }
+    }
+
+    pub fn more_packets(&self, skipped: usize) -> String {
+        format!("… {skipped} more packets …")
+    }
+
+    /// The label of a packet arrow that has no actor at one end.
+    pub fn lone_packet(&self, label: &str, to: &Addr, unreachable: bool) -> String {
+        if unreachable {
+            format!("{label} (from the kernel)")
+        } else {
+            format!("{label} to {}, where no socket is", self.addr(to))
+        }
+    }
+
+    pub fn icmp(&self, about: Option<&Addr>) -> String {
+        match about {
+            Some(a) => format!("ICMP port unreachable: {}", self.addr(a)),
+            None => "ICMP unreachable".into(),
+        }
+    }
+
+    /// A timer the run lets fire.
+    pub fn timer(&self, actor: usize, step: usize, timer: &TimerWait, ms: u32) -> String {
+        let name = self.actor(actor);
+        let when = if self.stable {
+            String::new()
+        } else {
+            format!(", in {:.1} s", f64::from(ms) / 1000.0)
+        };
+        match timer {
+            TimerWait::SynRetransmit { resends, queue } => {
+                let why = match queue {
+                    Some((queued, backlog)) if queued > backlog => format!(
+                        "; the listener's accept queue was full when the connect began to wait \
+                         ({queued} waiting, backlog {backlog}), and the kernel drops a SYN that \
+                         finds its queue full"
+                    ),
+                    _ => String::new(),
+                };
+                format!(
+                    "No step can run. {name}'s connect (step {step}) has no answer to its \
+                     SYN{why}. The kernel sends the SYN again when its retransmission timer \
+                     fires (resend {}{when}): sockstep lets it fire.",
+                    resends.saturating_add(1)
+                )
+            }
+            TimerWait::Linger { secs } => format!(
+                "No step can run. {name}'s close (step {step}) waits for its data to be \
+                 acknowledged; SO_LINGER lets it wait {} at most{when}: sockstep lets the time \
+                 run.",
+                plural(u64::try_from(*secs).unwrap_or(0), "second", "seconds")
+            ),
+        }
+    }
+
+    /// A deadlock in sentences: who waits for what, why none can move,
+    /// what never ran.
+    pub fn deadlock(&self, waits: &[Waiting], unrun: &[usize]) -> Vec<String> {
+        let mut lines = Vec::new();
+        if waits.is_empty() {
+            lines.push("The lesson expects a deadlock, but every step ran.".to_string());
+            return lines;
+        }
+        for wt in waits {
+            lines.push(self.waiting(wt));
+        }
+        let all_on_each_other = waits.len() > 1
+            && waits.iter().all(|w| {
+                w.on.is_some_and(|o| o != w.actor && waits.iter().any(|x| x.actor == o))
+            });
+        let all_read = waits
+            .iter()
+            .all(|w| matches!(w.wait, WaitKind::Data { .. }));
+        let all_write = waits
+            .iter()
+            .all(|w| matches!(w.wait, WaitKind::Room { .. }));
+        lines.push(if all_on_each_other && all_read {
+            "Each waits for the other to send first, so neither ever will.".to_string()
+        } else if all_on_each_other && all_write {
+            "Each waits for the other to read, and neither reads while it sends.".to_string()
+        } else if all_on_each_other {
+            "Each waits for another that is itself waiting: none can move.".to_string()
+        } else {
+            "No step that is left could let it go on, and no timer is armed that could.".to_string()
+        });
+        if !unrun.is_empty() {
+            let s = if unrun.len() == 1 { "" } else { "s" };
+            lines.push(format!("Step{s} {} never ran.", list(unrun)));
+        }
+        lines
+    }
+
+    /// Who waits for what, in a deadlock: `server waits in recv(4, 1024)
+    /// for data from client (step 8)`.
+    pub fn waiting(&self, w: &Waiting) -> String {
+        let who = self.actor(w.actor);
+        let call = format_call(&w.call, self.names);
+        let on = w.on.map(|o| self.actor(o).to_string());
+        let what = match (&w.wait, &w.call, on) {
+            (WaitKind::Data { .. }, _, Some(o)) => format!("for data from {o}"),
+            (WaitKind::Data { .. }, _, None) => "for data that no one will send".into(),
+            (WaitKind::Ready, _, _) => "for one of its fds to be ready".into(),
+            (WaitKind::Room { .. }, _, Some(o)) => format!("for {o} to read"),
+            (WaitKind::Room { .. }, _, None) => "for room in the buffers".into(),
+            (WaitKind::Connection, _, _) => {
+                "for a connection, and no step left will connect".into()
+            }
+            (
+                WaitKind::Handshake,
+                Call::Connect {
+                    addr: a @ Addr::Unix(_),
+                    ..
+                },
+                _,
+            ) => format!("for room in the accept queue of {}", self.addr(a)),
+            (WaitKind::Handshake, _, _) => "for the handshake to complete".into(),
+            (WaitKind::Linger { .. }, _, Some(o)) => {
+                format!("for {o} to read its data (SO_LINGER)")
+            }
+            (WaitKind::Linger { .. }, _, None) => {
+                "for its data to be acknowledged (SO_LINGER)".into()
+            }
+        };
+        format!("{who} waits in {call} {what} (step {})", w.step)
+    }
+
+    /// A failed expectation, in the full-screen view's alert.
+    pub fn alert_expect(&self, step: usize, expected: &Expect, g: &Got) -> String {
+        format!("step {step}: expected {}, but {}", answer(expected), got(g))
+    }
+
+    pub fn alert_crash(&self, actor: usize, signal: Option<i32>) -> String {
+        match signal {
+            Some(s) => format!("{} was killed by {}.", self.actor(actor), signal_name(s)),
+            None => format!("{} exited.", self.actor(actor)),
+        }
+    }
+}
+
+fn family(d: Domain) -> &'static str {
+    match d {
+        Domain::Inet => "IPv4 (AF_INET)",
+        Domain::Inet6 => "IPv6 (AF_INET6)",
+        Domain::Unix => "a unix path (AF_UNIX)",
+    }
+}
+
+/// What a 0 from a read means.
+pub fn eof(e: &Eof) -> &'static str {
+    match e {
+        Eof::PeerFin => "0 bytes: end of file, the peer's FIN has arrived: it will send no more",
+        Eof::ShutRead => {
+            "0 bytes: this socket was shut down for reading (SHUT_RD), so reads that find \
+             nothing waiting return 0 at once"
+        }
+        Eof::EmptyDatagram => "0 bytes: an empty datagram; datagram sockets have no end of file",
+        Eof::ZeroLength => "0 bytes: the call asked for 0 bytes",
+        Eof::PeerClosed => {
+            "0 bytes: end of file, the other end of this unix stream was closed or shut down \
+             for writing"
+        }
+        Eof::AfterReset => {
+            "0 bytes: the connection was reset and an earlier call reported it; reads now \
+             return 0"
+        }
+    }
+}
+
+/// An errno whose cause the facts do not settle: what it means, and the
+/// causes it can have for this call.
+fn unsettled(call: &str, errno: i32) -> String {
+    let causes: &[&str] = match (call, errno) {
+        ("connect", libc::EADDRNOTAVAIL) => &[
+            "no ephemeral port was free for this destination",
+            "the address pair is in use by another connection",
+        ],
+        ("connect", libc::EINVAL) => &["the address is too short or of another family"],
+        ("bind", libc::EINVAL) => &[
+            "the socket is bound already",
+            "the address is too short for the socket's family",
+        ],
+        ("bind" | "connect", libc::EACCES) => &[
+            "a port below 1024 without privilege",
+            "a unix path in a directory the process may not write",
+        ],
+        (_, libc::EINVAL) => &["an argument does not fit this socket or this call"],
+        (_, libc::ENOTCONN) => &["the socket is not connected (never, or no longer)"],
+        (_, libc::ECONNRESET) => &["the peer reset the connection, for a reason not seen"],
+        (_, libc::EPIPE) => &[
+            "the connection was reset",
+            "the socket was shut down for writing",
+            "the socket never connected",
+        ],
+        (_, libc::EADDRINUSE) => &["another socket holds the address"],
+        (_, libc::EOPNOTSUPP) => &["this kind of socket does not support the call"],
+        (_, libc::ENOPROTOOPT) => &["this socket does not have that option"],
+        (_, libc::EBADF) => &["the fd is not open, or not open for this use"],
+        _ => &[],
+    };
+    let desc = errno_desc(errno).to_lowercase();
+    if causes.is_empty() {
+        format!("{desc}; what was seen does not say why")
+    } else {
+        format!(
+            "{desc}; what was seen does not settle why. Possible causes: {}",
+            causes.join("; ")
+        )
+    }
+}
+
+/// How a quiz answer fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Right,
+    Wrong,
+    Skipped,
+    /// The step has no expectation to check against.
+    Nothing,
+}
+
+/// The line after a quiz answer.
+pub fn quiz(v: Verdict, answer: &str, e: Option<&Expect>) -> String {
+    let gave = e.map(self::answer).unwrap_or_default();
+    match v {
+        Verdict::Right => format!("✓ right: {gave}"),
+        Verdict::Wrong => format!("✗ not {answer}: it gave {gave}"),
+        Verdict::Skipped => format!("skipped: it gave {gave}"),
+        Verdict::Nothing => "this step says nothing to check against".into(),
+    }
+}
+
+/// An alert box's title.
+pub fn alert_title(kind: crate::tui::app::AlertKind) -> &'static str {
+    use crate::tui::app::AlertKind;
+    match kind {
+        AlertKind::Deadlock => "DEADLOCK",
+        AlertKind::NoDeadlock => "NO DEADLOCK",
+        AlertKind::Died => "A PROCESS DIED",
+        AlertKind::NotExpected => "NOT AS THE LESSON EXPECTS",
+    }
+}
