@@ -215,10 +215,15 @@ enum Pending {
         fd: i32,
         addr: Addr,
     },
-    /// close() of a lingering socket whose data is not yet acknowledged.
+    /// close() of a lingering socket whose data is not yet acknowledged:
+    /// the call is made in a thread of its own, where the kernel holds it
+    /// (the fd leaves the table at once, as in a C program); its result
+    /// comes through `done`.
     Close {
         fd: i32,
         secs: i32,
+        closing: Option<crate::wire::Closing>,
+        done: std::sync::mpsc::Receiver<nix::Result<()>>,
     },
     Poll {
         fds: Vec<i32>,
@@ -241,7 +246,20 @@ impl Pending {
         match self {
             Pending::Accept { fd } => accept(fd, true),
             Pending::Recv { call, got } => recv(&call, got, true),
-            Pending::Close { fd, .. } => close(fd),
+            Pending::Close {
+                fd,
+                secs,
+                closing,
+                done,
+            } => match done.try_recv() {
+                Err(std::sync::mpsc::TryRecvError::Empty) => Progress::Parked(Pending::Close {
+                    fd,
+                    secs,
+                    closing,
+                    done,
+                }),
+                r => closed(fd, closing, r.unwrap_or(Err(Errno::EIO))),
+            },
             Pending::Poll { fds } => poll(&fds, true),
             Pending::Send { call, sent } => send_rest(call, sent),
             Pending::Connect { fd, addr } => connect_finish(fd, &addr),
@@ -254,14 +272,29 @@ impl Pending {
     /// made for real: the kernel holds it until the data is acknowledged
     /// or the linger time runs out.
     fn wait(self, ms: u32) -> Progress {
+        if let Pending::Close {
+            fd,
+            secs,
+            closing,
+            done,
+        } = self
+        {
+            let waited = std::time::Duration::from_millis(u64::from(ms));
+            return match done.recv_timeout(waited) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    Progress::Parked(Pending::Close {
+                        fd,
+                        secs,
+                        closing,
+                        done,
+                    })
+                }
+                r => closed(fd, closing, r.unwrap_or(Err(Errno::EIO))),
+            };
+        }
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
         let (fds, events): (Vec<i32>, libc::c_short) = match &self {
-            Pending::Close { fd, .. } => {
-                let fd = *fd;
-                let mut done = immediate(&Call::Close { fd });
-                done.fds.push(closed_fd(fd));
-                return Progress::Done(done);
-            }
+            Pending::Close { .. } => return self.retry(),
             Pending::Accept { fd } => (vec![*fd], libc::POLLIN),
             Pending::Recv { call, .. } => (
                 call.fd().into_iter().copied().collect(),
@@ -780,20 +813,62 @@ fn fork_actor(channel: std::os::fd::OwnedFd) -> Option<Done> {
 }
 
 /// SO_LINGER's time, when close() on `fd` would wait: the option is on
-/// with a timeout and sent data is not yet acknowledged (SIOCOUTQ).
+/// with a timeout, sent data is not yet acknowledged (SIOCOUTQ), and the
+/// connection is one close() sends a FIN on, or has sent it on already
+/// (a reset connection closes at once).
 fn lingering(fd: i32) -> Option<i32> {
+    use crate::sock::State;
+    let open = matches!(
+        sys::tcp_state(fd),
+        Some(
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        )
+    );
     match sys::linger(fd) {
-        Some((_, secs)) if secs > 0 && sys::unacked(fd) > 0 => Some(secs),
+        Some((_, secs)) if secs > 0 && open && sys::unacked(fd) > 0 => Some(secs),
         _ => None,
     }
 }
 
-/// close(): parked while a lingering socket's data is not acknowledged.
+/// close(): a lingering socket's close is made in a thread, where the
+/// kernel holds it until the data is acknowledged or the time runs out;
+/// the actor parks until it returns.
 fn close(fd: i32) -> Progress {
-    if let Some(secs) = lingering(fd) {
-        return Progress::Parked(Pending::Close { fd, secs });
+    let Some(secs) = lingering(fd) else {
+        return Progress::Done(immediate(&Call::Close { fd }));
+    };
+    let facts = closing(fd);
+    let (tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // SAFETY: closing a raw fd the lesson names; Rust owns none of them.
+        let r = Errno::result(unsafe { libc::close(fd) }).map(drop);
+        let _ = tx.send(r);
+    });
+    // The fd leaves the process's table as soon as the call starts: wait
+    // for that (microseconds), so what is reported is what the kernel has.
+    while sys::is_open(fd) {
+        std::thread::yield_now();
     }
-    Progress::Done(immediate(&Call::Close { fd }))
+    Progress::Parked(Pending::Close {
+        fd,
+        secs,
+        closing: facts,
+        done,
+    })
+}
+
+/// The result of a close made in a thread.
+fn closed(fd: i32, closing: Option<crate::wire::Closing>, r: nix::Result<()>) -> Progress {
+    let mut done = result(r.map(|()| 0));
+    if done.errno.is_none() {
+        done.extra = closing.map(Extra::Closed);
+    }
+    done.fds.push(closed_fd(fd));
+    Progress::Done(done)
 }
 
 /// The fd, bytes and flags of a sending call.

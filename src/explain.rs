@@ -68,6 +68,9 @@ pub enum By {
     GotRst(RstCause),
     /// close() of a socket with no connection (a listener).
     Close,
+    /// close() or shutdown(): a FIN is due, but waits behind data not yet
+    /// sent (the peer's window is shut).
+    FinQueued,
 }
 
 /// A TCP socket's path through RFC 9293's states, traced from the packets

@@ -214,6 +214,51 @@ pub struct JCallArgs {
     /// Flags by their C names (`MSG_PEEK`...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    /// socket, socketpair: the address family's C name (`AF_INET`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// socket, socketpair: the socket type's C name (`SOCK_STREAM`...).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ty: Option<String>,
+    /// socket: the protocol (`0`, `IPPROTO_TCP`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// setsockopt, getsockopt: the option's level and name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
+    /// setsockopt: an int value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<i32>,
+    /// setsockopt(SO_LINGER): `[l_onoff, l_linger]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linger: Option<(i32, i32)>,
+    /// listen: the backlog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<i32>,
+    /// shutdown: `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
+    /// fcntl: `F_GETFL`, or `F_SETFL` with `nonblock`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<String>,
+    /// fcntl F_SETFL: O_NONBLOCK set (true) or cleared (false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonblock: Option<bool>,
+    /// unlink: the path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// poll: true for a timeout of -1 (wait), false for 0 (look).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<bool>,
+    /// fork: the actor the child becomes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<String>,
+    /// bind: the port went in without htons() (`addr` holds the port the
+    /// kernel got).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_htons: Option<bool>,
 }
 
 /// A step's call and how it ended.
@@ -633,7 +678,7 @@ impl Json {
             } => JsonEvent::Crashed {
                 step: *step,
                 actor: self.actor(*actor),
-                call: call_json(call),
+                call: call_json(call, &self.actors),
                 expected: *expected,
                 signal: signal.map(signal_name),
                 code: *code,
@@ -700,7 +745,7 @@ impl Json {
             step,
             actor: self.actor(actor),
             binding: binding.clone(),
-            call: call_json(call),
+            call: call_json(call, &self.actors),
             outcome: outcome_json(outcome),
             fds: fds
                 .iter()
@@ -862,7 +907,7 @@ impl Json {
         JWaiting {
             actor: self.actor(w.actor),
             step: w.step,
-            call: call_json(&w.call),
+            call: call_json(&w.call, &self.actors),
             waits: wait_json(w.wait),
             on: w.on.map(|a| self.actor(a)),
         }
@@ -997,6 +1042,7 @@ fn by_json(b: &By) -> (&'static str, Option<&'static str>) {
         By::SentRst(c) => ("sent_rst", Some(rst_json(c))),
         By::GotRst(c) => ("got_rst", Some(rst_json(c))),
         By::Close => ("close", None),
+        By::FinQueued => ("fin_queued", None),
     }
 }
 
@@ -1163,8 +1209,8 @@ fn expect_json(e: &Expect) -> JExpect {
     }
 }
 
-/// A call's arguments, for tools.
-pub fn call_json(call: &Call<i32>) -> JCallArgs {
+/// A call's arguments, for tools; `actors` name a fork's child.
+pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
     let flags = |f: &[crate::call::MsgFlag]| {
         f.iter()
             .map(|f| cnames::name_of(cnames::FLAGS, *f).to_string())
@@ -1179,7 +1225,65 @@ pub fn call_json(call: &Call<i32>) -> JCallArgs {
         data: None,
         len: None,
         flags: Vec::new(),
+        domain: None,
+        ty: None,
+        protocol: None,
+        level: None,
+        option: None,
+        value: None,
+        linger: None,
+        backlog: None,
+        how: None,
+        cmd: None,
+        nonblock: None,
+        path: None,
+        wait: None,
+        child: None,
+        no_htons: None,
     };
+    let name = |s: &str| Some(s.to_string());
+    match call {
+        Call::Socket {
+            domain,
+            ty,
+            protocol,
+        } => {
+            j.domain = name(cnames::name_of(cnames::DOMAINS, *domain));
+            j.ty = name(cnames::name_of(cnames::TYPES, *ty));
+            j.protocol = name(cnames::name_of(cnames::PROTOCOLS, *protocol));
+        }
+        Call::Socketpair { ty } => {
+            j.domain = name("AF_UNIX");
+            j.ty = name(cnames::name_of(cnames::TYPES, *ty));
+        }
+        Call::Setsockopt { opt, value, .. } => {
+            let (level, option) = cnames::opt(*opt);
+            j.level = name(level);
+            j.option = name(option);
+            match value {
+                crate::call::OptValue::Int(v) => j.value = Some(*v),
+                crate::call::OptValue::Linger { on, secs } => j.linger = Some((*on, *secs)),
+            }
+        }
+        Call::SoError { .. } => {
+            j.level = name("SOL_SOCKET");
+            j.option = name("SO_ERROR");
+        }
+        Call::Listen { backlog, .. } => j.backlog = Some(*backlog),
+        Call::Shutdown { how, .. } => j.how = name(cnames::name_of(cnames::HOWS, *how)),
+        Call::Fcntl { nonblock, .. } => {
+            j.cmd = name(if nonblock.is_some() {
+                "F_SETFL"
+            } else {
+                "F_GETFL"
+            });
+            j.nonblock = *nonblock;
+        }
+        Call::Unlink { path } => j.path = Some(path.clone()),
+        Call::Fork { child } => j.child = actors.get(*child).cloned(),
+        Call::Bind { raw, .. } => j.no_htons = raw.then_some(true),
+        _ => {}
+    }
     match call {
         Call::Send { data, flags: f, .. } | Call::Sendto { data, flags: f, .. } => {
             j.data = Some(bytes_json(data));
@@ -1189,7 +1293,10 @@ pub fn call_json(call: &Call<i32>) -> JCallArgs {
             j.len = Some(*len);
             j.flags = flags(f);
         }
-        Call::Poll { fds, .. } => j.fds = Some(fds.clone()),
+        Call::Poll { fds, wait } => {
+            j.fds = Some(fds.clone());
+            j.wait = Some(*wait);
+        }
         _ => {}
     }
     j

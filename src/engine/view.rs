@@ -235,9 +235,15 @@ pub fn diff(old: &[Socket], new: &[Socket], step: &StepFacts) -> Vec<Transition>
         })
     };
     for o in old {
-        let by_inode = new
+        // The same socket by inode: with the same holder, or with another
+        // if the old holder no longer has it (its fd was closed, and the
+        // socket lives on).
+        let kept = new
             .iter()
-            .position(|n| o.inode != 0 && n.inode == o.inode && n.holder == o.holder);
+            .any(|n| o.inode != 0 && n.inode == o.inode && n.holder == o.holder);
+        let by_inode = new.iter().enumerate().position(|(i, n)| {
+            !matched[i] && o.inode != 0 && n.inode == o.inode && (n.holder == o.holder || !kept)
+        });
         let Some(i) = by_inode.or_else(|| unmatched_pair(&matched, o)) else {
             // Another fd (a forked copy) may still hold the socket: then
             // only this fd is gone, and the socket goes on.
@@ -387,6 +393,16 @@ fn notes(
         // A listener, or a connect that had no answer yet, closes with no
         // packet of its own.
         notes.push(path(from, vec![hop(Rfc::Closed, By::Close)], within));
+    } else if hops.is_empty()
+        && matches!(
+            (from, to),
+            (Rfc::Established, Rfc::FinWait1) | (Rfc::CloseWait, Rfc::LastAck)
+        )
+        && old.is_some_and(|o| o.send_q > 0)
+        && within.is_some_and(|c| matches!(c, "close" | "exit" | "shutdown"))
+    {
+        // The FIN is queued behind data the peer's shut window holds back.
+        notes.push(path(from, vec![hop(to, By::FinQueued)], within));
     } else if from == Rfc::TimeWait && to == Rfc::Closed {
         let o = old.expect("a TIME-WAIT before");
         let taken = view

@@ -598,6 +598,7 @@ impl Words<'_> {
             By::SentRst(c) => format!("RST sent: {}", self.rst_short(c)),
             By::GotRst(c) => format!("RST received: {}", self.rst_peer(c)),
             By::Close => "close()".into(),
+            By::FinQueued => "its FIN is due, and waits behind data not yet sent".into(),
         }
     }
 
