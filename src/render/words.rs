@@ -361,35 +361,33 @@ impl Words<'_> {
             }
             return q;
         }
+        if s.kind.is_unix() {
+            // unix_diag counts a stream's unread bytes, but a datagram
+            // socket's first datagram only, and the sender's queue as
+            // buffer memory: only a stream's bytes to read are said.
+            if s.recv_q > 0 {
+                q.push(if s.kind.is_stream() {
+                    format!("{} to read", self.bytes(s.recv_q))
+                } else {
+                    "datagrams waiting to be read".to_string()
+                });
+            }
+            return q;
+        }
         // A SYN and a FIN each take one sequence number: the kernel counts
         // them in its queues, but they are not bytes of data.
-        let tcp = s.kind.is_tcp();
-        let fin_in = tcp && matches!(s.state, State::CloseWait | State::LastAck | State::Closing);
-        let syn_or_fin_out = tcp
-            && matches!(
-                s.state,
-                State::SynSent | State::SynRecv | State::FinWait1 | State::Closing | State::LastAck
-            );
+        let fin_in = matches!(s.state, State::CloseWait | State::LastAck | State::Closing);
+        let syn_or_fin_out = matches!(
+            s.state,
+            State::SynSent | State::SynRecv | State::FinWait1 | State::Closing | State::LastAck
+        );
         let to_read = s.recv_q.saturating_sub(u32::from(fin_in));
         let unacked = s.send_q.saturating_sub(u32::from(syn_or_fin_out));
-        // How much a bulk transfer has queued depends on the machine's
-        // buffer sizes: stable output does not say.
-        let bytes = |n: u32| {
-            if self.stable && n as usize > super::kernel::BULK {
-                format!("over {} KiB", super::kernel::BULK / 1024)
-            } else {
-                plural(u64::from(n), "byte", "bytes")
-            }
-        };
         if to_read > 0 {
-            q.push(format!("{} to read", bytes(to_read)));
+            q.push(format!("{} to read", self.bytes(to_read)));
         }
         if unacked > 0 {
-            q.push(if tcp {
-                format!("{} not yet acknowledged", bytes(unacked))
-            } else {
-                format!("{} sent, not yet read by the peer", bytes(unacked))
-            });
+            q.push(format!("{} not yet acknowledged", self.bytes(unacked)));
         }
         q
     }
