@@ -17,22 +17,69 @@
 mod sys;
 
 use crate::call::{Addr, Call, Domain, How, MsgFlag, OptValue, Protocol, SockOpt, SockType, Via};
-use crate::wire::{self, CONTROL_FD, Done, Extra, Reply, Request, WaitKind};
+use crate::wire::{self, Done, Extra, Reply, Request, WaitKind};
 use nix::errno::Errno;
 use nix::sys::socket::{
     self as sock, AddressFamily, MsgFlags, SockFlag, SockaddrLike, SockaddrStorage,
 };
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
 use sys::{
     closed_fd, closing, fcntl, fd_facts, fd_state, nonblocking, poll_fds, ready, to_addr,
     with_nonblock,
 };
 
-/// Entry point of `sockstep __actor [--netns PID]`.
-pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
-    close_inherited_fds();
+/// Where this actor's control channel and /proc handle sit: the top of its
+/// fd range, above any fd a lesson's calls get. Calls that name them get
+/// EBADF, as they would in a C program, where they are not open.
+static CTL_FD: AtomicI32 = AtomicI32::new(-1);
+static PROC_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Where this actor's handle on /proc is (-1 before it is set up).
+pub fn proc_fd() -> i32 {
+    PROC_FD.load(Relaxed)
+}
+
+/// Whether `fd` is sockstep's own, not the lesson's.
+fn hidden(fd: i32) -> bool {
+    fd == CTL_FD.load(Relaxed) || fd == PROC_FD.load(Relaxed)
+}
+
+/// An actor, just forked by the hub: puts its channel at `ctl_fd` and the
+/// hub's /proc handle at `proc_fd`, closes every other fd (so the first
+/// socket a lesson makes is 3, as in C), confines itself to the run's
+/// directory, and serves the engine. Returns the exit code.
+pub fn actor_child(channel: OwnedFd, proc: RawFd, ctl_fd: i32, proc_fd: i32, host: bool) -> i32 {
+    // SAFETY: dup2 onto fds this process does not use; the originals are
+    // closed below with everything else the hub had open.
+    unsafe {
+        if libc::dup2(channel.as_raw_fd(), ctl_fd) < 0 || libc::dup2(proc, proc_fd) < 0 {
+            return 1;
+        }
+        libc::fcntl(ctl_fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(proc_fd, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    std::mem::forget(channel);
+    let (low, high) = (ctl_fd.min(proc_fd), ctl_fd.max(proc_fd));
+    // SAFETY: close_range only closes descriptors; the hub's are copies.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3, (low - 1).max(2) as u32, 0);
+        if high - low > 1 {
+            libc::syscall(
+                libc::SYS_close_range,
+                (low + 1) as u32,
+                (high - 1) as u32,
+                0,
+            );
+        }
+        libc::syscall(libc::SYS_close_range, (high + 1) as u32, u32::MAX, 0);
+    }
+    CTL_FD.store(ctl_fd, Relaxed);
+    PROC_FD.store(proc_fd, Relaxed);
+    // The hub blocks SIGCHLD for its signalfd; a C program starts with
+    // nothing blocked.
+    let _ = nix::sys::signal::SigSet::all().thread_unblock();
     // A C program dies of SIGPIPE when it writes to a reset connection; so
     // does an actor (Rust programs ignore SIGPIPE unless told otherwise).
     // SAFETY: restoring a default disposition has no preconditions.
@@ -41,23 +88,24 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
     // server that does not wait for its children would want.
     // SAFETY: as above.
     unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
-    // SAFETY: the engine passes the control channel at CONTROL_FD and nothing
-    // else in this process owns it.
-    let mut ctl = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
-    if let Some(pid) = netns_pid {
-        let setup = crate::netns::join(pid).and_then(|()| crate::netns::drop_privileges());
-        if let Err(e) = setup {
-            let _ = wire::send(&mut ctl, &Reply::SetupFailed(e));
-            return ExitCode::FAILURE;
-        }
+    // SAFETY: the channel is at ctl_fd, and nothing else owns it.
+    let mut ctl = unsafe { UnixStream::from_raw_fd(ctl_fd) };
+    if let Err(e) = crate::confine::actor(host) {
+        let _ = wire::send(&mut ctl, &Reply::SetupFailed(e));
+        return 1;
     }
     if wire::send(&mut ctl, &Reply::Ready).is_err() {
-        return ExitCode::FAILURE;
+        return 1;
     }
+    serve(ctl)
+}
+
+/// The actor's loop: makes the calls the engine sends, until it says exit.
+fn serve(mut ctl: UnixStream) -> i32 {
     let mut parked: Option<Pending> = None;
     loop {
         let Ok((Some(req), fd)) = wire::recv_any::<Request>(&mut ctl) else {
-            return ExitCode::SUCCESS;
+            return 0;
         };
         let reply = match req {
             Request::Call(call) => match start(&call) {
@@ -76,24 +124,36 @@ pub fn actor_main(netns_pid: Option<i32>) -> ExitCode {
             Request::Exit => {
                 let open = open_fds().into_iter().map(|fd| (fd, closing(fd))).collect();
                 let _ = wire::send(&mut ctl, &Reply::Exiting(open));
-                return ExitCode::SUCCESS;
+                return 0;
             }
-            Request::Capture | Request::Diag => Reply::NoSocket(libc::EINVAL),
             Request::Fork => match fd {
                 Some(channel) => match fork_actor(channel) {
-                    // The child: its new channel is at CONTROL_FD, in place
-                    // of the parent's; it says it is ready, and goes on.
-                    None => {
+                    // The child: its new channel is in place of the
+                    // parent's; it says it is ready, and goes on.
+                    Forked::Child(new) => {
+                        // The parent's channel went with the dup2.
+                        std::mem::forget(ctl);
+                        ctl = new;
                         parked = None;
                         Reply::Ready
                     }
-                    Some(done) => Reply::Done(done),
+                    Forked::Parent(done, pidfd) => {
+                        let sent = match &pidfd {
+                            Some(p) => wire::send_fd(&ctl, &Reply::Done(done), p.as_raw_fd()),
+                            None => wire::send(&mut ctl, &Reply::Done(done)),
+                        };
+                        if sent.is_err() {
+                            return 1;
+                        }
+                        continue;
+                    }
                 },
                 None => Reply::Done(result(Err(Errno::EINVAL))),
             },
+            _ => Reply::NoSocket(libc::EINVAL),
         };
         if wire::send(&mut ctl, &reply).is_err() {
-            return ExitCode::FAILURE;
+            return 1;
         }
     }
 }
@@ -122,65 +182,14 @@ fn retry(parked: &mut Option<Pending>, wait: Option<u32>) -> Reply {
     }
 }
 
-/// Entry point of `sockstep __hub [--host]`: makes the run's namespace
-/// (unless `--host`), captures its loopback, and holds both until the
-/// engine closes the channel.
-pub fn hub_main(host: bool) -> ExitCode {
-    close_inherited_fds();
-    // SAFETY: as in actor_main.
-    let mut ctl = unsafe { UnixStream::from_raw_fd(CONTROL_FD) };
-    let setup = if host { Ok(()) } else { crate::netns::create() };
-    let reply = match setup {
-        Ok(()) => Reply::Ready,
-        Err(e) => Reply::SetupFailed(e),
-    };
-    let ready = matches!(reply, Reply::Ready);
-    if wire::send(&mut ctl, &reply).is_err() || !ready {
-        return ExitCode::FAILURE;
-    }
-    loop {
-        let fd = match wire::recv::<Request>(&mut ctl) {
-            Ok(Some(Request::Capture)) => crate::capture::Capture::open().map(|c| c.into_fd()),
-            Ok(Some(Request::Diag)) => crate::kernel::Diag::open().map(|d| d.into_fd()),
-            Ok(Some(Request::Exit)) | Ok(None) | Err(_) => return ExitCode::SUCCESS,
-            Ok(Some(_)) => Err(std::io::Error::from_raw_os_error(libc::EINVAL)),
-        };
-        let sent = match fd {
-            Ok(fd) => {
-                use std::os::fd::AsRawFd;
-                wire::send_fd(&ctl, &Reply::Fd, fd.as_raw_fd())
-            }
-            Err(e) => wire::send(
-                &mut ctl,
-                &Reply::NoSocket(e.raw_os_error().unwrap_or(libc::EIO)),
-            ),
-        };
-        if sent.is_err() {
-            return ExitCode::FAILURE;
-        }
-    }
-}
-
-/// Closes whatever fds the engine's own parent left open (a build tool's
-/// jobserver, say), so the lesson's first socket is fd 3 as in C.
-fn close_inherited_fds() {
-    // SAFETY: close_range only closes descriptors; none of them is owned by
-    // Rust code in this freshly started process.
-    unsafe {
-        libc::syscall(libc::SYS_close_range, 3, CONTROL_FD - 1, 0);
-        libc::syscall(libc::SYS_close_range, CONTROL_FD + 1, u32::MAX, 0);
-    }
-}
-
+/// The fds the lesson's calls left open (read through the /proc handle,
+/// which a confined actor keeps).
 fn open_fds() -> Vec<i32> {
-    let mut fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
+    let mut fds: Vec<i32> = sys::proc_dir("self/fd")
+        .map(|names| names.iter().filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_default();
-    // The directory listing's own fd is gone by now: keep what is still open.
-    fds.retain(|&fd| fd > 2 && fd != CONTROL_FD && sys::is_open(fd));
+    // The listing's own fd is gone by now: keep what is still open.
+    fds.retain(|&fd| fd > 2 && !hidden(fd) && sys::is_open(fd));
     fds.sort();
     fds
 }
@@ -313,8 +322,8 @@ impl Pending {
 
 /// Makes `call`, or parks it if it would block.
 fn start(call: &Call<i32>) -> Progress {
-    if call.fd() == Some(&CONTROL_FD) {
-        // sockstep's own channel is not the lesson's: it is not open there.
+    if call.fd().is_some_and(|fd| hidden(*fd)) {
+        // sockstep's own fds are not the lesson's: they are not open there.
         let mut done = result(Err(Errno::EBADF));
         done.facts = Some(crate::wire::FdFacts::default());
         return Progress::Done(done);
@@ -786,29 +795,45 @@ fn poll(fds: &[i32], wait: bool) -> Progress {
     Progress::Done(done)
 }
 
-/// fork(): `None` in the child, which takes `channel` as its control
-/// channel; the parent's result (the child's pid) in the parent.
-fn fork_actor(channel: std::os::fd::OwnedFd) -> Option<Done> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: an actor is single-threaded; the child only rearranges fds
-    // before it goes on.
+/// What fork() left in each process.
+enum Forked {
+    /// In the child: its new control channel.
+    Child(UnixStream),
+    /// In the parent: the result (the child's pid), and a pidfd for the
+    /// child that goes to the engine with it.
+    Parent(Done, Option<OwnedFd>),
+}
+
+/// fork(): the child takes `channel` as its control channel, in place of
+/// the parent's.
+fn fork_actor(channel: OwnedFd) -> Forked {
+    // SAFETY: an actor is single-threaded but for a lingering close's
+    // thread, which is inside close(); the child only rearranges fds before
+    // it goes on.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
+            let ctl_fd = CTL_FD.load(Relaxed);
             // SAFETY: dup2 onto the control fd, whose old channel (the
             // parent's) this process must not keep. As in life, the child
             // outlives its parent; it ends when the engine closes its
-            // channel.
+            // channel, or with the run.
             unsafe {
-                libc::dup2(channel.as_raw_fd(), CONTROL_FD);
+                libc::dup2(channel.as_raw_fd(), ctl_fd);
             }
             drop(channel);
-            None
+            crate::confine::forked();
+            // SAFETY: the channel is at ctl_fd now, owned by nothing else.
+            Forked::Child(unsafe { UnixStream::from_raw_fd(ctl_fd) })
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(channel);
-            Some(result(Ok(i64::from(child.as_raw()))))
+            // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
+            let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) };
+            // SAFETY: the kernel just gave this process a new fd.
+            let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
+            Forked::Parent(result(Ok(i64::from(child.as_raw()))), pidfd)
         }
-        Err(e) => Some(result(Err(e))),
+        Err(e) => Forked::Parent(result(Err(e)), None),
     }
 }
 

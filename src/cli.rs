@@ -168,16 +168,8 @@ extern "C" fn on_sigint(_: libc::c_int) {
 /// Runs the command line; the binary's `main` is only this.
 pub fn main() -> ExitCode {
     let mut args = std::env::args();
-    match args.nth(1).as_deref() {
-        Some("__actor") => {
-            let netns = match (args.next().as_deref(), args.next()) {
-                (Some("--netns"), Some(pid)) => pid.parse().ok(),
-                _ => None,
-            };
-            return crate::actor::actor_main(netns);
-        }
-        Some("__hub") => return crate::actor::hub_main(args.next().as_deref() == Some("--host")),
-        _ => {}
+    if args.nth(1).as_deref() == Some("__hub") {
+        return crate::hub::hub_main(args.next().as_deref() == Some("--host"));
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -1,7 +1,8 @@
 //! The engine: runs a lesson's steps in real processes and reports events.
 //!
-//! Each actor is a child process (`sockstep __actor`) that makes the calls it
-//! is sent as real syscalls. The engine picks the next step in script order
+//! Each actor is a process, forked by the run's hub (`sockstep __hub`,
+//! which holds the run's namespaces), that makes the calls it is sent as
+//! real syscalls. The engine picks the next step in script order
 //! whose actor is free, sends it, and after every step asks each parked actor
 //! whether its call can complete now. When no step can run and an actor is
 //! parked, the engine looks for a timer the kernel has armed that could move
@@ -34,7 +35,7 @@ use std::time::{Duration, Instant};
 /// How a run is set up.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The sockstep executable, started as `__actor` and `__hub`.
+    /// The sockstep executable, started as `__hub`.
     pub exe: PathBuf,
     /// Use the host's loopback even where a private namespace is possible.
     pub host_network: bool,
@@ -229,23 +230,11 @@ impl Run {
             .iter()
             .map(|p| *run.remap.get(p).unwrap_or(p))
             .collect();
-        let netns = run
-            .private
-            .then(|| run.hub.as_ref().map(|h| h.pid().to_string()))
-            .flatten();
-        let mut args = vec!["__actor".to_string()];
-        if let Some(pid) = &netns {
-            args.extend(["--netns".to_string(), pid.clone()]);
-        }
         for i in 0..run.actors.len() {
             // An actor another one forks has no process until that fork.
-            if run.lesson.forked(i) {
-                continue;
+            if !run.lesson.forked(i) {
+                run.spawn_actor(i, opts.watchdog)?;
             }
-            let p = Proc::spawn(&opts.exe, &args, &run.run_dir, opts.watchdog)
-                .map_err(EngineError::Spawn)?;
-            run.actors[i].peek = peek::Peek::open(p.pid());
-            run.actors[i].proc = Some(p);
         }
         for i in 0..run.actors.len() {
             if run.actors[i].proc.is_none() {
@@ -402,6 +391,53 @@ impl Run {
             self.hub = Some(hub);
         }
         Ok(Network::Host(reason))
+    }
+
+    /// Asks the hub to start actor `i`'s process.
+    fn spawn_actor(&mut self, i: usize, watchdog: Duration) -> Result<(), EngineError> {
+        use std::os::fd::AsRawFd;
+        let channel = |error| EngineError::Channel {
+            who: "the hub".into(),
+            error,
+        };
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(EngineError::Spawn)?;
+        let Some(hub) = self.hub.as_mut() else {
+            return Err(EngineError::Spawn(std::io::Error::other(
+                "the hub did not start",
+            )));
+        };
+        let (ctl_fd, proc_fd) = actor_fds();
+        hub.send_fd(&Request::Spawn { ctl_fd, proc_fd }, theirs.as_raw_fd())
+            .map_err(channel)?;
+        drop(theirs);
+        match hub.recv_fd().map_err(channel)? {
+            (Some(Reply::Spawned { pid }), Some(pidfd)) => {
+                let a = &mut self.actors[i];
+                a.proc = Some(Proc::adopt(pid as u32, ours, watchdog).map_err(EngineError::Spawn)?);
+                a.peek = Some(peek::Peek::from_pidfd(pidfd));
+                Ok(())
+            }
+            (Some(Reply::NotSpawned(errno)), _) => {
+                Err(EngineError::Spawn(std::io::Error::from_raw_os_error(errno)))
+            }
+            _ => Err(EngineError::Spawn(std::io::Error::other(
+                "the hub did not start the actor",
+            ))),
+        }
+    }
+
+    /// How the process of actor `a`, which is gone, ended: the hub reaped it.
+    fn status(&mut self, pid: u32) -> (Option<i32>, Option<i32>) {
+        let Some(hub) = self.hub.as_mut() else {
+            return (None, None);
+        };
+        if hub.send(&Request::Status { pid: pid as i32 }).is_err() {
+            return (None, None);
+        }
+        match hub.recv() {
+            Ok(Some(Reply::Status { signal, code })) => (signal, code),
+            _ => (None, None),
+        }
     }
 
     /// On the host's loopback, gives each port the lesson names a free one.
@@ -757,7 +793,13 @@ impl Run {
         }
         let a = &mut self.actors[actor];
         if let Some(p) = a.proc.take() {
+            // The kernel closes the fds as the process ends: the view after
+            // this must see them closed.
+            let watchdog = p.watchdog();
             p.reap();
+            if let Some(peek) = &a.peek {
+                peek.wait_exit(watchdog);
+            }
         }
         a.peek = None;
         a.fds.clear();
@@ -782,7 +824,7 @@ impl Run {
             return Ok(None);
         }
         drop(theirs);
-        let reply = p.recv().map_err(channel)?;
+        let (reply, pidfd) = p.recv_fd().map_err(channel)?;
         if let Some(Reply::Done(done)) = &reply
             && done.errno.is_none()
         {
@@ -801,7 +843,7 @@ impl Run {
                 (parent.fds.clone(), parent.bindings.clone())
             };
             let c = &mut self.actors[child];
-            c.peek = peek::Peek::open(forked.pid());
+            c.peek = pidfd.map(peek::Peek::from_pidfd);
             c.proc = Some(forked);
             c.fds = fds;
             c.bindings = bindings;
@@ -1425,8 +1467,16 @@ impl Run {
         events: &mut Vec<Event>,
     ) {
         let step = self.lesson.steps[step_index].clone();
+        let pid = self.actors[actor].proc.take().map(|p| {
+            let (pid, watchdog) = (p.pid(), p.watchdog());
+            p.reap();
+            if let Some(peek) = &self.actors[actor].peek {
+                peek.wait_exit(watchdog);
+            }
+            pid
+        });
+        let (signal, code) = pid.map(|p| self.status(p)).unwrap_or((None, None));
         let a = &mut self.actors[actor];
-        let (signal, code) = a.proc.take().map(|p| p.reap()).unwrap_or((None, None));
         a.parked = None;
         a.peek = None;
         for fd in a.fds.keys() {
@@ -1613,6 +1663,17 @@ fn earlier_fin(earlier: &[Packet], rst: &Packet) -> bool {
     earlier
         .iter()
         .any(|q| q.src == rst.src && q.dst == rst.dst && q.has(crate::capture::FIN))
+}
+
+/// Where an actor's control channel and /proc handle go: the top of its
+/// fd range (the soft RLIMIT_NOFILE it inherits), far from the fds a
+/// lesson's calls get, whatever the limit.
+fn actor_fds() -> (i32, i32) {
+    let limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map(|(soft, _)| soft)
+        .unwrap_or(1024)
+        .min(1 << 20) as i32;
+    (limit - 1, limit - 2)
 }
 
 fn is_unspecified(a: &Addr) -> bool {

@@ -12,10 +12,10 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
-/// Where a child finds its end of the control channel: high enough that the
-/// fds a lesson opens are numbered as in a C program (3, 4, ...).
-/// A lesson that names this fd gets EBADF, as it would in a C program.
-pub const CONTROL_FD: i32 = 1000;
+/// Where the hub finds its end of its control channel. (Actors have theirs
+/// at the top of their fd limit, so that the fds a lesson opens are
+/// numbered as in a C program: 3, 4, ...)
+pub const HUB_FD: i32 = 3;
 
 /// The largest message either side accepts: a lesson's payloads are at most
 /// 16 MiB.
@@ -43,6 +43,13 @@ pub enum Request {
     /// fires within `ms` milliseconds; let it, then say whether the call
     /// completes (as `Retry` does). The wait ends early if the call can.
     WaitTimer { ms: u32 },
+    /// To the hub, with the actor's control channel attached: start an
+    /// actor process (a fork of the hub's, in the run's namespaces), its
+    /// channel at `ctl_fd` and a handle on /proc at `proc_fd`.
+    Spawn { ctl_fd: i32, proc_fd: i32 },
+    /// To the hub: how process `pid` (as the run's namespace numbers it)
+    /// ended, once it has.
+    Status { pid: i32 },
 }
 
 /// What a child answers.
@@ -67,6 +74,16 @@ pub enum Reply {
     Fd,
     /// `Capture` or `Diag`: the hub cannot open that socket (the errno).
     NoSocket(i32),
+    /// `Spawn`: the actor's pid, with a pidfd for it attached.
+    Spawned { pid: i32 },
+    /// `Status`: the signal that ended the process, or its exit code
+    /// (neither when its status is not the hub's to read).
+    Status {
+        signal: Option<i32>,
+        code: Option<i32>,
+    },
+    /// `Spawn`: the hub could not start the actor (the errno).
+    NotSpawned(i32),
 }
 
 /// What a child could not do to set itself up, with the errno.

@@ -213,10 +213,51 @@ pub fn closing(fd: i32) -> Option<Closing> {
     })
 }
 
+/// The names in a directory under /proc (`self/fd`), read through the
+/// handle the actor keeps on it (a confined actor has no /proc of its own).
+pub fn proc_dir(rel: &str) -> Option<Vec<String>> {
+    use nix::dir::Dir;
+    use nix::fcntl::OFlag;
+    let proc = super::PROC_FD.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: the handle stays open for the actor's life.
+    let proc = unsafe { std::os::fd::BorrowedFd::borrow_raw(proc) };
+    let mut dir = Dir::openat(
+        proc,
+        rel,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()?;
+    Some(
+        dir.iter()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+    )
+}
+
+/// A file under /proc (`sys/net/...`), read through the actor's handle.
+fn proc_file(rel: &str) -> Option<String> {
+    use nix::fcntl::{OFlag, openat};
+    use std::io::Read;
+    let proc = super::PROC_FD.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: as above.
+    let proc = unsafe { std::os::fd::BorrowedFd::borrow_raw(proc) };
+    let fd = openat(
+        proc,
+        rel,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()?;
+    let mut text = String::new();
+    std::fs::File::from(fd).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
 /// net.ipv4.ip_unprivileged_port_start in this process's namespace.
 pub fn unprivileged_port_start() -> Option<u16> {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-        .ok()?
+    proc_file("sys/net/ipv4/ip_unprivileged_port_start")?
         .trim()
         .parse()
         .ok()

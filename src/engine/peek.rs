@@ -19,16 +19,22 @@ pub struct Listening {
 }
 
 impl Peek {
-    pub fn open(pid: u32) -> Option<Peek> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
-        if fd < 0 {
-            return None;
-        }
-        // SAFETY: the kernel just gave this process a new fd.
-        Some(Peek {
-            pidfd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
-        })
+    /// A pidfd the hub (or a forking actor) passed on.
+    pub fn from_pidfd(pidfd: OwnedFd) -> Peek {
+        Peek { pidfd }
+    }
+
+    /// Waits until the process has ended (its fds closed by the kernel), at
+    /// most `timeout`; whether it has.
+    pub fn wait_exit(&self, timeout: std::time::Duration) -> bool {
+        let mut p = libc::pollfd {
+            fd: self.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) > 0 }
     }
 
     /// A copy of the actor's `fd`, to be dropped before the actor runs on.

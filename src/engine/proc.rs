@@ -1,6 +1,6 @@
 //! Child processes of a run, each with its end of a control channel.
 
-use crate::wire::{self, CONTROL_FD, Reply, Request};
+use crate::wire::{self, HUB_FD, Reply, Request};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -20,9 +20,9 @@ pub struct Proc {
 }
 
 impl Proc {
-    /// Starts `exe args` with the control channel at CONTROL_FD, in its own
-    /// process group (Ctrl-C goes to the engine, which ends the run), killed
-    /// if the engine dies.
+    /// Starts `exe args` (the hub) with the control channel at HUB_FD, in
+    /// its own process group (Ctrl-C goes to the engine, which ends the
+    /// run), killed if the engine dies.
     pub fn spawn(exe: &Path, args: &[String], dir: &Path, watchdog: Duration) -> io::Result<Proc> {
         let (ours, theirs) = UnixStream::pair()?;
         let fd = theirs.as_raw_fd();
@@ -40,9 +40,9 @@ impl Proc {
         // (dup2, fcntl, prctl, setpgid, getppid, kill), with no allocation.
         unsafe {
             cmd.pre_exec(move || {
-                if fd == CONTROL_FD {
+                if fd == HUB_FD {
                     libc::fcntl(fd, libc::F_SETFD, 0);
-                } else if libc::dup2(fd, CONTROL_FD) < 0 {
+                } else if libc::dup2(fd, HUB_FD) < 0 {
                     return Err(io::Error::last_os_error());
                 }
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -61,7 +61,8 @@ impl Proc {
         })
     }
 
-    /// A process an actor forked, driven over `ctl`.
+    /// An actor the hub started (or an actor forked), driven over `ctl`;
+    /// the hub reaps it.
     pub fn adopt(pid: u32, ctl: UnixStream, watchdog: Duration) -> io::Result<Proc> {
         ctl.set_read_timeout(Some(watchdog))?;
         Ok(Proc {
@@ -105,9 +106,8 @@ impl Proc {
         wire::recv_fd(&self.ctl)
     }
 
-    /// Waits for the process to end: its signal or exit code.
-    /// For a forked process, whose parent reaps it, the status is not ours
-    /// to read.
+    /// Waits for the process to end: its signal or exit code. For a
+    /// process the hub started, the hub reaps it and tells.
     pub fn reap(self) -> (Option<i32>, Option<i32>) {
         drop(self.ctl);
         match self.child {
