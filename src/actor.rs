@@ -243,6 +243,15 @@ impl Pending {
     fn wait_kind(&self) -> WaitKind {
         match self {
             Pending::Accept { .. } => WaitKind::Connection,
+            // A send or recv on a socket whose connect is in progress
+            // waits for the handshake first.
+            Pending::Recv { call, .. } | Pending::Send { call, .. }
+                if call
+                    .fd()
+                    .is_some_and(|fd| sys::tcp_state(*fd) == Some(crate::sock::State::SynSent)) =>
+            {
+                WaitKind::Handshake
+            }
             Pending::Recv { got, .. } => WaitKind::Data { got: got.len() },
             Pending::Close { secs, .. } => WaitKind::Linger { secs: *secs },
             Pending::Poll { .. } => WaitKind::Ready,
@@ -300,6 +309,17 @@ impl Pending {
                 }
                 r => closed(fd, closing, r.unwrap_or(Err(Errno::EIO))),
             };
+        }
+        // A send that waits for the handshake waits in the kernel, as a
+        // C program's would: the kernel then sends the handshake's last
+        // ACK with the data.
+        if let Pending::Send { call, sent } = &self
+            && call
+                .fd()
+                .is_some_and(|fd| sys::tcp_state(*fd) == Some(crate::sock::State::SynSent))
+        {
+            let (call, sent) = (call.clone(), *sent);
+            return send_in_handshake(call, sent, ms);
         }
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
         let (fds, events): (Vec<i32>, libc::c_short) = match &self {
@@ -575,18 +595,20 @@ fn accept(fd: i32, retry: bool) -> Progress {
         return Progress::Parked(Pending::Accept { fd });
     }
     let r = if blocking {
-        with_nonblock(fd, || sock::accept(fd))
+        with_nonblock(fd, || sys::accept(fd))
     } else {
-        sock::accept(fd)
+        sys::accept(fd)
     };
     match r {
         Err(Errno::EAGAIN) if blocking => Progress::Parked(Pending::Accept { fd }),
         r => {
-            let mut done = result(r.map(i64::from));
+            let peer = r.as_ref().ok().and_then(|(_, peer)| peer.clone());
+            let mut done = result(r.map(|(new, _)| i64::from(new)));
             done.fds.push(fd_state(fd));
             if done.errno.is_none() {
                 done.fds.push(fd_state(done.ret as i32));
             }
+            done.extra = peer.map(Extra::Accepted);
             Progress::Done(done)
         }
     }
@@ -962,6 +984,42 @@ fn send_rest(call: Call<i32>, sent: usize) -> Progress {
     let mut done = result(outcome);
     done.fds.push(fd_state(fd));
     Progress::Done(done)
+}
+
+/// A blocking send on a socket whose connect is in progress, made for
+/// real for `ms` milliseconds at most (a timer the kernel armed will fire
+/// in that time); then as send_rest goes on.
+fn send_in_handshake(call: Call<i32>, sent: usize, ms: u32) -> Progress {
+    let Some((fd, data, flags)) = sending(&call) else {
+        return Progress::Done(result(Err(Errno::EINVAL)));
+    };
+    let rest = &data[sent..];
+    let r = sys::with_sndtimeo(fd, ms, || match &call {
+        Call::Sendto { addr, .. } => sys::sendto(fd, rest, msg_flags(flags).bits(), addr),
+        Call::Send {
+            via: Via::Socket, ..
+        } => sock::send(fd, rest, msg_flags(flags)),
+        // SAFETY: rest is valid for its length.
+        _ => Errno::result(unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) })
+            .map(|n| n as usize),
+    });
+    match r {
+        Ok(n) if sent + n >= data.len() || matches!(call, Call::Sendto { .. }) => {
+            let mut done = result(Ok((sent + n) as i64));
+            done.fds.push(fd_state(fd));
+            Progress::Done(done)
+        }
+        Ok(n) => send_rest(call, sent + n),
+        Err(Errno::EAGAIN) => Progress::Parked(Pending::Send { call, sent }),
+        r => {
+            let mut done = result(r.map(|n| (sent + n) as i64));
+            if sent > 0 {
+                done = result(Ok(sent as i64));
+            }
+            done.fds.push(fd_state(fd));
+            Progress::Done(done)
+        }
+    }
 }
 
 fn dontwait(blocking: bool) -> MsgFlags {

@@ -37,6 +37,24 @@ impl Addr {
         }
     }
 
+    /// The address as IPv4 packets carry it: an IPv4-mapped IPv6 address
+    /// (`[::ffff:127.0.0.1]:8080`, how a dual-stack socket names an IPv4
+    /// peer) is the IPv4 address it maps.
+    pub fn canonical(&self) -> Addr {
+        match self {
+            Addr::V6(a) => match a.ip().to_ipv4_mapped() {
+                Some(v4) => Addr::V4(SocketAddrV4::new(v4, a.port())),
+                None => self.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// Whether two addresses are one, IPv4-mapped or not.
+    pub fn same(&self, other: &Addr) -> bool {
+        self == other || self.canonical() == other.canonical()
+    }
+
     pub fn with_port(&self, port: u16) -> Addr {
         match self {
             Addr::V4(a) => Addr::V4(SocketAddrV4::new(*a.ip(), port)),

@@ -372,10 +372,14 @@ fn run(args: RunArgs) -> ExitCode {
         if let Event::Start {
             network: Network::Host(reason),
             remapped,
+            confinement,
             ..
         } = e
         {
             eprintln!("{}", crate::render::words::host_note(reason, remapped));
+            if let Some(note) = crate::render::words::unconfined(*confinement) {
+                eprintln!("{note}");
+            }
         }
     }
     let mut lines = crate::json::Json::new();

@@ -30,15 +30,31 @@ pub enum Confinement {
     None,
 }
 
-/// How actors will be confined: in the run's namespaces, or on the host.
+/// How actors will be confined: in the run's namespaces, or on the host
+/// (by chroot where this process may, as root may; else by Landlock).
 pub fn expected(private: bool) -> Confinement {
-    if private {
+    if private || may_chroot() {
         return Confinement::Chroot;
     }
     match landlock_abi() {
         0 => Confinement::None,
         abi => Confinement::Landlock { scoped: abi >= 6 },
     }
+}
+
+/// Whether this process has CAP_SYS_CHROOT (bit 18 of CapEff).
+fn may_chroot() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let hex = s
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))?
+                .trim()
+                .to_string();
+            u64::from_str_radix(&hex, 16).ok()
+        })
+        .is_some_and(|caps| caps & (1 << 18) != 0)
 }
 
 /// Confines an actor just started by the hub, whose working directory is
@@ -50,12 +66,23 @@ pub fn actor(host: bool) -> Result<(), SetupError> {
         // the hub.
         // SAFETY: prctl with integer arguments.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+        // A privileged user's actors keep their privileges, as the user's
+        // own programs would, and are chrooted; others are kept to the run's
+        // directory by Landlock.
+        if may_chroot() {
+            return chroot();
+        }
         landlock();
         return Ok(());
     }
-    nix::unistd::chroot(".").map_err(|e| SetupError::Join(e as i32))?;
-    nix::unistd::chdir("/").map_err(|e| SetupError::Join(e as i32))?;
+    chroot()?;
     crate::netns::drop_privileges()
+}
+
+/// chroot into the working directory, the run's.
+fn chroot() -> Result<(), SetupError> {
+    nix::unistd::chroot(".").map_err(|e| SetupError::Join(e as i32))?;
+    nix::unistd::chdir("/").map_err(|e| SetupError::Join(e as i32))
 }
 
 /// In a process an actor forked: on the host's network, it dies with its

@@ -102,9 +102,6 @@ struct Parked {
     step: usize,
     call: Call<i32>,
     wait: WaitKind,
-    /// For a connect: the accept queue of the listener at its address
-    /// (waiting, backlog) when it parked.
-    queue: Option<(u32, u32)>,
 }
 
 /// One actor's process and what the engine knows of it.
@@ -153,11 +150,15 @@ pub struct Run {
     ran: Vec<bool>,
     /// Lesson port to real port, on the host's loopback.
     remap: HashMap<u16, u16>,
+    /// The locks that keep the real ports this run's until it ends.
+    port_locks: Vec<std::os::unix::net::UnixDatagram>,
     steps_run: usize,
     failures: usize,
     finished: bool,
     /// Whether the run has its own namespace (else: the host's loopback).
     private: bool,
+    /// How the actors are kept to the run.
+    confinement: crate::confine::Confinement,
     /// Ports the run uses: the lesson's (remapped) and those its fds had.
     ports: Vec<u16>,
     /// The kernel's view after the last step.
@@ -185,7 +186,35 @@ pub struct Run {
     reset_reported: HashSet<u64>,
     /// Sockets (by inode) to which the peer's FIN has come.
     fins: HashSet<u64>,
+    /// Sockets (by inode) with IPV6_V6ONLY set.
+    v6only: HashSet<u64>,
+    /// Sockets (by inode) a bind() gave an address to: theirs stays
+    /// reserved after a connection is reset or refused.
+    bound: HashSet<u64>,
+    /// Sockets (by inode) whose connect began: the step, and the accept
+    /// queue of the listener at its address as the SYN found it.
+    connecting: HashMap<u64, Connecting>,
     step_log: StepLog,
+}
+
+/// A connect that has begun.
+#[derive(Debug, Clone)]
+struct Connecting {
+    step: usize,
+    queue: Option<(u32, u32)>,
+    addr: Addr,
+}
+
+/// A timer the kernel armed that may move a parked call.
+struct Armed {
+    /// Whose socket or call it is.
+    actor: usize,
+    /// The parked actor that waits for it in its call, if that is `actor`.
+    waiter: Option<usize>,
+    /// The step that armed it.
+    step: usize,
+    timer: TimerWait,
+    ms: u32,
 }
 
 impl Run {
@@ -199,10 +228,12 @@ impl Run {
             header: Vec::new(),
             ran: vec![false; lesson.steps.len()],
             remap: HashMap::new(),
+            port_locks: Vec::new(),
             steps_run: 0,
             failures: 0,
             finished: false,
             private: false,
+            confinement: crate::confine::Confinement::None,
             ports: Vec::new(),
             sockets: Vec::new(),
             viewed: Instant::now(),
@@ -216,11 +247,16 @@ impl Run {
             connected: HashSet::new(),
             reset_reported: HashSet::new(),
             fins: HashSet::new(),
+            v6only: HashSet::new(),
+            bound: HashSet::new(),
+            connecting: HashMap::new(),
             step_log: StepLog::default(),
             lesson,
         };
+        proc::make_dirs(&run.run_dir, &run.lesson.paths()).map_err(EngineError::RunDir)?;
         let network = run.start_hub(opts)?;
         run.private = network == Network::Namespace;
+        run.confinement = crate::confine::expected(run.private);
         if !run.private {
             run.remap_ports();
         }
@@ -267,6 +303,7 @@ impl Run {
         };
         let mut remapped: Vec<(u16, u16)> = run.remap.iter().map(|(a, b)| (*a, *b)).collect();
         remapped.sort();
+        let paths = run.lesson.paths();
         run.header.push(Event::Start {
             title: run.lesson.title.clone(),
             path: run.lesson.path.clone(),
@@ -275,6 +312,10 @@ impl Run {
             network,
             ports: run.lesson.ports(),
             remapped,
+            confinement: run.confinement,
+            rooted_paths: paths
+                .iter()
+                .any(|p| p.starts_with('/') || p.split('/').any(|c| c == "..")),
         });
         if let Some(reason) = no_capture {
             run.header.push(Event::NoCapture { reason });
@@ -443,8 +484,10 @@ impl Run {
     /// On the host's loopback, gives each port the lesson names a free one.
     fn remap_ports(&mut self) {
         for port in self.lesson.ports() {
-            if let Some(free) = proc::free_port() {
+            let taken: Vec<u16> = self.remap.values().copied().collect();
+            if let Some((free, lock)) = proc::reserve_port(&taken) {
                 self.remap.insert(port, free);
+                self.port_locks.push(lock);
             }
         }
     }
@@ -491,17 +534,6 @@ impl Run {
     /// gave (events from `from` on).
     fn end_step(&mut self, events: &mut Vec<Event>, from: usize) {
         self.states(events);
-        for a in 0..self.actors.len() {
-            let queue = match &self.actors[a].parked {
-                Some(p) if p.wait == WaitKind::Handshake && p.queue.is_none() => {
-                    p.call.addr().and_then(|t| self.listener_queue(t))
-                }
-                _ => continue,
-            };
-            if let Some(p) = self.actors[a].parked.as_mut() {
-                p.queue = queue;
-            }
-        }
         self.attribute_packets(events, from);
         self.record_resets();
         let whys: Vec<Option<Why>> = events[from..]
@@ -595,7 +627,8 @@ impl Run {
             _ => self.exchange(actor, Request::Call(call.clone()))?,
         };
         match reply {
-            Some(Reply::Done(done)) => {
+            Some(Reply::Done(mut done)) => {
+                self.release_stale(actor, &call, &mut done);
                 let fds = self.changed_fds(actor, &done);
                 let outcome = self.apply(actor, step.binding.as_deref(), &call, &done, step.number);
                 // socketpair: the two names take the two fds, in order.
@@ -632,6 +665,7 @@ impl Run {
                 };
                 let fds = self.changed_fds(actor, &known);
                 self.apply_fds(actor, &known);
+                self.began_connect(actor, &call, step.number);
                 let fail = match &step.expect {
                     Some(Expect::Signal(_)) => Some(Got::Outcome(outcome.clone())),
                     // Other expectations are checked when the call completes.
@@ -641,7 +675,6 @@ impl Run {
                     step: i,
                     call: call.clone(),
                     wait,
-                    queue: None,
                 });
                 events.push(Event::Call {
                     step: step.number,
@@ -685,81 +718,94 @@ impl Run {
         Ok(any)
     }
 
-    /// When no step can run: the soonest timer the kernel has armed on a
-    /// parked call's socket, let fire. Whether there was one.
+    /// When no step can run and an actor is parked: the soonest timer the
+    /// kernel has armed that could move a call, let fire. Whether there was
+    /// one.
     fn wait_timer(&mut self, events: &mut Vec<Event>) -> Result<bool, EngineError> {
-        let Some((actor, timer, ms)) = self.armed_timer() else {
+        let Some(armed) = self.armed_timer() else {
             return Ok(false);
         };
-        let step = self.actors[actor]
-            .parked
-            .as_ref()
-            .map(|p| self.lesson.steps[p.step].number)
-            .unwrap_or(0);
         events.push(Event::Timer {
-            actor,
-            step,
-            timer,
-            ms,
+            actor: armed.actor,
+            step: armed.step,
+            timer: armed.timer,
+            ms: armed.ms,
         });
         // A little past the timer, for the kernel's own slack.
-        let wait = ms.saturating_add(200);
-        let reply = match self.actors[actor].proc.as_mut() {
-            Some(p) => {
-                let extended = Duration::from_millis(u64::from(wait)) + p.watchdog();
-                p.set_timeout(extended);
-                let r = self.exchange(actor, Request::WaitTimer { ms: wait });
-                if let Some(p) = self.actors[actor].proc.as_mut() {
-                    let normal = p.watchdog();
-                    p.set_timeout(normal);
-                }
-                r?
+        let wait = armed.ms.saturating_add(200);
+        match armed.waiter {
+            // The parked actor waits in its own call, which may end sooner.
+            Some(waiter) => {
+                let reply = match self.actors[waiter].proc.as_mut() {
+                    Some(p) => {
+                        let extended = Duration::from_millis(u64::from(wait)) + p.watchdog();
+                        p.set_timeout(extended);
+                        let r = self.exchange(waiter, Request::WaitTimer { ms: wait });
+                        if let Some(p) = self.actors[waiter].proc.as_mut() {
+                            let normal = p.watchdog();
+                            p.set_timeout(normal);
+                        }
+                        r?
+                    }
+                    None => None,
+                };
+                self.parked_reply(waiter, reply, events)?;
             }
-            None => None,
-        };
-        self.parked_reply(actor, reply, events)?;
+            // The timer is on a socket whose actor is not parked (a
+            // non-blocking connect): the time is let run here.
+            None => std::thread::sleep(Duration::from_millis(u64::from(wait))),
+        }
         Ok(true)
     }
 
-    /// A timer armed on a parked call's socket that can move it: the one
-    /// that fires first.
-    fn armed_timer(&self) -> Option<(usize, TimerWait, u32)> {
-        let mut best: Option<(usize, TimerWait, u32)> = None;
+    /// The armed timer that fires first among those that could move a
+    /// parked call: a lingering close's, or the SYN retransmission of any
+    /// connect in progress (whose answer may be what a parked call waits
+    /// for, such as an accept).
+    fn armed_timer(&self) -> Option<Armed> {
+        if !self.actors.iter().any(|a| a.parked.is_some()) {
+            return None;
+        }
+        let mut best: Option<Armed> = None;
+        let mut consider = |armed: Armed| {
+            if best.as_ref().is_none_or(|b| armed.ms < b.ms) {
+                best = Some(armed);
+            }
+        };
         for (actor, a) in self.actors.iter().enumerate() {
-            let (Some(p), Some(_)) = (&a.parked, &a.proc) else {
+            if let (Some(p), Some(_)) = (&a.parked, &a.proc)
+                && let WaitKind::Linger { secs } = p.wait
+            {
+                consider(Armed {
+                    actor,
+                    waiter: Some(actor),
+                    step: self.lesson.steps[p.step].number,
+                    timer: TimerWait::Linger { secs },
+                    ms: u32::try_from(secs).unwrap_or(0).saturating_mul(1000),
+                });
+            }
+        }
+        for s in &self.sockets {
+            let (State::SynSent, Some(fd), Some(t)) = (s.state, s.fd(), s.timer) else {
                 continue;
             };
-            let found = match p.wait {
-                WaitKind::Handshake => {
-                    let fd = p.call.fd().copied();
-                    self.sockets
-                        .iter()
-                        .find(|s| {
-                            s.fd() == fd.map(|fd| FdOf { actor, fd }) && s.state == State::SynSent
-                        })
-                        .and_then(|s| s.timer)
-                        .filter(|t| t.kind == TimerKind::Retransmit)
-                        .map(|t| {
-                            (
-                                TimerWait::SynRetransmit {
-                                    resends: t.retransmits,
-                                    queue: p.queue,
-                                },
-                                t.expires_ms,
-                            )
-                        })
-                }
-                WaitKind::Linger { secs } => Some((
-                    TimerWait::Linger { secs },
-                    u32::try_from(secs).unwrap_or(0).saturating_mul(1000),
-                )),
-                _ => None,
-            };
-            if let Some((timer, ms)) = found
-                && best.is_none_or(|(_, _, b)| ms < b)
-            {
-                best = Some((actor, timer, ms));
+            if t.kind != TimerKind::Retransmit || self.actors[fd.actor].proc.is_none() {
+                continue;
             }
+            let Some(c) = self.connecting.get(&s.inode) else {
+                continue;
+            };
+            let parked = self.actors[fd.actor].parked.as_ref();
+            consider(Armed {
+                actor: fd.actor,
+                waiter: parked.map(|_| fd.actor),
+                step: c.step,
+                timer: TimerWait::SynRetransmit {
+                    resends: t.retransmits,
+                    queue: c.queue,
+                },
+                ms: t.expires_ms,
+            });
         }
         best
     }
@@ -928,21 +974,40 @@ impl Run {
         let sockets = || views.iter().flat_map(|v| v.iter());
         let by_pair = |local: &Addr, peer: &Addr| {
             sockets()
-                .find(|s| s.local.as_ref() == Some(local) && s.peer.as_ref() == Some(peer))
+                .find(|s| is(&s.local, local) && is(&s.peer, peer))
                 .and_then(|s| s.holder.actor())
         };
+        // A segment for no connection goes to a listener, never to a
+        // socket that is only bound; an IPv4 one to an IPv6 wildcard
+        // listener only if it takes IPv4 (not IPV6_V6ONLY).
         let by_local = |local: &Addr| {
             sockets()
-                .filter(|s| s.peer.is_none() || !s.kind.is_tcp())
+                .filter(|s| {
+                    if s.kind.is_tcp() {
+                        s.state == State::Listen
+                    } else {
+                        s.peer.is_none()
+                    }
+                })
                 .find(|s| match &s.local {
-                    Some(l) => l == local || (l.port() == local.port() && is_unspecified(l)),
-                    None => false,
+                    Some(l) if l.same(local) => true,
+                    Some(l) if l.port() == local.port() && is_unspecified(l) => {
+                        let v4 = matches!(local.canonical(), Addr::V4(_));
+                        match l {
+                            Addr::V4(_) => v4,
+                            _ => !v4 || !self.v6only.contains(&s.inode),
+                        }
+                    }
+                    _ => false,
                 })
                 .and_then(|s| s.holder.actor())
                 .or_else(|| {
+                    // A socket gone within the step: whose address it was.
                     self.addr_owner
                         .iter()
-                        .find(|(a, _)| a == local)
+                        .find(|(a, _)| {
+                            a.same(local) || (a.port() == local.port() && is_unspecified(a))
+                        })
                         .map(|(_, o)| *o)
                 })
         };
@@ -980,7 +1045,7 @@ impl Run {
                 .before
                 .iter()
                 .chain(&self.sockets)
-                .find(|s| s.local.as_ref() == Some(&p.dst) && s.peer.as_ref() == Some(&p.src));
+                .find(|s| is(&s.local, &p.dst) && is(&s.peer, &p.src));
             if let Some(v) = victim {
                 // The state before the step: a FIN that came in the same
                 // step is read from the packets before the RST.
@@ -992,16 +1057,68 @@ impl Run {
                     cause,
                     step,
                     after_fin: v.state.fin_received() || fin,
+                    own: false,
+                });
+            }
+            // Data that came after the sender had stopped reading: its
+            // kernel reset the connection (tcp_reset) as it sent the RST,
+            // and reports that to the sender too while an fd refers to it.
+            let sender = log.before.iter().find(|s| {
+                cause == RstCause::DataAfterClose
+                    && s.kind.is_tcp()
+                    && is(&s.local, &p.src)
+                    && is(&s.peer, &p.dst)
+                    && s.fd()
+                        .is_some_and(|f| !log.closings.iter().any(|(c, _)| *c == f))
+                    && !log.died.contains(&s.fd().map_or(usize::MAX, |f| f.actor))
+            });
+            if let Some(s) = sender {
+                new.push(Reset {
+                    inode: s.inode,
+                    local: p.src.clone(),
+                    peer: p.dst.clone(),
+                    cause,
+                    step,
+                    after_fin: s.state.fin_received(),
+                    own: true,
                 });
             }
         }
-        // A unix stream closed with unread data makes its peer's next call
-        // fail with ECONNRESET.
+        // A unix stream closed with unread data makes its peer's next read
+        // fail with ECONNRESET; so does a unix listener closed, to the
+        // connections in its accept queue.
         for (f, c) in &log.closings {
-            if !c.kind.is_unix() || c.unread == 0 {
+            if !c.kind.is_unix() {
                 continue;
             }
             let closed = log.before.iter().find(|s| s.fd() == Some(*f));
+            if c.listening {
+                let path = closed.and_then(|s| s.local.as_ref());
+                let queued = log.before.iter().filter(|s| {
+                    s.kind.is_unix()
+                        && s.kind.is_stream()
+                        && s.fd().is_some()
+                        && path.is_some_and(|p| s.peer.as_ref() == Some(p))
+                        // unix_diag names its peer by inode 0: a socket not
+                        // yet accepted has none.
+                        && s.peer_inode == Some(0)
+                });
+                for q in queued {
+                    new.push(Reset {
+                        inode: q.inode,
+                        local: q.local.clone().unwrap_or(Addr::Unix(String::new())),
+                        peer: q.peer.clone().unwrap_or(Addr::Unix(String::new())),
+                        cause: RstCause::ListenerClosed,
+                        step,
+                        after_fin: false,
+                        own: false,
+                    });
+                }
+                continue;
+            }
+            if c.unread == 0 {
+                continue;
+            }
             if let Some(peer) = closed
                 .and_then(|s| s.peer_inode)
                 .filter(|i| *i != 0)
@@ -1014,6 +1131,7 @@ impl Run {
                     cause: RstCause::UnreadData { bytes: c.unread },
                     step,
                     after_fin: false,
+                    own: false,
                 });
             }
         }
@@ -1024,9 +1142,10 @@ impl Run {
     /// did to it; `earlier`: the step's packets before it.
     fn rst_cause(&self, p: &Packet, earlier: &[Packet]) -> RstCause {
         let log = &self.step_log;
-        let sender = log.before.iter().find(|s| {
-            s.kind.is_tcp() && s.local.as_ref() == Some(&p.src) && s.peer.as_ref() == Some(&p.dst)
-        });
+        let sender = log
+            .before
+            .iter()
+            .find(|s| s.kind.is_tcp() && is(&s.local, &p.src) && is(&s.peer, &p.dst));
         let closed = |f: FdOf| log.closings.iter().find(|(c, _)| *c == f).map(|(_, c)| c);
         let data_came = earlier
             .iter()
@@ -1035,13 +1154,16 @@ impl Run {
             Some((s, Holder::Fd(f))) => match closed(f) {
                 Some(c) if c.unread > 0 => RstCause::UnreadData { bytes: c.unread },
                 Some(c) if c.linger.is_some_and(|(_, secs)| secs == 0) => RstCause::LingerZero,
-                _ if log.died.contains(&f.actor) && s.recv_q > 0 => {
-                    RstCause::Died { bytes: s.recv_q }
-                }
+                _ if log.died.contains(&f.actor) && s.tcp_bytes_to_read() > 0 => RstCause::Died {
+                    bytes: s.tcp_bytes_to_read(),
+                },
                 _ if data_came && self.shut_read(s.inode) => RstCause::DataAfterClose,
                 _ => RstCause::Unknown,
             },
-            Some((_, Holder::Queued { listener })) if closed(listener).is_some() => {
+            // Closed by a call, or by the kernel as its process died.
+            Some((_, Holder::Queued { listener }))
+                if closed(listener).is_some() || log.died.contains(&listener.actor) =>
+            {
                 RstCause::ListenerClosed
             }
             Some((_, Holder::Queued { listener }))
@@ -1116,6 +1238,13 @@ impl Run {
                 .is_some_and(|a| self.addr_owner.iter().any(|(o, _)| o == a)),
             reset_reported: inode.is_some_and(|i| self.reset_reported.contains(&i)),
             fin_received: inode.is_some_and(|i| self.fins.contains(&i)),
+            confinement: self.confinement,
+            connect: inode
+                .and_then(|i| self.connecting.get(&i))
+                .filter(|c| c.step != step)
+                .map(|c| (c.step, c.addr.clone())),
+            v6only: &self.v6only,
+            private: self.private,
         }
     }
 
@@ -1155,6 +1284,7 @@ impl Run {
         }
         rows.extend(crate::kernel::read(pid, tables));
         rows.extend(self.listeners());
+        rows.extend(self.unlisted(&rows));
         // Listeners sharing an address (SO_REUSEPORT) may be listed twice.
         let mut inodes = std::collections::HashSet::new();
         rows.retain(|r| r.inode == 0 || inodes.insert(r.inode));
@@ -1253,6 +1383,56 @@ impl Run {
         rows
     }
 
+    /// The run's TCP sockets that fds hold but the kernel's tables do not
+    /// list (new, bound, or reset ones: CLOSED), with what their queues
+    /// still hold, read through their fds. The address of one that had a
+    /// connection is given back when it ends, unless bind() gave it.
+    fn unlisted(&self, rows: &[crate::kernel::Row]) -> Vec<crate::kernel::Row> {
+        let mut out = Vec::new();
+        for a in &self.actors {
+            for st in a.fds.values() {
+                let Some(kind) = st.kind.filter(|k| k.is_tcp()) else {
+                    continue;
+                };
+                if st.inode == 0
+                    || st.tcp_state == Some(State::Listen)
+                    || rows.iter().any(|r| r.inode == st.inode)
+                {
+                    continue;
+                }
+                // A CLOSED socket sends nothing more: only what is left to
+                // read is told (SIOCOUTQ keeps stale counts after a reset).
+                let (recv_q, send_q) = (
+                    a.peek
+                        .as_ref()
+                        .and_then(|p| p.queues(st.fd))
+                        .map_or(0, |q| q.0),
+                    0,
+                );
+                let released = (self.connected.contains(&st.inode)
+                    || self.connecting.contains_key(&st.inode))
+                    && !self.bound.contains(&st.inode);
+                // No address: a row of the fd's own view with none.
+                let none = Addr::V4(std::net::SocketAddrV4::new(
+                    std::net::Ipv4Addr::UNSPECIFIED,
+                    0,
+                ));
+                out.push(crate::kernel::Row {
+                    kind,
+                    local: st.local.clone().filter(|_| !released).unwrap_or(none),
+                    peer: None,
+                    state: State::Close,
+                    recv_q,
+                    send_q,
+                    inode: st.inode,
+                    timer: None,
+                    peer_inode: None,
+                });
+            }
+        }
+        out
+    }
+
     /// Every socket of the run as the kernel reported it after the last step.
     pub fn sockets(&self) -> &[Socket] {
         &self.sockets
@@ -1329,10 +1509,11 @@ impl Run {
                 }
                 Ok(true)
             }
-            Some(Reply::Done(done)) => {
+            Some(Reply::Done(mut done)) => {
                 let Some(parked) = self.actors[actor].parked.take() else {
                     return Ok(false);
                 };
+                self.release_stale(actor, &parked.call, &mut done);
                 let step = self.lesson.steps[parked.step].clone();
                 if let Some(fd) = parked.call.fd() {
                     self.step_log
@@ -1404,6 +1585,16 @@ impl Run {
         self.step_log
             .done
             .insert((actor, step), (done.facts, done.fds.clone()));
+        if done.errno == Some(libc::EINPROGRESS) {
+            self.began_connect(actor, call, step);
+        }
+        // A connect that succeeded leaves nothing pending.
+        if let (Call::Connect { fd, .. }, None) = (call, done.errno)
+            && let Some(st) = self.actors[actor].fds.get(fd)
+        {
+            let inode = st.inode;
+            self.connecting.remove(&inode);
+        }
         if done.errno.is_none()
             && let Some(fd) = call.fd()
         {
@@ -1412,6 +1603,24 @@ impl Run {
                 (Call::Shutdown { how, .. }, _) if inode != 0 => {
                     self.shutdowns.push((inode, *how, step));
                 }
+                (
+                    Call::Setsockopt {
+                        opt: crate::call::SockOpt::Ipv6V6Only,
+                        value: crate::call::OptValue::Int(v),
+                        ..
+                    },
+                    _,
+                ) if inode != 0 => {
+                    if *v != 0 {
+                        self.v6only.insert(inode);
+                    } else {
+                        self.v6only.remove(&inode);
+                    }
+                }
+                (Call::Bind { .. }, _) if inode != 0 => {
+                    self.bound.insert(inode);
+                }
+                (Call::Accept { .. }, extra) => self.accepted(done, extra.as_ref()),
                 (Call::Close { .. }, Some(Extra::Closed(c))) => {
                     self.step_log.closings.push((FdOf { actor, fd: *fd }, *c));
                 }
@@ -1420,6 +1629,75 @@ impl Run {
         }
         self.apply_fds(actor, done);
         outcome
+    }
+
+    /// A connection accept() took has had a peer, whatever became of it;
+    /// a reset that came while it waited in the queue (when no fd referred
+    /// to it) is now its fd's.
+    fn accepted(&mut self, done: &Done, extra: Option<&Extra>) {
+        let Some(new) = done
+            .fds
+            .iter()
+            .find(|s| s.open && i64::from(s.fd) == done.ret && s.inode != 0)
+        else {
+            return;
+        };
+        self.connected.insert(new.inode);
+        let Some(Extra::Accepted(peer)) = extra else {
+            return;
+        };
+        for r in &mut self.resets {
+            if r.inode == 0
+                && r.peer.same(peer)
+                && new.local.as_ref().is_some_and(|l| r.local.same(l))
+            {
+                r.inode = new.inode;
+            }
+        }
+    }
+
+    /// Notes that `call`, a connect, has begun and not yet ended: the step,
+    /// and the accept queue its SYN found (the view is the one before it).
+    fn began_connect(&mut self, actor: usize, call: &Call<i32>, step: usize) {
+        let Call::Connect { fd, addr } = call else {
+            return;
+        };
+        let Some(inode) = self.actors[actor].fds.get(fd).map(|s| s.inode) else {
+            return;
+        };
+        let queue = self.listener_queue(addr);
+        self.connecting.insert(
+            inode,
+            Connecting {
+                step,
+                queue,
+                addr: addr.clone(),
+            },
+        );
+    }
+
+    /// A TCP connection or connect attempt that ended (refused, reset,
+    /// failed) gives back the port the kernel picked for it (unless bind()
+    /// gave it): getsockname still names it, but it is no longer the
+    /// socket's. `done` is mended to say so (the address is still known as
+    /// the one its packets came from).
+    fn release_stale(&mut self, actor: usize, call: &Call<i32>, done: &mut Done) {
+        let failed_connect = matches!(call, Call::Connect { .. }) && done.errno.is_some();
+        for st in done.fds.iter_mut() {
+            let tried = (failed_connect && call.fd() == Some(&st.fd))
+                || self.connecting.contains_key(&st.inode)
+                || self.connected.contains(&st.inode);
+            if st.kind.is_some_and(|k| k.is_tcp())
+                && !self.bound.contains(&st.inode)
+                && st.tcp_state == Some(State::Close)
+                && st.peer.is_none()
+                && tried
+                && let Some(l) = st.local.take()
+                && !self.addr_owner.iter().any(|(a, _)| *a == l)
+            {
+                self.addr_owner.push((l, actor));
+            }
+        }
     }
 
     /// The fds whose addresses `done` changed, as the kernel reports them now.
@@ -1674,6 +1952,11 @@ fn actor_fds() -> (i32, i32) {
         .unwrap_or(1024)
         .min(1 << 20) as i32;
     (limit - 1, limit - 2)
+}
+
+/// Whether a socket's address is `a` (IPv4-mapped or not).
+fn is(addr: &Option<Addr>, a: &Addr) -> bool {
+    addr.as_ref().is_some_and(|x| x.same(a))
 }
 
 fn is_unspecified(a: &Addr) -> bool {

@@ -125,6 +125,12 @@ pub enum Event {
         ports: Vec<u16>,
         /// `(lesson port, real port)` where the host's loopback forced a remap.
         remapped: Vec<(u16, u16)>,
+        /// How the actors are kept to the run.
+        confinement: crate::confine::Confinement,
+        /// The lesson names a unix socket path outside its own directory (an
+        /// absolute path, or one with `..`): it is taken inside the run's
+        /// directory, which the actors see as `/`.
+        rooted_paths: bool,
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },

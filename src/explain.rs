@@ -112,6 +112,12 @@ pub enum Note {
     StillHeld { by: FdOf },
     /// The fd was closed and the kernel keeps the connection.
     KeptAfterClose,
+    /// A unix datagram socket that another socket connected to: the kernel
+    /// marks it ESTABLISHED, but it has no peer of its own.
+    ConnectedTo,
+    /// A connection in the accept queue ended (reset) and is no longer
+    /// listed, but the listener still counts it: accept() will return it.
+    StillQueued,
     /// The path through RFC 9293's states.
     Path(Path),
     /// The connection went on in a TIME-WAIT socket of the kernel's own,
@@ -131,8 +137,9 @@ pub enum Note {
 pub enum Eof {
     /// The peer's FIN arrived: end of file.
     PeerFin,
-    /// This socket was shut down for reading.
-    ShutRead,
+    /// This socket was shut down for reading (`how`: SHUT_RD or
+    /// SHUT_RDWR).
+    ShutRead { how: How },
     /// A datagram with no bytes.
     EmptyDatagram,
     /// The call asked for 0 bytes.
@@ -157,27 +164,46 @@ pub enum Why {
     Connected { peer: Option<Addr> },
     /// The socket never connected.
     NeverConnected,
-    /// The connection was reset: by whom and why, as far as seen.
+    /// EISCONN on a socket whose connection is gone (reset at `step`): the
+    /// socket layer counts it as connected still; a socket connects once.
+    ConnectsOnce { step: Option<usize> },
+    /// The connection was reset: by whom and why, as far as seen. `own`:
+    /// this socket's own kernel sent the RST (data came after it had
+    /// stopped reading), and reports it to this socket too.
+    /// For a unix stream (`unix`) no packet is sent: the kernel sets the
+    /// error on this end when the other is closed with data it had not
+    /// read, or was still in the accept queue of a listener that closed.
     Reset {
         cause: RstCause,
         step: Option<usize>,
+        own: bool,
+        unix: bool,
     },
-    /// This socket was shut down for writing.
-    ShutWrite { step: Option<usize> },
+    /// This socket was shut down for writing (`how`: SHUT_WR or SHUT_RDWR).
+    ShutWrite { step: Option<usize>, how: How },
     /// A unix socket whose peer is closed: for a stream, its other end;
-    /// for a datagram socket, the socket it was connected to. `unread`:
-    /// it was closed with data it had not read.
-    PeerClosed { unread: bool, stream: bool },
-    /// The other end of this unix stream is open, but shut down for reading.
-    PeerShutRead,
+    /// for a datagram socket, the socket it was connected to.
+    PeerClosed { stream: bool },
+    /// The unix socket this one is connected to (a stream's other end) is
+    /// open, but shut down for reading.
+    PeerShutRead { stream: bool },
     /// The address's family is not the socket's.
     FamilyMismatch { socket: Domain, addr: Domain },
     /// bind() on a socket that has an address already.
     AlreadyBound { local: Option<Addr> },
     /// bind(): these sockets of the run hold the address (listeners,
-    /// bound sockets, connections in TIME-WAIT...); `reuse`: whether this
-    /// socket has SO_REUSEADDR on.
-    AddressHeld { by: Vec<Socket>, reuse: bool },
+    /// bound sockets, connections in TIME-WAIT...).
+    ///
+    /// `by`: the run's sockets that hold it, of the same family, or else
+    /// of the other (an IPv6 socket bound to [::] without IPV6_V6ONLY
+    /// holds the port for IPv4 too, and the other way round); `reuse`:
+    /// SO_REUSEADDR is on; `host`: the run is on the host's network,
+    /// where other programs' sockets hold ports too.
+    AddressHeld {
+        by: Vec<Socket>,
+        reuse: bool,
+        host: bool,
+    },
     /// bind() of a unix socket to a path that exists.
     PathExists,
     /// listen(): another socket listens on the same address and port.
@@ -189,8 +215,19 @@ pub enum Why {
     NotLocal,
     /// connect() over TCP: nothing listens at the address. `rst`: the RST
     /// that answered the SYN was captured; `bound`: a socket of the run is
-    /// bound there without listening.
-    Refused { rst: bool, bound: Option<Socket> },
+    /// bound there without listening; `earlier`: the connect was begun at
+    /// an earlier step (non-blocking), to this address, and this call is
+    /// the one that reports how it ended.
+    Refused {
+        rst: bool,
+        bound: Option<Socket>,
+        earlier: Option<(usize, Addr)>,
+    },
+    /// ECONNABORTED from connect() on a socket whose earlier connect
+    /// (begun at `step`) failed and whose error was read already (SO_ERROR
+    /// or another call): the attempt is over, and the socket may connect
+    /// again.
+    AttemptEnded { step: usize },
     /// connect() of a unix socket: the path exists, and no socket listens
     /// at it; `bound`: the run's socket bound there, if it is still open;
     /// `was_bound`: a socket of the run was bound there before.
@@ -200,12 +237,18 @@ pub enum Why {
     },
     /// The path does not exist.
     NoSuchPath,
+    /// The path is outside the run's directory, where Landlock keeps the
+    /// actors on the host's network.
+    OutsideRun,
     /// A datagram came back as ICMP port unreachable (`seen`: it was
     /// captured).
     PortUnreachable { seen: bool },
     /// EAGAIN: the call would wait; `nonblocking`: O_NONBLOCK is set,
     /// else MSG_DONTWAIT asked.
     WouldBlock { nonblocking: bool },
+    /// EAGAIN from a send or recv on a TCP socket whose connect is in
+    /// progress (SYN-SENT): it would wait for the handshake first.
+    Handshaking { nonblocking: bool },
     /// EINPROGRESS: a non-blocking connect has begun.
     InProgress,
     /// EALREADY: a non-blocking connect is still in progress.
@@ -252,6 +295,8 @@ pub struct Reset {
     /// The peer's FIN had come before it (the socket was in CLOSE-WAIT):
     /// reads report that end of file, and the RST's error is not reported.
     pub after_fin: bool,
+    /// The socket sent the RST itself (its kernel reset the connection).
+    pub own: bool,
 }
 
 /// What is known around a call, to choose why it gave what it gave.
@@ -280,6 +325,16 @@ pub struct Context<'a> {
     pub reset_reported: bool,
     /// Whether the peer's FIN has come to this socket (before this step).
     pub fin_received: bool,
+    /// How the actors are kept to the run.
+    pub confinement: crate::confine::Confinement,
+    /// The connect this socket began at an earlier step (non-blocking,
+    /// or blocking and parked), and its address: a later call may be the
+    /// one that reports how it ended.
+    pub connect: Option<(usize, Addr)>,
+    /// Sockets (by inode) with IPV6_V6ONLY set.
+    pub v6only: &'a std::collections::HashSet<u64>,
+    /// Whether the run has a network namespace of its own.
+    pub private: bool,
 }
 
 impl Context<'_> {
@@ -301,7 +356,9 @@ impl Context<'_> {
         self.resets.iter().rev().find(|r| r.inode == inode)
     }
 
-    fn shut(&self, read: bool) -> Option<usize> {
+    /// The last shutdown() of this socket that stopped it reading (`read`)
+    /// or writing: its step and how.
+    fn shut(&self, read: bool) -> Option<(usize, How)> {
         let inode = self.inode?;
         self.shutdowns
             .iter()
@@ -314,7 +371,7 @@ impl Context<'_> {
                         How::Wr => !read,
                     }
             })
-            .map(|(_, _, step)| *step)
+            .map(|(_, how, step)| (*step, *how))
     }
 
     /// The sockets of both views, before first.
@@ -357,8 +414,8 @@ fn eof(ctx: &Context) -> Option<Eof> {
     if !kind.is_stream() {
         return Some(Eof::EmptyDatagram);
     }
-    if ctx.shut(true).is_some() {
-        return Some(Eof::ShutRead);
+    if let Some((_, how)) = ctx.shut(true) {
+        return Some(Eof::ShutRead { how });
     }
     if kind.is_unix() {
         return Some(Eof::PeerClosed);
@@ -376,20 +433,28 @@ fn eof(ctx: &Context) -> Option<Eof> {
 
 /// Why EPIPE (or SIGPIPE): the socket cannot send.
 pub fn epipe(ctx: &Context) -> Why {
-    if let Some(r) = ctx.reset() {
+    let unix = ctx.kind().is_some_and(|k| k.is_unix());
+    // A unix stream's send fails for its other end being closed (or shut
+    // for reading), whatever error its reads have pending.
+    if let Some(r) = ctx.reset().filter(|_| !unix) {
         return Why::Reset {
             cause: r.cause,
             step: r.step,
+            own: r.own,
+            unix,
         };
     }
-    if let Some(step) = ctx.shut(false) {
-        return Why::ShutWrite { step: Some(step) };
+    if let Some((step, how)) = ctx.shut(false) {
+        return Why::ShutWrite {
+            step: Some(step),
+            how,
+        };
     }
     if ctx.listening() {
         return Why::Listening;
     }
     match ctx.kind() {
-        Some(k) if k.is_unix() && ctx.ever_connected => unix_peer(ctx, k, false),
+        Some(k) if k.is_unix() && ctx.ever_connected => unix_peer(ctx, k),
         Some(k) if k.is_tcp() && !ctx.ever_connected => Why::NeverConnected,
         _ => Why::Unsettled,
     }
@@ -397,14 +462,15 @@ pub fn epipe(ctx: &Context) -> Why {
 
 /// What became of a unix socket's peer: closed, or (for a stream) open
 /// but shut down for reading.
-fn unix_peer(ctx: &Context, k: Kind, unread: bool) -> Why {
+fn unix_peer(ctx: &Context, k: Kind) -> Why {
     let peer = ctx.before.and_then(|s| s.peer_inode).filter(|i| *i != 0);
     let alive = peer.is_some_and(|i| ctx.view_after.iter().any(|s| s.inode == i));
-    if alive && k.is_stream() && !unread {
-        Why::PeerShutRead
+    if alive {
+        Why::PeerShutRead {
+            stream: k.is_stream(),
+        }
     } else {
         Why::PeerClosed {
-            unread,
             stream: k.is_stream(),
         }
     }
@@ -430,6 +496,31 @@ fn unspecified(a: &Addr) -> bool {
 /// Whether a socket bound at `held` takes the address `wanted` from a
 /// socket of the same family: the same port, and the same address or
 /// either one the wildcard.
+/// Whether `s`, of the other IP family, holds the port of `wanted` across
+/// families: an IPv6 socket bound to [::] without IPV6_V6ONLY takes the
+/// port for IPv4 too; the IPv4 holder of a port keeps such a socket (one
+/// that wants [::] without IPV6_V6ONLY) from it.
+fn dual_stack_holds(ctx: &Context, s: &Socket, wanted: &Addr) -> bool {
+    let Some(kind) = ctx.kind() else {
+        return false;
+    };
+    let Some(held) = &s.local else {
+        return false;
+    };
+    if s.kind.ty != kind.ty || held.port() != wanted.port() {
+        return false;
+    }
+    let dual = |a: &Addr, inode: Option<u64>| {
+        matches!(a, Addr::V6(v) if v.ip().is_unspecified())
+            && inode.is_some_and(|i| i != 0 && !ctx.v6only.contains(&i))
+    };
+    match (held, wanted) {
+        (Addr::V6(_), Addr::V4(_)) => dual(held, Some(s.inode)),
+        (Addr::V4(_), Addr::V6(_)) => dual(wanted, ctx.inode),
+        _ => false,
+    }
+}
+
 fn overlaps(held: &Addr, wanted: &Addr) -> bool {
     family(held) == family(wanted)
         && held.port() == wanted.port()
@@ -441,6 +532,13 @@ fn failed(errno: i32, ctx: &Context) -> Why {
     let facts = ctx.facts.copied().unwrap_or_default();
     let kind = ctx.kind();
     let target = call.addr();
+    // Where a refused connect was to: this call's, or the one this socket
+    // began earlier, whose end this call reports.
+    let refused_at = ctx
+        .connect
+        .as_ref()
+        .map(|(_, a)| a)
+        .or(target.filter(|_| matches!(call, Call::Connect { .. })));
     let mismatch = match (kind, target) {
         (Some(k), Some(a)) if k.domain != family(a) => Some(Why::FamilyMismatch {
             socket: k.domain,
@@ -459,28 +557,29 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                     .cloned(),
                 was_bound: ctx.was_bound,
             },
-            (Call::Connect { .. }, Some(a)) if kind.is_some_and(|k| k.is_tcp()) => Why::Refused {
-                rst: ctx
-                    .packets
-                    .is_some_and(|ps| ps.iter().any(|p| p.has(RST) && p.src == *a)),
-                bound: ctx
-                    .sockets()
-                    .find(|s| {
-                        s.kind.is_tcp()
-                            && s.peer.is_none()
-                            && s.state == State::Close
-                            && s.local.as_ref().is_some_and(|l| overlaps(l, a))
-                    })
-                    .cloned(),
+            (_, _) if kind.is_some_and(|k| k.is_tcp()) => match refused_at {
+                None => Why::Unsettled,
+                Some(a) => Why::Refused {
+                    rst: ctx
+                        .packets
+                        .is_some_and(|ps| ps.iter().any(|p| p.has(RST) && p.src.same(a))),
+                    bound: ctx
+                        .sockets()
+                        .find(|s| {
+                            s.kind.is_tcp()
+                                && s.peer.is_none()
+                                && s.state == State::Close
+                                && s.local.as_ref().is_some_and(|l| overlaps(l, a))
+                        })
+                        .cloned(),
+                    earlier: ctx.connect.clone(),
+                },
             },
             _ if kind.is_some_and(|k| k.is_udp()) => Why::PortUnreachable {
                 seen: ctx.packets.is_some(),
             },
             (_, None) if kind.is_some_and(|k| k.is_unix()) && ctx.ever_connected => {
-                Why::PeerClosed {
-                    unread: false,
-                    stream: false,
-                }
+                Why::PeerClosed { stream: false }
             }
             _ if kind.is_some_and(|k| k.is_unix()) => Why::UnixRefused {
                 bound: None,
@@ -488,26 +587,49 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             },
             _ => Why::Unsettled,
         },
+        libc::ECONNABORTED
+            if matches!(call, Call::Connect { .. })
+                && facts.state == Some(State::Close)
+                && ctx.connect.is_some() =>
+        {
+            Why::AttemptEnded {
+                step: ctx.connect.as_ref().map_or(0, |(s, _)| *s),
+            }
+        }
         libc::EISCONN if ctx.listening() => Why::Listening,
+        libc::EISCONN if ctx.reset().is_some() || (ctx.ever_connected && !facts.connected) => {
+            Why::ConnectsOnce {
+                step: ctx.reset().and_then(|r| r.step),
+            }
+        }
         libc::EISCONN => Why::Connected {
             peer: ctx.before.and_then(|s| s.peer.clone()),
         },
         libc::EPIPE => epipe(ctx),
-        libc::ECONNRESET => match ctx.reset() {
-            Some(r) => Why::Reset {
-                cause: r.cause,
-                step: r.step,
-            },
-            None => match kind {
-                Some(k) if k.is_unix() => unix_peer(ctx, k, true),
-                _ => Why::Unsettled,
-            },
-        },
+        libc::ECONNRESET => {
+            let unix = kind.is_some_and(|k| k.is_unix());
+            match ctx.reset() {
+                Some(r) => Why::Reset {
+                    cause: r.cause,
+                    step: r.step,
+                    own: r.own,
+                    unix,
+                },
+                // A unix stream's error has two causes; what was seen does
+                // not say which.
+                None if unix => Why::Reset {
+                    cause: RstCause::Unknown,
+                    step: None,
+                    own: false,
+                    unix,
+                },
+                None => Why::Unsettled,
+            }
+        }
         libc::ENOTCONN if ctx.listening() => Why::Listening,
         libc::ENOTCONN if ctx.reset().is_some() => epipe(ctx),
         libc::ENOTCONN if !ctx.ever_connected => Why::NeverConnected,
         libc::ENOTCONN if kind.is_some_and(|k| k.is_unix()) => Why::PeerClosed {
-            unread: false,
             stream: kind.is_some_and(|k| k.is_stream()),
         },
         libc::EINVAL | libc::EAFNOSUPPORT if mismatch.is_some() => {
@@ -525,17 +647,25 @@ fn failed(errno: i32, ctx: &Context) -> Why {
         },
         libc::EADDRINUSE => match (call, target) {
             (Call::Bind { .. }, Some(Addr::Unix(_))) => Why::PathExists,
-            (Call::Bind { .. }, Some(a)) => Why::AddressHeld {
-                by: ctx
-                    .view_before
-                    .iter()
-                    .filter(|s| {
-                        Some(s.kind) == kind && s.local.as_ref().is_some_and(|l| overlaps(l, a))
-                    })
-                    .cloned()
-                    .collect(),
-                reuse: facts.reuseaddr,
-            },
+            (Call::Bind { .. }, Some(a)) => {
+                let held = |s: &&Socket| {
+                    Some(s.kind) == kind && s.local.as_ref().is_some_and(|l| overlaps(l, a))
+                };
+                let mut by: Vec<Socket> = ctx.view_before.iter().filter(held).cloned().collect();
+                if by.is_empty() {
+                    by = ctx
+                        .view_before
+                        .iter()
+                        .filter(|s| dual_stack_holds(ctx, s, a))
+                        .cloned()
+                        .collect();
+                }
+                Why::AddressHeld {
+                    by,
+                    reuse: facts.reuseaddr,
+                    host: !ctx.private,
+                }
+            }
             (Call::Listen { .. }, _) => {
                 let local = ctx.before.and_then(|s| s.local.clone());
                 Why::OtherListener {
@@ -572,6 +702,9 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             }
             _ => Why::Unsettled,
         },
+        libc::EAGAIN if facts.state == Some(State::SynSent) => Why::Handshaking {
+            nonblocking: facts.nonblocking,
+        },
         libc::EAGAIN => Why::WouldBlock {
             nonblocking: facts.nonblocking,
         },
@@ -588,6 +721,15 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             (Call::Setsockopt { opt, .. }, Some(k)) if !opt.fits(k) => Why::OtherLevel { kind: k },
             _ => Why::Unsettled,
         },
+        libc::EACCES
+            if matches!(
+                ctx.confinement,
+                crate::confine::Confinement::Landlock { .. }
+            ) && (matches!(target, Some(Addr::Unix(_)))
+                || matches!(call, Call::Unlink { .. })) =>
+        {
+            Why::OutsideRun
+        }
         libc::EACCES => match (call, facts.port_start, target.and_then(Addr::port)) {
             (Call::Bind { .. }, Some(start), Some(port)) if port != 0 && port < start => {
                 Why::PrivilegedPort {
@@ -598,7 +740,11 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             }
             _ => Why::Unsettled,
         },
-        libc::ENOENT if matches!(target, Some(Addr::Unix(_))) => Why::NoSuchPath,
+        libc::ENOENT
+            if matches!(target, Some(Addr::Unix(_))) || matches!(call, Call::Unlink { .. }) =>
+        {
+            Why::NoSuchPath
+        }
         libc::EMSGSIZE => Why::TooBig,
         libc::EPROTOTYPE => Why::WrongType,
         libc::ETIMEDOUT => Why::TimedOut,

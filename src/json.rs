@@ -44,6 +44,14 @@ pub enum JsonEvent {
         ports: Vec<u16>,
         /// On the host's loopback, the free port each lesson port became.
         remapped: Vec<JRemap>,
+        /// How the actors are kept to the run: `chroot` (the run's
+        /// directory is their `/`, in the run's own namespaces), `landlock`,
+        /// `landlock_scoped` (abstract unix sockets and signals too), or
+        /// `none`.
+        confinement: String,
+        /// Unix socket paths outside the lesson's directory (absolute, or
+        /// with `..`) are taken inside the run's directory.
+        rooted_paths: bool,
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },
@@ -409,6 +417,12 @@ pub enum JNote {
         fd: i32,
     },
     KeptAfterClose,
+    /// A connection reset in the accept queue: no longer listed, but the
+    /// listener still counts it, and accept() will return it.
+    StillQueued,
+    /// A unix datagram socket another connected to: ESTABLISHED to the
+    /// kernel, with no peer of its own.
+    ConnectedTo,
     /// The RFC 9293 path the packets seen trace.
     Path {
         from: String,
@@ -448,7 +462,10 @@ pub struct JWhy {
     /// For `eof`: what the 0 means (`peer_fin`, `shut_read`...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eof: Option<String>,
-    /// The step the cause came at (a reset, a shutdown).
+    /// The step the cause came at: for `reset`, the RST's; for
+    /// `shut_write`, the shutdown's; for `connects_once`, the reset's; for
+    /// `refused` reported by a later call and for `attempt_ended`, the
+    /// step the connect began.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<usize>,
     /// Sockets of the run the explanation names (those holding an address).
@@ -459,9 +476,13 @@ pub struct JWhy {
     pub port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<u16>,
-    /// A fact that decided the explanation: SO_REUSEADDR for
-    /// `address_held`, a captured RST for `refused`, a privileged bind
-    /// for `privileged_port`.
+    /// A fact that decided the explanation, by kind: `address_held`:
+    /// SO_REUSEADDR is on; `refused`: the RST that answered the SYN was
+    /// captured; `unix_refused`: a socket of the run was bound at the path
+    /// before; `privileged_port`: the bind was allowed; `port_unreachable`:
+    /// the ICMP message was captured; `would_block` and `handshaking`:
+    /// O_NONBLOCK is set (else MSG_DONTWAIT asked); `reset`: this socket's
+    /// own kernel sent the RST.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag: Option<bool>,
 }
@@ -579,6 +600,8 @@ impl Json {
                 network,
                 ports,
                 remapped,
+                confinement,
+                rooted_paths,
             } => {
                 self.actors = actors.clone();
                 JsonEvent::Start {
@@ -596,6 +619,14 @@ impl Json {
                             real: *real,
                         })
                         .collect(),
+                    confinement: match confinement {
+                        crate::confine::Confinement::Chroot => "chroot",
+                        crate::confine::Confinement::Landlock { scoped: false } => "landlock",
+                        crate::confine::Confinement::Landlock { scoped: true } => "landlock_scoped",
+                        crate::confine::Confinement::None => "none",
+                    }
+                    .into(),
+                    rooted_paths: *rooted_paths,
                 }
             }
             Event::Intro { lines } => JsonEvent::Intro {
@@ -822,6 +853,8 @@ impl Json {
                         fd: by.fd,
                     },
                     Note::KeptAfterClose => JNote::KeptAfterClose,
+                    Note::StillQueued => JNote::StillQueued,
+                    Note::ConnectedTo => JNote::ConnectedTo,
                     Note::Path(p) => JNote::Path {
                         from: rfc_json(p.from),
                         hops: p
@@ -925,23 +958,32 @@ impl Json {
             flag: None,
         };
         match w {
-            Why::Reset { cause, step } => {
+            Why::Reset {
+                cause, step, own, ..
+            } => {
                 j.rst = Some(rst_json(cause).into());
                 j.step = *step;
+                j.flag = Some(*own);
             }
-            Why::ShutWrite { step } => j.step = *step,
+            Why::ShutWrite { step, .. } | Why::ConnectsOnce { step } => j.step = *step,
             Why::Eof(e) => j.eof = Some(eof_json(e).into()),
-            Why::AddressHeld { by, reuse } => {
+            Why::AddressHeld { by, reuse, .. } => {
                 j.sockets = by.iter().map(|s| self.socket(s)).collect();
                 j.flag = Some(*reuse);
             }
             Why::OtherListener { by } | Why::PairInUse { by } => {
                 j.sockets = by.iter().map(|s| self.socket(s)).collect();
             }
-            Why::Refused { rst, bound } => {
+            Why::Refused {
+                rst,
+                bound,
+                earlier,
+            } => {
                 j.sockets = bound.iter().map(|s| self.socket(s)).collect();
                 j.flag = Some(*rst);
+                j.step = earlier.as_ref().map(|(s, _)| *s);
             }
+            Why::AttemptEnded { step } => j.step = Some(*step),
             Why::UnixRefused { bound, was_bound } => {
                 j.sockets = bound.iter().map(|s| self.socket(s)).collect();
                 j.flag = Some(*was_bound);
@@ -956,8 +998,9 @@ impl Json {
                 j.flag = Some(*allowed);
             }
             Why::PortUnreachable { seen } => j.flag = Some(*seen),
-            Why::WouldBlock { nonblocking } => j.flag = Some(*nonblocking),
-            Why::PeerClosed { unread, .. } => j.flag = Some(*unread),
+            Why::WouldBlock { nonblocking } | Why::Handshaking { nonblocking } => {
+                j.flag = Some(*nonblocking)
+            }
             _ => {}
         }
         j
@@ -972,10 +1015,11 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::Listening => "listening",
         Why::Connected { .. } => "connected",
         Why::NeverConnected => "never_connected",
+        Why::ConnectsOnce { .. } => "connects_once",
         Why::Reset { .. } => "reset",
         Why::ShutWrite { .. } => "shut_write",
         Why::PeerClosed { .. } => "peer_closed",
-        Why::PeerShutRead => "peer_shut_read",
+        Why::PeerShutRead { .. } => "peer_shut_read",
         Why::FamilyMismatch { .. } => "family_mismatch",
         Why::AlreadyBound { .. } => "already_bound",
         Why::AddressHeld { .. } => "address_held",
@@ -984,10 +1028,13 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::PairInUse { .. } => "pair_in_use",
         Why::NotLocal => "not_local",
         Why::Refused { .. } => "refused",
+        Why::AttemptEnded { .. } => "attempt_ended",
         Why::UnixRefused { .. } => "unix_refused",
         Why::NoSuchPath => "no_such_path",
+        Why::OutsideRun => "outside_run",
         Why::PortUnreachable { .. } => "port_unreachable",
         Why::WouldBlock { .. } => "would_block",
+        Why::Handshaking { .. } => "handshaking",
         Why::InProgress => "in_progress",
         Why::Already => "already",
         Why::NotListening => "not_listening",
@@ -1020,7 +1067,7 @@ pub fn rst_json(c: &RstCause) -> &'static str {
 pub fn eof_json(e: &Eof) -> &'static str {
     match e {
         Eof::PeerFin => "peer_fin",
-        Eof::ShutRead => "shut_read",
+        Eof::ShutRead { .. } => "shut_read",
         Eof::EmptyDatagram => "empty_datagram",
         Eof::ZeroLength => "zero_length",
         Eof::PeerClosed => "peer_closed",
@@ -1309,6 +1356,7 @@ pub const WHY_KINDS: &[&str] = &[
     "listening",
     "connected",
     "never_connected",
+    "connects_once",
     "reset",
     "shut_write",
     "peer_closed",
@@ -1321,10 +1369,13 @@ pub const WHY_KINDS: &[&str] = &[
     "pair_in_use",
     "not_local",
     "refused",
+    "attempt_ended",
     "unix_refused",
     "no_such_path",
+    "outside_run",
     "port_unreachable",
     "would_block",
+    "handshaking",
     "in_progress",
     "already",
     "not_listening",
@@ -1366,6 +1417,7 @@ pub const EOF_KINDS: &[&str] = &[
 mod tests {
     use super::*;
     use crate::call::Domain;
+    use crate::call::How;
 
     #[test]
     fn the_lists_of_kinds_hold_every_kind() {
@@ -1375,16 +1427,19 @@ mod tests {
             Why::Listening,
             Why::Connected { peer: None },
             Why::NeverConnected,
+            Why::ConnectsOnce { step: None },
             Why::Reset {
                 cause: RstCause::Unknown,
                 step: None,
+                own: false,
+                unix: false,
             },
-            Why::ShutWrite { step: None },
-            Why::PeerClosed {
-                unread: false,
-                stream: true,
+            Why::ShutWrite {
+                step: None,
+                how: How::Wr,
             },
-            Why::PeerShutRead,
+            Why::PeerClosed { stream: true },
+            Why::PeerShutRead { stream: true },
             Why::FamilyMismatch {
                 socket: Domain::Inet,
                 addr: Domain::Inet6,
@@ -1393,6 +1448,7 @@ mod tests {
             Why::AddressHeld {
                 by: Vec::new(),
                 reuse: false,
+                host: false,
             },
             Why::PathExists,
             Why::OtherListener { by: None },
@@ -1401,14 +1457,18 @@ mod tests {
             Why::Refused {
                 rst: true,
                 bound: None,
+                earlier: None,
             },
+            Why::AttemptEnded { step: 1 },
             Why::UnixRefused {
                 bound: None,
                 was_bound: false,
             },
             Why::NoSuchPath,
+            Why::OutsideRun,
             Why::PortUnreachable { seen: true },
             Why::WouldBlock { nonblocking: true },
+            Why::Handshaking { nonblocking: true },
             Why::InProgress,
             Why::Already,
             Why::NotListening,
@@ -1443,7 +1503,7 @@ mod tests {
         assert_eq!(names, RST_CAUSES);
         let eofs = [
             Eof::PeerFin,
-            Eof::ShutRead,
+            Eof::ShutRead { how: How::Rd },
             Eof::EmptyDatagram,
             Eof::ZeroLength,
             Eof::PeerClosed,

@@ -99,15 +99,18 @@ impl Lesson {
         use crate::call::{Domain, SockType};
         let mut t = crate::kernel::Tables::default();
         for step in &self.steps {
-            if let Call::Socket { domain, ty, .. } = step.call {
-                match (domain, ty) {
-                    (Domain::Inet, SockType::Stream) => t.tcp = true,
-                    (Domain::Inet6, SockType::Stream) => t.tcp6 = true,
-                    (Domain::Inet, SockType::Dgram) => t.udp = true,
-                    (Domain::Inet6, SockType::Dgram) => t.udp6 = true,
-                    (Domain::Unix, _) => t.unix = true,
-                    (_, SockType::Seqpacket) => {}
-                }
+            let (domain, ty) = match step.call {
+                Call::Socket { domain, ty, .. } => (domain, ty),
+                Call::Socketpair { ty, .. } => (Domain::Unix, ty),
+                _ => continue,
+            };
+            match (domain, ty) {
+                (Domain::Inet, SockType::Stream) => t.tcp = true,
+                (Domain::Inet6, SockType::Stream) => t.tcp6 = true,
+                (Domain::Inet, SockType::Dgram) => t.udp = true,
+                (Domain::Inet6, SockType::Dgram) => t.udp6 = true,
+                (Domain::Unix, _) => t.unix = true,
+                (_, SockType::Seqpacket) => {}
             }
         }
         // A dual-stack IPv6 socket's IPv4 peers are listed in tcp6 too, and
@@ -133,6 +136,25 @@ impl Lesson {
         (0..self.steps.len())
             .filter(|&i| self.steps[i].expect.is_some())
             .collect()
+    }
+
+    /// The unix socket paths the lesson names (bind, connect, sendto,
+    /// unlink), abstract names left out.
+    pub fn paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = Vec::new();
+        for step in &self.steps {
+            let path = match &step.call {
+                Call::Unlink { path } => Some(path.clone()),
+                c => match c.addr() {
+                    Some(crate::call::Addr::Unix(p)) if !p.starts_with('@') => Some(p.clone()),
+                    _ => None,
+                },
+            };
+            if let Some(p) = path.filter(|p| !p.is_empty() && !paths.contains(p)) {
+                paths.push(p);
+            }
+        }
+        paths
     }
 
     /// The ports the lesson's addresses name, in order, without 0.

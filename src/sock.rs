@@ -248,6 +248,17 @@ impl Socket {
         self.holder.fd()
     }
 
+    /// A TCP connection's bytes of data to read: the kernel's receive
+    /// queue counts the peer's FIN too (one sequence number), until a read
+    /// has reported the end of file.
+    pub fn tcp_bytes_to_read(&self) -> u32 {
+        let fin_in = matches!(
+            self.state,
+            State::CloseWait | State::LastAck | State::Closing
+        );
+        self.recv_q.saturating_sub(u32::from(fin_in))
+    }
+
     /// Whether this is the same connection as `other` by its address pair
     /// (a socket's identity once no fd refers to it).
     pub fn same_pair(&self, other: &Socket) -> bool {

@@ -136,6 +136,9 @@ pub enum Extra {
     /// bind to a port below `start` (net.ipv4.ip_unprivileged_port_start)
     /// succeeded: the process has the privilege to bind it.
     PrivilegedPort { start: u16 },
+    /// accept: the peer's address as accept() reported it (it says so even
+    /// of a connection reset in the accept queue, which has no peer now).
+    Accepted(Addr),
 }
 
 /// A socket as it was closed: what decides between FIN and RST.
@@ -148,6 +151,8 @@ pub struct Closing {
     pub unread: u32,
     /// SO_LINGER as it was set: (on, seconds).
     pub linger: Option<(i32, i32)>,
+    /// SO_ACCEPTCONN: it was listening.
+    pub listening: bool,
 }
 
 /// The kernel's view of an fd just after a call on it failed: enough to

@@ -89,6 +89,30 @@ pub fn connect(fd: i32, addr: &Addr) -> nix::Result<()> {
     Errno::result(unsafe { libc::connect(fd, a.ptr(), a.len()) }).map(drop)
 }
 
+/// accept(), with the peer's address it reports.
+pub fn accept(fd: i32) -> nix::Result<(i32, Option<Addr>)> {
+    // SAFETY: an all-zero sockaddr_storage is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: storage and len are valid for the kernel to write an address.
+    let new = unsafe {
+        libc::accept(
+            fd,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
+    let new = Errno::result(new)?;
+    // SAFETY: the kernel wrote a sockaddr of `len` bytes into storage.
+    let addr = unsafe {
+        SockaddrStorage::from_raw(
+            (&storage as *const libc::sockaddr_storage).cast(),
+            Some(len),
+        )
+    };
+    Ok((new, addr.as_ref().and_then(to_addr)))
+}
+
 pub fn sendto(fd: i32, data: &[u8], flags: i32, addr: &Addr) -> nix::Result<usize> {
     let a = RawAddr::new(addr)?;
     // SAFETY: data is valid for its length; a valid sockaddr and length.
@@ -210,6 +234,7 @@ pub fn closing(fd: i32) -> Option<Closing> {
         state: if kind.is_tcp() { tcp_state(fd) } else { None },
         unread,
         linger: linger(fd),
+        listening,
     })
 }
 
@@ -395,6 +420,50 @@ pub fn with_nonblock<T>(fd: i32, f: impl FnOnce() -> T) -> T {
     let r = f();
     // SAFETY: as above.
     unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    r
+}
+
+/// Runs `f` with SO_SNDTIMEO at `ms` milliseconds, then puts it back: a
+/// blocking send then waits that long at most, as the lesson's would.
+pub fn with_sndtimeo<T>(fd: i32, ms: u32, f: impl FnOnce() -> T) -> T {
+    let size = size_of::<libc::timeval>() as libc::socklen_t;
+    let mut old = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let mut len = size;
+    // SAFETY: old and len are valid for the kernel to write a timeval.
+    let got = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&mut old as *mut libc::timeval).cast(),
+            &mut len,
+        )
+    };
+    if got != 0 {
+        return f();
+    }
+    let new = libc::timeval {
+        tv_sec: libc::time_t::from(ms / 1000),
+        tv_usec: libc::suseconds_t::from((ms % 1000) * 1000),
+    };
+    let set = |t: &libc::timeval| {
+        // SAFETY: a valid timeval and its size.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_SNDTIMEO,
+                (t as *const libc::timeval).cast(),
+                size,
+            )
+        }
+    };
+    set(&new);
+    let r = f();
+    set(&old);
     r
 }
 

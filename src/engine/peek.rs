@@ -56,6 +56,20 @@ impl Peek {
         Some(unsafe { OwnedFd::from_raw_fd(copy as i32) })
     }
 
+    /// The bytes waiting to be read from the actor's socket `fd`, and those
+    /// sent and not yet acknowledged (SIOCINQ, SIOCOUTQ): what a socket the
+    /// kernel's tables no longer list (a reset one) still holds.
+    pub fn queues(&self, fd: i32) -> Option<(u32, u32)> {
+        let copy = self.fd(fd)?;
+        let (mut inq, mut outq): (libc::c_int, libc::c_int) = (0, 0);
+        // SAFETY: each ioctl writes one int.
+        let ok = unsafe {
+            libc::ioctl(copy.as_raw_fd(), libc::FIONREAD, &mut inq) == 0
+                && libc::ioctl(copy.as_raw_fd(), libc::TIOCOUTQ, &mut outq) == 0
+        };
+        ok.then_some((inq.max(0) as u32, outq.max(0) as u32))
+    }
+
     /// The accept queue of the actor's listening TCP socket `fd`; `None`
     /// when the socket cannot be looked at or is not listening.
     pub fn listening(&self, fd: i32) -> Option<Listening> {

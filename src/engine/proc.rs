@@ -144,10 +144,58 @@ pub fn make_run_dir() -> io::Result<PathBuf> {
     Ok(dir)
 }
 
-/// A port nothing on the host's loopback uses right now.
-pub fn free_port() -> Option<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .ok()
+/// Makes, inside the run's directory, the directories the lesson's unix
+/// socket paths name (`/tmp/echo.sock` needs `tmp`), as the actors, who
+/// see the run's directory as `/`, will look for them. `..` cannot climb
+/// out of it.
+pub fn make_dirs(run_dir: &Path, paths: &[String]) -> io::Result<()> {
+    for p in paths {
+        let mut dir = PathBuf::new();
+        let parts: Vec<&str> = p.split('/').collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            match *part {
+                "" | "." => {}
+                ".." => {
+                    dir.pop();
+                }
+                name => dir.push(name),
+            }
+        }
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(run_dir.join(dir))?;
+        }
+    }
+    Ok(())
+}
+
+/// A port of the host's loopback reserved for this run: free now (TCP and
+/// UDP, no TIME-WAIT on it), below the kernel's ephemeral range (so no
+/// connect() picks it), and locked for the run (so no other sockstep run
+/// takes it) until the lock is dropped. The lock is a unix socket bound to
+/// an abstract name of the port's: the host's network has one of each
+/// name, and it goes with the process, leaving no file behind.
+pub fn reserve_port(taken: &[u16]) -> Option<(u16, std::os::unix::net::UnixDatagram)> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    // Start somewhere of this process's own, so parallel runs seldom meet.
+    let span = 22_000u32;
+    let start = (std::process::id().wrapping_mul(2654435761) >> 8) % span;
+    for i in 0..span {
+        let port = (10_000 + (start + i * 7) % span) as u16;
+        if taken.contains(&port) {
+            continue;
+        }
+        let Ok(name) = SocketAddr::from_abstract_name(format!("sockstep-port-{port}")) else {
+            continue;
+        };
+        let Ok(lock) = UnixDatagram::bind_addr(&name) else {
+            continue;
+        };
+        let free = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            return Some((port, lock));
+        }
+    }
+    None
 }

@@ -30,8 +30,8 @@ pub fn trace(
             continue;
         };
         // A socket connected to itself sends and receives each segment.
-        let sent = p.src == *local && p.dst == *peer;
-        let received = p.src == *peer && p.dst == *local;
+        let sent = p.src.same(local) && p.dst.same(peer);
+        let received = p.src.same(peer) && p.dst.same(local);
         for out in [true, false] {
             if (out && !sent) || (!out && !received) {
                 continue;

@@ -250,10 +250,25 @@ pub fn diff(old: &[Socket], new: &[Socket], step: &StepFacts) -> Vec<Transition>
             let still = new
                 .iter()
                 .find(|n| o.inode != 0 && n.inode == o.inode && n.fd().is_some());
-            let notes = match still.and_then(Socket::fd) {
+            let mut notes = match still.and_then(Socket::fd) {
                 Some(by) => vec![Note::StillHeld { by }],
                 None => notes(Some(o), None, new, step),
             };
+            // A connection in the accept queue that the kernel no longer
+            // lists, while the listener counts as many waiting as before:
+            // it is in the queue still (reset there), and accept() takes it.
+            if let Holder::Queued { listener } = o.holder {
+                let waiting = |view: &[Socket]| {
+                    view.iter()
+                        .find(|s| s.fd() == Some(listener) && s.state == State::Listen)
+                        .map(|s| s.recv_q)
+                };
+                if let (Some(was), Some(now)) = (waiting(old), waiting(new))
+                    && now >= was
+                {
+                    notes.push(Note::StillQueued);
+                }
+            }
             out.push(Transition {
                 before: Some(o.clone()),
                 after: None,
@@ -297,7 +312,10 @@ pub fn diff(old: &[Socket], new: &[Socket], step: &StepFacts) -> Vec<Transition>
         }
     }
     for (i, n) in new.iter().enumerate() {
-        let fresh_fd = n.fd().is_some() && matches!(n.state, State::Unconn | State::Close);
+        let closed_fd = n.fd().is_some() && matches!(n.state, State::Unconn | State::Close);
+        // A new fd with a closed socket: a fresh one, or (with bytes to
+        // read) a connection accept() took after it was reset in the queue.
+        let fresh_fd = closed_fd && n.recv_q == 0 && n.send_q == 0;
         if matched[i] || fresh_fd {
             continue;
         }
@@ -312,6 +330,8 @@ pub fn diff(old: &[Socket], new: &[Socket], step: &StepFacts) -> Vec<Transition>
             after: Some(n.clone()),
             notes: if copy {
                 vec![Note::ForkCopy]
+            } else if closed_fd {
+                vec![Note::Accepted]
             } else {
                 notes(None, Some(n), new, step)
             },
@@ -331,6 +351,17 @@ fn notes(
     let Some(s) = old.or(new) else {
         return Vec::new();
     };
+    // unix_diag marks a datagram socket ESTABLISHED when another connects
+    // to it, though it has no peer of its own.
+    if let Some(n) = new
+        && n.kind.is_unix()
+        && !n.kind.is_stream()
+        && n.state == State::Established
+        && n.peer.is_none()
+        && n.fd().is_some()
+    {
+        return vec![Note::ConnectedTo];
+    }
     if !s.kind.is_tcp() {
         return Vec::new();
     }
@@ -410,8 +441,8 @@ fn notes(
             .any(|n| n.state != State::TimeWait && n.same_pair(o) || reversed(n, o))
             || packets.iter().any(|p| {
                 p.has(crate::capture::SYN)
-                    && Some(&p.src) == o.peer.as_ref()
-                    && Some(&p.dst) == o.local.as_ref()
+                    && o.peer.as_ref().is_some_and(|a| a.same(&p.src))
+                    && o.local.as_ref().is_some_and(|a| a.same(&p.dst))
             });
         let expired = o
             .timer

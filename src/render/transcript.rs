@@ -166,6 +166,7 @@ impl Transcript {
                 actors,
                 ports,
                 remapped,
+                rooted_paths,
                 ..
             } => {
                 self.actors = actors.clone();
@@ -203,6 +204,9 @@ impl Transcript {
                 out.push('\n');
                 out.push_str(&self.paint(&rule, Style::new().dimmed()));
                 out.push('\n');
+                if *rooted_paths {
+                    self.put(out, "", GUTTER, words::ROOTED_PATHS, Style::new().dimmed());
+                }
             }
             Event::Section { lines, .. } => {
                 out.push('\n');
@@ -289,9 +293,14 @@ impl Transcript {
                     &text,
                     self.actor_style(*actor),
                 );
-                let text = self
-                    .words()
-                    .crashed(*actor, *signal, *code, *expected, why.as_ref());
+                let text = self.words().crashed(
+                    *actor,
+                    call.name(),
+                    *signal,
+                    *code,
+                    *expected,
+                    why.as_ref(),
+                );
                 self.note(out, *actor, &text, Style::new().red().bold());
             }
             Event::Timer {

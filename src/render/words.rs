@@ -149,13 +149,49 @@ pub fn host_reason(r: &HostReason) -> String {
 /// The one line on stderr that says the run is on the host's loopback.
 pub fn host_note(r: &HostReason, remapped: &[(u16, u16)]) -> String {
     let ports: Vec<String> = remapped.iter().map(|(l, r)| format!("{l} → {r}")).collect();
+    let remap = if ports.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", lesson ports remapped to free ones ({}) and shown as the lesson writes them",
+            ports.join(", ")
+        )
+    };
     format!(
-        "note: no private network namespace ({}); running on the host's loopback, lesson \
-         ports remapped to free ones ({}) and shown as the lesson writes them",
-        host_reason(r),
-        ports.join(", ")
+        "note: no private network namespace ({}); running on the host's loopback{remap}",
+        host_reason(r)
     )
 }
+
+/// What on the host's network is not kept from the actors, for a note on
+/// stderr; `None` when they are confined.
+pub fn unconfined(c: crate::confine::Confinement) -> Option<String> {
+    use crate::confine::Confinement;
+    match c {
+        Confinement::Chroot => None,
+        Confinement::Landlock { scoped: true } => Some(
+            "note: on the host's network, Landlock keeps the actors to the run's directory, but \
+             they can still connect to the host's unix sockets by path"
+                .into(),
+        ),
+        Confinement::Landlock { scoped: false } => Some(
+            "note: on the host's network, Landlock keeps the actors to the run's directory, but \
+             they can still connect to the host's unix sockets, by path and abstract names \
+             (this kernel's Landlock does not scope those)"
+                .into(),
+        ),
+        Confinement::None => Some(
+            "note: on the host's network, with no Landlock in this kernel, nothing keeps the \
+             actors from the host's files and unix sockets: run only lessons you trust"
+                .into(),
+        ),
+    }
+}
+
+/// The line under the actors when the lesson names paths outside its
+/// directory.
+pub const ROOTED_PATHS: &str =
+    "Unix socket paths are inside the run's own directory, which the actors see as /.";
 
 pub fn no_capture(r: &NoCapture) -> String {
     match r {
@@ -279,6 +315,9 @@ fn poll_events(ready: &[(i32, i16)]) -> String {
             format!("fd {fd} {}", what.join("|"))
         })
         .collect();
+    if each.is_empty() {
+        return "ready: none".into();
+    }
     format!("ready: {}", each.join(", "))
 }
 
@@ -376,12 +415,11 @@ impl Words<'_> {
         }
         // A SYN and a FIN each take one sequence number: the kernel counts
         // them in its queues, but they are not bytes of data.
-        let fin_in = matches!(s.state, State::CloseWait | State::LastAck | State::Closing);
         let syn_or_fin_out = matches!(
             s.state,
             State::SynSent | State::SynRecv | State::FinWait1 | State::Closing | State::LastAck
         );
-        let to_read = s.recv_q.saturating_sub(u32::from(fin_in));
+        let to_read = s.tcp_bytes_to_read();
         let unacked = s.send_q.saturating_sub(u32::from(syn_or_fin_out));
         if to_read > 0 {
             q.push(format!("{} to read", self.bytes(to_read)));
@@ -430,7 +468,8 @@ impl Words<'_> {
                 return None;
             }
             (Some(b), Some(a))
-                if has(&Note::Bound) || (a.state == State::Close && b.local.is_none()) =>
+                if has(&Note::Bound)
+                    || (a.state == State::Close && b.local.is_none() && a.local.is_some()) =>
             {
                 let local = a.local.as_ref().map(|l| self.addr(l)).unwrap_or_default();
                 format!("{}: {}, bound to {local}", self.socket(a), self.state_of(a))
@@ -467,7 +506,9 @@ impl Words<'_> {
                 text
             }
             (None, Some(a))
-                if a.fd().is_some() && matches!(a.state, State::Unconn | State::Close) =>
+                if a.fd().is_some()
+                    && matches!(a.state, State::Unconn | State::Close)
+                    && self.queues(a).is_empty() =>
             {
                 return None;
             }
@@ -476,8 +517,15 @@ impl Words<'_> {
                 self.socket(a),
                 self.state_of(a)
             ),
+            (None, Some(a)) if has(&Note::Accepted) => format!(
+                "{} takes the connection from the accept queue: {}, {}",
+                self.socket(a),
+                self.state_of(a),
+                self.queues(a).join(", ")
+            ),
             (None, Some(a)) => {
-                let new = if a.fd().is_some() && a.state == State::Established {
+                let new = if a.fd().is_some() && a.state == State::Established && a.kind.is_stream()
+                {
                     "new connection, "
                 } else {
                     ""
@@ -495,7 +543,14 @@ impl Words<'_> {
                 if matches!(b.state, State::Close | State::Unconn) {
                     return None;
                 }
-                if notes.iter().any(|n| matches!(n, Note::StillHeld { .. })) {
+                if has(&Note::StillQueued) {
+                    format!(
+                        "{}: {} → CLOSED; the kernel no longer lists it, but the listener still \
+                         counts it in its accept queue, and accept() will return it",
+                        self.socket(b),
+                        self.state_of(b)
+                    )
+                } else if notes.iter().any(|n| matches!(n, Note::StillHeld { .. })) {
                     format!(
                         "{} is closed; the socket is not: {}",
                         self.socket(b),
@@ -532,7 +587,11 @@ impl Words<'_> {
                 "a socket closes with the last fd that refers to it, and {} still does",
                 self.holder(Holder::Fd(*by))
             ),
-            Note::KeptAfterClose => return None,
+            Note::KeptAfterClose | Note::StillQueued => return None,
+            Note::ConnectedTo => "another socket connected to this one, and the kernel marks it \
+                                  ESTABLISHED for that; a datagram socket has no connection, and \
+                                  this one has no peer of its own: its sends need an address"
+                .into(),
             Note::Path(p) => self.path(p),
             Note::TimeWaitSocket => {
                 let fd = before.and_then(Socket::fd).map(|f| format!("fd {}", f.fd));
@@ -646,6 +705,38 @@ impl Words<'_> {
     }
 
     /// Why a RST was sent, said to its receiver.
+    /// Why a unix stream's read failed with ECONNRESET (no packet is sent:
+    /// the kernel sets the error as the other end goes).
+    fn unix_reset(&self, c: &RstCause, step: Option<&usize>) -> String {
+        let at = step.map(|s| format!(" at step {s}")).unwrap_or_default();
+        match c {
+            RstCause::UnreadData { bytes } => format!(
+                "the other end of this unix stream was closed{at} with {} it had not read, and \
+                 the kernel reports that to this end as ECONNRESET",
+                self.bytes(*bytes)
+            ),
+            RstCause::ListenerClosed => format!(
+                "this connection was still in the accept queue of the listener that was \
+                 closed{at}, and the kernel reports that to this end as ECONNRESET"
+            ),
+            _ => "the other end of this unix stream is gone; the kernel reports ECONNRESET when \
+                  it was closed with data it had not read, or when this connection was still in \
+                  the accept queue of a listener that was closed; what was seen does not say \
+                  which"
+                .into(),
+        }
+    }
+
+    /// Why a socket's own kernel reset its connection.
+    fn rst_own(&self, c: &RstCause) -> String {
+        match c {
+            RstCause::DataAfterClose => "data arrived after this socket was shut down for \
+                                         reading, and the kernel answers that with RST"
+                .into(),
+            other => self.rst_long(other),
+        }
+    }
+
     fn rst_long(&self, c: &RstCause) -> String {
         match c {
             RstCause::UnreadData { bytes } => format!(
@@ -755,7 +846,10 @@ impl Words<'_> {
             .map(|fd| format!("fd {fd}"))
             .unwrap_or_else(|| "the fd".into());
         let name = call.name();
-        let target = call.addr().map(|a| self.addr(a));
+        let target = match call {
+            Call::Unlink { path } => Some(format!("\"{path}\"")),
+            _ => call.addr().map(|a| self.addr(a)),
+        };
         let target = target.as_deref().unwrap_or("that address");
         let at = |step: &Option<usize>| step.map(|s| format!(" at step {s}")).unwrap_or_default();
         match why {
@@ -787,7 +881,36 @@ impl Words<'_> {
                 ),
                 _ => format!("{fd} is not connected to a peer: it never connected"),
             },
-            Why::Reset { cause, step } => match errno {
+            Why::Reset {
+                cause,
+                step,
+                unix: true,
+                ..
+            } => self.unix_reset(cause, step.as_ref()),
+            Why::Reset {
+                cause,
+                step,
+                own: true,
+                ..
+            } => match errno {
+                Some(libc::ECONNRESET) => format!(
+                    "this socket's own kernel reset the connection (it sent the RST{}): {}",
+                    at(step),
+                    self.rst_own(cause)
+                ),
+                _ => format!(
+                    "the connection was reset{}: this socket's own kernel sent the RST ({}), so \
+                     it can no longer carry data",
+                    at(step),
+                    self.rst_own(cause)
+                ),
+            },
+            Why::Reset { cause, step, .. } if name == "getpeername" => format!(
+                "the connection was reset{} ({}): a reset socket has no peer",
+                at(step),
+                self.rst_long(cause)
+            ),
+            Why::Reset { cause, step, .. } => match errno {
                 Some(libc::ECONNRESET) => format!(
                     "the peer reset the connection (a RST came{}): {}",
                     at(step),
@@ -799,14 +922,17 @@ impl Words<'_> {
                     self.rst_long(cause)
                 ),
             },
-            Why::ShutWrite { step } => format!(
-                "this socket was shut down for writing{} (shutdown SHUT_WR): it sends no more",
-                at(step)
+            Why::ConnectsOnce { step } => format!(
+                "{fd} was connected, and its connection is gone{}; a socket connects once, and \
+                 the kernel counts it as connected still: make a new socket to connect again",
+                step.map(|s| format!(" (reset at step {s})"))
+                    .unwrap_or_default()
             ),
-            Why::PeerClosed {
-                unread: true,
-                stream: true,
-            } => "the other end of this unix stream was closed with data it had not read".into(),
+            Why::ShutWrite { step, how } => format!(
+                "this socket was shut down for writing{} (shutdown {}): it sends no more",
+                at(step),
+                crate::call::names::name_of(crate::call::names::HOWS, *how)
+            ),
             Why::PeerClosed { stream: true, .. } => {
                 "the other end of this unix stream is closed: nobody will read what is sent".into()
             }
@@ -816,8 +942,13 @@ impl Words<'_> {
                     .into(),
                 _ => "the socket this one is connected to is closed".into(),
             },
-            Why::PeerShutRead => "the other end of this unix stream is open, but shut down for \
-                                  reading: nothing will read what is sent"
+            Why::PeerShutRead { stream: true } => "the other end of this unix stream is open, but \
+                                                   shut down for reading: nothing will read what \
+                                                   is sent"
+                .into(),
+            Why::PeerShutRead { stream: false } => "the socket this one is connected to is open, \
+                                                    but shut down for reading: it takes no more \
+                                                    datagrams"
                 .into(),
             Why::FamilyMismatch { socket, addr } => format!(
                 "the address is {} and the socket is {}: {name}() takes an address of the \
@@ -832,7 +963,13 @@ impl Words<'_> {
                 ),
                 None => format!("{fd} is bound already: a socket is bound once"),
             },
-            Why::AddressHeld { by, reuse } => self.address_held(target, by, *reuse),
+            Why::AddressHeld { by, reuse, host } => {
+                let wanted = call.addr().map(|a| match a {
+                    Addr::V6(_) => Domain::Inet6,
+                    _ => Domain::Inet,
+                });
+                self.address_held(target, wanted, by, *reuse, *host)
+            }
             Why::PathExists => format!(
                 "a file exists at {target} already: bind() makes a new socket file and will not \
                  reuse one; unlink() it first"
@@ -860,23 +997,42 @@ impl Words<'_> {
                 )
             }
             Why::NotLocal => format!("no interface of the run's network has the address {target}"),
-            Why::Refused { rst, bound } => {
-                let mut text = if *rst {
-                    format!("nothing listens on {target}: its kernel answered the SYN with RST")
-                } else {
-                    format!("nothing listens on {target}")
+            Why::Refused {
+                rst,
+                bound,
+                earlier,
+            } => {
+                let target = earlier
+                    .as_ref()
+                    .map(|(_, a)| self.addr(a))
+                    .unwrap_or_else(|| target.to_string());
+                let mut text = match earlier {
+                    Some((step, _)) => format!(
+                        "the connect begun at step {step} was refused, and this call reports \
+                         it (a connect that ends while no call waits for it leaves its error for \
+                         the next): nothing listens on {target}"
+                    ),
+                    None => format!("nothing listens on {target}"),
                 };
+                if *rst {
+                    text.push_str(": its kernel answered the SYN with RST");
+                }
                 if let Some(s) = bound {
                     text.push_str(&format!(
-                        "; {} is bound there but has not called listen()",
+                        "; {} is bound there and is not listening",
                         self.socket(s)
                     ));
                 }
                 text
             }
+            Why::AttemptEnded { step } => format!(
+                "the connect begun at step {step} failed, and its error was read already (by \
+                 SO_ERROR or another call): this connect only reports that the attempt is over. \
+                 The socket may connect again"
+            ),
             Why::UnixRefused { bound, was_bound } => match (bound, was_bound) {
                 (Some(s), _) => format!(
-                    "no socket listens at {target}: {} is bound there but does not listen",
+                    "no socket listens at {target}: {} is bound there and is not listening",
                     self.socket(s)
                 ),
                 (None, true) => format!(
@@ -890,6 +1046,10 @@ impl Words<'_> {
                 }
             },
             Why::NoSuchPath => format!("nothing exists at the path {target}"),
+            Why::OutsideRun => format!(
+                "{target} is outside the run's directory, and on the host's network Landlock keeps \
+                 the actors' files within it"
+            ),
             Why::PortUnreachable { seen: true } => "an earlier datagram came back as ICMP port \
                                                     unreachable: no socket was bound at the \
                                                     peer's port"
@@ -898,6 +1058,22 @@ impl Words<'_> {
                                                      could not be delivered: no socket was bound \
                                                      at the peer's port"
                 .into(),
+            Why::Handshaking { nonblocking } => {
+                let how = if *nonblocking {
+                    "the socket is non-blocking (O_NONBLOCK)"
+                } else {
+                    "MSG_DONTWAIT said not to wait"
+                };
+                let what = if matches!(name, "recv" | "read" | "recvfrom") {
+                    "nothing can arrive to read before the handshake completes"
+                } else {
+                    "a send waits for the handshake to complete"
+                };
+                format!(
+                    "the call would have to wait, and {how}: {fd} is still connecting (SYN-SENT: \
+                     its SYN has no answer yet), and {what}"
+                )
+            }
             Why::WouldBlock { nonblocking } => {
                 let how = if *nonblocking {
                     "the socket is non-blocking (O_NONBLOCK)"
@@ -969,21 +1145,44 @@ impl Words<'_> {
         }
     }
 
-    fn address_held(&self, target: &str, by: &[Socket], reuse: bool) -> String {
+    fn address_held(
+        &self,
+        target: &str,
+        wanted: Option<Domain>,
+        by: &[Socket],
+        reuse: bool,
+        host: bool,
+    ) -> String {
         if by.is_empty() {
-            return format!(
-                "another socket holds {target}; none of the run's sockets that sockstep sees \
-                 does (on the host's network, another program's may; an IPv6 socket bound to \
-                 [::] may take IPv4 addresses too)"
-            );
+            return if host {
+                format!(
+                    "another socket holds {target}; none of the run's sockets that sockstep \
+                     sees does. On the host's network another program's socket may, or an IPv6 \
+                     socket bound to [::], which takes the port for IPv4 too"
+                )
+            } else {
+                format!(
+                    "another socket holds {target}, and none of the run's sockets that the \
+                     kernel lists does: the facts do not settle which"
+                )
+            };
         }
         let who: Vec<String> = by
             .iter()
             .map(|s| format!("{} ({})", self.socket(s), self.state_of(s)))
             .collect();
         let mut text = format!("{target} is held by {}", who.join(" and "));
+        if by.iter().all(|s| Some(s.kind.domain) != wanted) {
+            text.push_str(
+                ", of the other IP family; a socket bound to [::] without IPV6_V6ONLY takes \
+                 the port for IPv4 as well",
+            );
+        }
         if by.iter().any(|s| s.state == State::Listen) {
-            text.push_str(": only one socket may listen on an address and port");
+            text.push_str(
+                ". A listener's address and port cannot be bound again, with SO_REUSEADDR or \
+                 without; only SO_REUSEPORT, set on both, shares them",
+            );
         } else if by.iter().any(|s| s.state == State::TimeWait) {
             text.push_str(if reuse {
                 ". This socket has SO_REUSEADDR on; a TIME-WAIT gives way to it only if the \
@@ -1004,6 +1203,7 @@ impl Words<'_> {
     pub fn crashed(
         &self,
         actor: usize,
+        call: &str,
         signal: Option<i32>,
         code: Option<i32>,
         expected: bool,
@@ -1023,14 +1223,20 @@ impl Words<'_> {
                     Some(Why::PeerClosed { .. }) => {
                         "it wrote to a unix socket whose other end is closed"
                     }
-                    Some(Why::PeerShutRead) => {
-                        "it wrote to a unix stream whose other end does not read"
+                    Some(Why::PeerShutRead { .. }) => {
+                        "it wrote to a unix socket whose peer does not read"
                     }
                     _ => "it wrote to a socket that cannot carry data",
                 };
+                let unless = if call == "write" {
+                    "unless it ignores SIGPIPE (write() takes no flags; send() with \
+                     MSG_NOSIGNAL would not raise it)"
+                } else {
+                    "unless it passes MSG_NOSIGNAL or ignores SIGPIPE"
+                };
                 format!(
                     "{mark} {name} was killed by SIGPIPE: {what}. A C program dies the same way, \
-                     unless it passes MSG_NOSIGNAL or ignores SIGPIPE."
+                     {unless}."
                 )
             }
             Some(s) => format!("{mark} {name} was killed by {}", signal_name(s)),
@@ -1097,7 +1303,7 @@ impl Words<'_> {
             TimerWait::SynRetransmit { resends, queue } => {
                 let why = match queue {
                     Some((queued, backlog)) if queued > backlog => format!(
-                        "; the listener's accept queue was full when the connect began to wait \
+                        "; the listener's accept queue was full when the connect began \
                          ({queued} waiting, backlog {backlog}), and the kernel drops a SYN that \
                          finds its queue full"
                     ),
@@ -1215,9 +1421,15 @@ fn family(d: Domain) -> &'static str {
 pub fn eof(e: &Eof) -> &'static str {
     match e {
         Eof::PeerFin => "0 bytes: end of file, the peer's FIN has arrived: it will send no more",
-        Eof::ShutRead => {
-            "0 bytes: this socket was shut down for reading (SHUT_RD), so reads that find \
-             nothing waiting return 0 at once"
+        Eof::ShutRead {
+            how: crate::call::How::RdWr,
+        } => {
+            "0 bytes: this socket was shut down for reading (shutdown SHUT_RDWR), so reads \
+             that find nothing waiting return 0 at once"
+        }
+        Eof::ShutRead { .. } => {
+            "0 bytes: this socket was shut down for reading (shutdown SHUT_RD), so reads that \
+             find nothing waiting return 0 at once"
         }
         Eof::EmptyDatagram => "0 bytes: an empty datagram; datagram sockets have no end of file",
         Eof::ZeroLength => "0 bytes: the call asked for 0 bytes",
