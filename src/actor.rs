@@ -104,6 +104,8 @@ pub fn actor_child(channel: OwnedFd, proc: RawFd, ctl_fd: i32, proc_fd: i32, hos
 fn serve(mut ctl: UnixStream) -> i32 {
     let mut parked: Option<Pending> = None;
     loop {
+        // The engine's next request often comes within microseconds.
+        wire::spin_until_readable(ctl.as_raw_fd(), std::time::Duration::from_micros(300));
         let Ok((Some(req), fd)) = wire::recv_any::<Request>(&mut ctl) else {
             return 0;
         };
@@ -684,44 +686,40 @@ fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {
     let Some((fd, len, flags, via)) = receiving(call) else {
         return Progress::Done(result(Err(Errno::EINVAL)));
     };
-    let blocking = !nonblocking(fd) && !flags.contains(&MsgFlag::DontWait);
+    // Whether the call would block: asked of the kernel only where it
+    // matters (the receive itself is made without waiting either way).
+    let blocking = || !flags.contains(&MsgFlag::DontWait) && !nonblocking(fd);
     let park = |got| {
         Progress::Parked(Pending::Recv {
             call: call.clone(),
             got,
         })
     };
-    if blocking && retry && ready(fd, libc::POLLIN | libc::POLLRDHUP) == 0 {
+    if retry && blocking() && ready(fd, libc::POLLIN | libc::POLLRDHUP) == 0 {
         return park(got);
     }
-    if blocking && flags.contains(&MsgFlag::WaitAll) {
+    if flags.contains(&MsgFlag::WaitAll) && blocking() {
         return recv_all(call, fd, len, flags, got);
     }
     let mut buf = vec![0u8; len];
     let mut from = None;
     let r = match (call, via) {
-        (Call::Recvfrom { .. }, _) => recvfrom(fd, &mut buf, msg_flags(flags) | dontwait(blocking))
-            .map(|(n, a)| {
+        (Call::Recvfrom { .. }, _) => {
+            recvfrom(fd, &mut buf, msg_flags(flags) | MsgFlags::MSG_DONTWAIT).map(|(n, a)| {
                 from = a;
                 n
-            }),
-        (_, Via::Socket) => sock::recv(fd, &mut buf, msg_flags(flags) | dontwait(blocking)),
+            })
+        }
+        (_, Via::Socket) => sock::recv(fd, &mut buf, msg_flags(flags) | MsgFlags::MSG_DONTWAIT),
         // read() has no flags: a blocking socket is made non-blocking for
         // the one call, as accept's is.
-        (_, Via::File) => {
-            let mut read = || {
-                // SAFETY: buf is valid for len bytes.
-                Errno::result(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })
-                    .map(|n| n as usize)
-            };
-            if blocking {
-                with_nonblock(fd, read)
-            } else {
-                read()
-            }
-        }
+        (_, Via::File) => with_nonblock(fd, || {
+            // SAFETY: buf is valid for len bytes.
+            Errno::result(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })
+                .map(|n| n as usize)
+        }),
     };
-    if blocking && r == Err(Errno::EAGAIN) {
+    if r == Err(Errno::EAGAIN) && blocking() {
         return park(got);
     }
     let mut done = result(r.map(|n| n as i64));
@@ -937,8 +935,12 @@ fn send_rest(call: Call<i32>, sent: usize) -> Progress {
     let Some((fd, data, flags)) = sending(&call) else {
         return Progress::Done(result(Err(Errno::EINVAL)));
     };
-    let blocking = !nonblocking(fd) && !flags.contains(&MsgFlag::DontWait);
-    if blocking && sent > 0 && ready(fd, libc::POLLOUT) == 0 {
+    // Whether the call would block: asked of the kernel only where it
+    // matters (the send itself is made without waiting either way).
+    let blocking_now = || !flags.contains(&MsgFlag::DontWait) && !nonblocking(fd);
+    let mut known: Option<bool> = None;
+    let mut blocking = || *known.get_or_insert_with(blocking_now);
+    if sent > 0 && blocking() && ready(fd, libc::POLLOUT) == 0 {
         return Progress::Parked(Pending::Send { call, sent });
     }
     let mut sent = sent;
@@ -948,33 +950,26 @@ fn send_rest(call: Call<i32>, sent: usize) -> Progress {
             Call::Sendto { addr, .. } => sys::sendto(
                 fd,
                 rest,
-                (msg_flags(flags) | dontwait(blocking)).bits(),
+                (msg_flags(flags) | MsgFlags::MSG_DONTWAIT).bits(),
                 addr,
             ),
             Call::Send {
                 via: Via::Socket, ..
-            } => sock::send(fd, rest, msg_flags(flags) | dontwait(blocking)),
-            _ => {
-                let write = || {
-                    // SAFETY: rest is valid for its length.
-                    Errno::result(unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) })
-                        .map(|n| n as usize)
-                };
-                if blocking {
-                    with_nonblock(fd, write)
-                } else {
-                    write()
-                }
-            }
+            } => sock::send(fd, rest, msg_flags(flags) | MsgFlags::MSG_DONTWAIT),
+            _ => with_nonblock(fd, || {
+                // SAFETY: rest is valid for its length.
+                Errno::result(unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) })
+                    .map(|n| n as usize)
+            }),
         };
         match r {
             Ok(n) => {
                 sent += n;
-                if sent >= data.len() || !blocking || matches!(call, Call::Sendto { .. }) {
+                if sent >= data.len() || matches!(call, Call::Sendto { .. }) || !blocking() {
                     break Ok(sent as i64);
                 }
             }
-            Err(Errno::EAGAIN) if blocking => {
+            Err(Errno::EAGAIN) if blocking() => {
                 return Progress::Parked(Pending::Send { call, sent });
             }
             Err(_) if sent > 0 => break Ok(sent as i64),
@@ -1019,13 +1014,5 @@ fn send_in_handshake(call: Call<i32>, sent: usize, ms: u32) -> Progress {
             done.fds.push(fd_state(fd));
             Progress::Done(done)
         }
-    }
-}
-
-fn dontwait(blocking: bool) -> MsgFlags {
-    if blocking {
-        MsgFlags::MSG_DONTWAIT
-    } else {
-        MsgFlags::empty()
     }
 }

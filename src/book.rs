@@ -93,7 +93,9 @@ fn exercises_chapter(dir: &Path) -> Result<String, String> {
         .collect();
     files.sort();
     for f in files {
-        let src = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let bytes = crate::catalog::read_file(&f.display().to_string())
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+        let src = String::from_utf8_lossy(&bytes);
         let field = |key: &str| {
             src.lines().find_map(|l| {
                 let rest = l.trim().strip_prefix(key)?.trim();

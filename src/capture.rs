@@ -1,6 +1,9 @@
-//! Packets that cross the run's loopback, captured with an AF_PACKET socket
-//! in the run's network namespace (the namespace's own user namespace makes
-//! that possible without root), and decoded for the transcript.
+//! Packets that cross the run's loopback, captured in the run's network
+//! namespace (its own user namespace makes that possible without root):
+//! through netfilter's log where it can be set up ([`nflog`]), else with an
+//! AF_PACKET socket; and decoded for the transcript.
+
+mod nflog;
 
 use crate::call::Addr;
 use serde::{Deserialize, Serialize};
@@ -15,15 +18,57 @@ pub struct Frame {
     pub bytes: Vec<u8>,
 }
 
-/// A non-blocking packet socket bound to `lo`.
+/// A non-blocking socket that sees the packets on `lo`: a netlink socket
+/// of netfilter's log, or a packet socket bound to `lo`.
 pub struct Capture {
     fd: OwnedFd,
+    /// Whether `fd` is a netfilter log's netlink socket.
+    nflog: bool,
+    /// Times the netlink socket's buffer overflowed (packets lost, how many
+    /// not known).
+    overruns: std::cell::Cell<u32>,
     /// Kept between drains: zeroing 64 KiB a step is measurable.
     buf: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Capture {
-    pub fn open() -> std::io::Result<Capture> {
+    /// Opens a capture: in the run's own namespace through netfilter's log
+    /// (whose socket closes at once), falling back to a packet socket (whose
+    /// close waits for an RCU grace period); on the host's network, a
+    /// packet socket only (the host's netfilter rules are not the run's to
+    /// change).
+    pub fn open(private: bool) -> std::io::Result<Capture> {
+        if private && let Ok(fd) = nflog::open() {
+            let c = Capture::from_fd(fd);
+            c.bigger_buffer();
+            return Ok(c);
+        }
+        Capture::open_packet()
+    }
+
+    /// A buffer big enough that a bulk transfer between two steps is not cut
+    /// short (SO_RCVBUFFORCE is allowed to the owner of the namespace). Best
+    /// effort: what is lost anyway is told.
+    fn bigger_buffer(&self) {
+        let set = |name: i32| {
+            let value: i32 = 64 << 20;
+            // SAFETY: an int option, passed with its size.
+            unsafe {
+                libc::setsockopt(
+                    self.fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    name,
+                    (&value as *const i32).cast(),
+                    size_of::<i32>() as u32,
+                )
+            }
+        };
+        if set(libc::SO_RCVBUFFORCE) != 0 {
+            set(libc::SO_RCVBUF);
+        }
+    }
+
+    fn open_packet() -> std::io::Result<Capture> {
         let proto = (libc::ETH_P_ALL as u16).to_be();
         // SAFETY: plain socket creation; the fd is owned right away.
         let fd = unsafe {
@@ -56,32 +101,34 @@ impl Capture {
             return Err(std::io::Error::last_os_error());
         }
         // Loopback shows every packet twice, going out and coming in: the
-        // kernel can leave out the first copy. And a big buffer, so a bulk
-        // transfer between two steps is not cut short (SO_RCVBUFFORCE is
-        // allowed to the owner of the namespace). Both are best effort:
-        // what is lost anyway is counted (`lost`).
-        let set = |level: i32, name: i32, value: i32| {
-            // SAFETY: an int option, passed with its size.
-            unsafe {
-                libc::setsockopt(
-                    fd.as_raw_fd(),
-                    level,
-                    name,
-                    (&value as *const i32).cast(),
-                    size_of::<i32>() as u32,
-                )
-            }
+        // kernel can leave out the first copy (best effort: drain skips it).
+        let one: i32 = 1;
+        // SAFETY: an int option, passed with its size.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_IGNORE_OUTGOING,
+                (&one as *const i32).cast(),
+                size_of::<i32>() as u32,
+            )
         };
-        set(libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1);
-        if set(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 64 << 20) != 0 {
-            set(libc::SOL_SOCKET, libc::SO_RCVBUF, 64 << 20);
-        }
-        Ok(Capture::from_fd(fd))
+        let c = Capture::from_fd(fd);
+        c.bigger_buffer();
+        Ok(c)
     }
 
     /// Packets the kernel dropped since the last call, for want of room in
-    /// the socket's buffer (PACKET_STATISTICS, which resets on reading).
-    pub fn lost(&self) -> u32 {
+    /// the socket's buffer (PACKET_STATISTICS, which resets on reading); for
+    /// the netfilter log, `Some(0)` when some were lost, how many unknown.
+    /// `look`: whether to ask the packet socket's kernel count (a call).
+    pub fn lost(&self, look: bool) -> Option<u32> {
+        if self.nflog {
+            return (self.overruns.replace(0) > 0).then_some(0);
+        }
+        if !look {
+            return None;
+        }
         let mut stats = libc::tpacket_stats {
             tp_packets: 0,
             tp_drops: 0,
@@ -97,13 +144,27 @@ impl Capture {
                 &mut len,
             )
         };
-        if r == 0 { stats.tp_drops } else { 0 }
+        (r == 0 && stats.tp_drops > 0).then_some(stats.tp_drops)
     }
 
-    /// A packet socket another process opened and passed on.
+    /// A capture socket another process opened and passed on.
     pub fn from_fd(fd: OwnedFd) -> Capture {
+        let mut domain: i32 = 0;
+        let mut len = size_of::<i32>() as libc::socklen_t;
+        // SAFETY: an int and its length, for the kernel to fill.
+        unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_DOMAIN,
+                (&mut domain as *mut i32).cast(),
+                &mut len,
+            )
+        };
         Capture {
             fd,
+            nflog: domain == libc::AF_NETLINK,
+            overruns: std::cell::Cell::new(0),
             buf: std::cell::RefCell::new(vec![0; 65536 + 128]),
         }
     }
@@ -115,6 +176,9 @@ impl Capture {
     /// Every frame captured since the last call. Loopback packets are seen
     /// twice, going out and coming in: only the incoming copy is kept.
     pub fn drain(&self) -> Vec<Frame> {
+        if self.nflog {
+            return self.drain_nflog();
+        }
         let mut frames = Vec::new();
         let mut buf = self.buf.borrow_mut();
         loop {
@@ -146,6 +210,45 @@ impl Capture {
                 micros: now.subsec_micros(),
                 bytes: buf[..n as usize].to_vec(),
             });
+        }
+        frames
+    }
+
+    /// Every packet the netfilter log passed on since the last call, as a
+    /// frame on `lo` would carry it (an Ethernet header of zeros but for the
+    /// type, as loopback's).
+    fn drain_nflog(&self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        let mut buf = self.buf.borrow_mut();
+        loop {
+            // SAFETY: buf is valid for its length.
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOBUFS) {
+                    self.overruns.set(self.overruns.get() + 1);
+                    continue;
+                }
+                break;
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            for ip in nflog::packets(&buf[..n as usize]) {
+                let ethertype: u16 = match ip.first().map(|b| b >> 4) {
+                    Some(4) => 0x0800,
+                    Some(6) => 0x86dd,
+                    _ => continue,
+                };
+                let mut bytes = vec![0u8; 12];
+                bytes.extend_from_slice(&ethertype.to_be_bytes());
+                bytes.extend_from_slice(ip);
+                frames.push(Frame {
+                    secs: now.as_secs(),
+                    micros: now.subsec_micros(),
+                    bytes,
+                });
+            }
         }
         frames
     }

@@ -72,7 +72,7 @@ const MAX_SIZE: u64 = 1 << 20;
 
 /// Reads a regular file of at most MAX_SIZE bytes (not a device or a FIFO,
 /// which could be endless or never answer).
-fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
+pub fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
     use std::io::{Error, ErrorKind, Read};
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;

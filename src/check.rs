@@ -9,6 +9,16 @@ use crate::render::{Transcript, TranscriptOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Writes `$s` to stdout, or returns the exit status a failed write ends
+/// with.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        if let Err(code) = crate::cli::print_stdout(&format!($($arg)*)) {
+            return code;
+        }
+    };
+}
+
 /// Where `sockstep check` with no file looks for exercises.
 pub const EXERCISES: &str = "exercises";
 
@@ -23,7 +33,7 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
     let Some(file) = file else {
         return progress();
     };
-    let bytes = match std::fs::read(file) {
+    let bytes = match crate::catalog::read_file(file) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("error: cannot read {file}: {e}");
@@ -32,8 +42,8 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
     };
     if hint {
         match hint_of(&bytes) {
-            Some(h) => println!("hint: {h}"),
-            None => println!("this exercise has no hint"),
+            Some(h) => out!("hint: {h}\n"),
+            None => out!("this exercise has no hint\n"),
         }
         return ExitCode::from(EXIT_OK);
     }
@@ -48,9 +58,9 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
             };
             let text = format!("✗ not yet: {why}. `sockstep check {file} --hint` may help.");
             if json {
-                println!("{}", e.to_json());
+                out!("{}\n", e.to_json());
             }
-            say(json, false, &text);
+            out!("{}", say(json, false, &text));
             return ExitCode::from(EXIT_UNEXPECTED);
         }
     };
@@ -65,32 +75,33 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
     let mut lines = crate::json::Json::new();
     let title = lesson.title.clone();
     let mut shown = true;
+    let mut failed: Option<ExitCode> = None;
     let verdict = run_lesson(lesson, &opts, |events| {
         // The run up to where it goes wrong, and no further.
-        if shown {
-            let out = if json {
+        if shown && failed.is_none() {
+            let text = if json {
                 lines.events(events)
             } else {
                 transcript.events(events)
             };
-            print!("{out}");
+            failed = crate::cli::print_stdout(&text).err();
         }
         if events.iter().any(goes_wrong) {
             shown = false;
         }
     });
+    if let Some(code) = failed {
+        return code;
+    }
     match verdict {
         Ok(Verdict::Done) => {
-            say(
-                json,
-                true,
-                &format!("✓ {title}: done, it does what its goal says."),
-            );
+            let text = format!("✓ {title}: done, it does what its goal says.");
+            out!("{}", say(json, true, &text));
             ExitCode::from(EXIT_OK)
         }
         Ok(Verdict::NotYet(why)) => {
             let text = format!("✗ not yet: {why}. Try again, or `sockstep check {file} --hint`.");
-            say(json, false, &text);
+            out!("{}", say(json, false, &text));
             ExitCode::from(EXIT_UNEXPECTED)
         }
         Err(e) => {
@@ -100,18 +111,19 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
     }
 }
 
-fn say(json: bool, done: bool, text: &str) {
+/// The verdict's line, as text or JSON.
+fn say(json: bool, done: bool, text: &str) -> String {
     if json {
         let e = crate::json::JsonEvent::Check {
             done,
             text: text.to_string(),
         };
-        println!(
-            "{}",
+        format!(
+            "{}\n",
             serde_json::to_string(&e).expect("a verdict serializes")
-        );
+        )
     } else {
-        println!("\n{text}");
+        format!("\n{text}\n")
     }
 }
 
@@ -213,22 +225,22 @@ fn progress() -> ExitCode {
                 return ExitCode::from(EXIT_INTERNAL);
             }
         };
-        println!("{} {shown}", if ok { "✓" } else { "✗" });
+        out!("{} {shown}\n", if ok { "✓" } else { "✗" });
         if ok {
             done += 1;
         } else if next.is_none() {
             next = Some(shown);
         }
     }
-    println!("\n{done} of {} exercises done.", files.len());
+    out!("\n{done} of {} exercises done.\n", files.len());
     if let Some(n) = next {
-        println!("Next: sockstep check {n}");
+        out!("Next: sockstep check {n}\n");
     }
     ExitCode::from(EXIT_OK)
 }
 
 fn status(file: &Path, opts: &Options) -> Result<bool, crate::engine::EngineError> {
-    let Ok(bytes) = std::fs::read(file) else {
+    let Ok(bytes) = crate::catalog::read_file(&file.display().to_string()) else {
         return Ok(false);
     };
     let Ok(lesson) = Lesson::parse(&file.display().to_string(), &bytes) else {

@@ -189,10 +189,10 @@ pub fn main() -> ExitCode {
             crate::check::check(args.file.as_deref(), args.hint, args.format == Format::Json)
         }
         Command::Book { dir } => book(&dir),
-        Command::Schema => {
-            print_stdout(&crate::json::schema());
-            ExitCode::from(EXIT_OK)
-        }
+        Command::Schema => match print_stdout(&crate::json::schema()) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(code) => code,
+        },
     }
 }
 
@@ -206,10 +206,10 @@ fn book(dir: &std::path::Path) -> ExitCode {
         }
     };
     match crate::book::write(dir, &exe, std::path::Path::new(crate::check::EXERCISES)) {
-        Ok(n) => {
-            println!("wrote {n} files below {}", dir.display());
-            ExitCode::from(EXIT_OK)
-        }
+        Ok(n) => match print_stdout(&format!("wrote {n} files below {}\n", dir.display())) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(code) => code,
+        },
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_INTERNAL)
@@ -230,16 +230,25 @@ fn list() -> ExitCode {
             Err(err) => out.push_str(&format!("{:>3}  {:<18} (error: {err})\n", e.number, e.name)),
         }
     }
-    print_stdout(&out);
-    ExitCode::from(EXIT_OK)
+    match print_stdout(&out) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(code) => code,
+    }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
-fn print_stdout(s: &str) -> bool {
+/// Writes to stdout. If that fails, the exit status to end with: a closed
+/// pipe (`| head`) ends the program quietly; any other failure (a full
+/// disk) is an error, said on stderr.
+pub fn print_stdout(s: &str) -> Result<(), ExitCode> {
     let mut out = std::io::stdout().lock();
-    out.write_all(s.as_bytes())
-        .and_then(|()| out.flush())
-        .is_ok()
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitCode::from(EXIT_OK)),
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            Err(ExitCode::from(EXIT_INTERNAL))
+        }
+    }
 }
 
 fn run(args: RunArgs) -> ExitCode {
@@ -275,8 +284,8 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => {
             eprint!("{}", e.render(color && std::io::stderr().is_terminal()));
-            if json {
-                println!("{}", e.to_json());
+            if json && let Err(code) = print_stdout(&format!("{}\n", e.to_json())) {
+                return code;
             }
             return ExitCode::from(EXIT_BAD_INPUT);
         }
@@ -390,8 +399,8 @@ fn run(args: RunArgs) -> ExitCode {
             transcript.events(events)
         }
     };
-    if !print_stdout(&draw(run.header())) {
-        return ExitCode::from(EXIT_OK);
+    if let Err(code) = print_stdout(&draw(run.header())) {
+        return code;
     }
     loop {
         if INTERRUPTED.load(Ordering::SeqCst) {
@@ -411,8 +420,8 @@ fn run(args: RunArgs) -> ExitCode {
                 return ExitCode::from(EXIT_INTERNAL);
             }
         };
-        if !print_stdout(&draw(&events)) {
-            return ExitCode::from(EXIT_OK);
+        if let Err(code) = print_stdout(&draw(&events)) {
+            return code;
         }
         let finished = events.iter().any(|e| matches!(e, Event::Finish { .. }));
         if pause && !finished {
@@ -451,8 +460,10 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
     drop(run);
+    // Every step ran: a signal now (while the run's processes were ended)
+    // does not change how the lesson went.
     if INTERRUPTED.load(Ordering::SeqCst) {
-        return ExitCode::from(EXIT_INTERRUPTED);
+        eprintln!("note: a signal came after the last step; the lesson's result stands");
     }
     ExitCode::from(if passed { EXIT_OK } else { EXIT_UNEXPECTED })
 }

@@ -21,8 +21,10 @@ static HOST: AtomicBool = AtomicBool::new(false);
 /// How a run's actors are confined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confinement {
-    /// chroot into the run's directory, in the run's own namespaces.
-    Chroot,
+    /// chroot into the run's directory; `scoped`: abstract unix sockets
+    /// and signals reach only the run's (in the run's own namespaces they
+    /// are; on the host's network, Landlock ABI 6 scopes them).
+    Chroot { scoped: bool },
     /// Landlock: files beneath the run's directory; `scoped`: abstract
     /// unix sockets and signals within the run too.
     Landlock { scoped: bool },
@@ -33,8 +35,13 @@ pub enum Confinement {
 /// How actors will be confined: in the run's namespaces, or on the host
 /// (by chroot where this process may, as root may; else by Landlock).
 pub fn expected(private: bool) -> Confinement {
-    if private || may_chroot() {
-        return Confinement::Chroot;
+    if private {
+        return Confinement::Chroot { scoped: true };
+    }
+    if may_chroot() {
+        return Confinement::Chroot {
+            scoped: landlock_abi() >= 6,
+        };
     }
     match landlock_abi() {
         0 => Confinement::None,
@@ -70,9 +77,11 @@ pub fn actor(host: bool) -> Result<(), SetupError> {
         // own programs would, and are chrooted; others are kept to the run's
         // directory by Landlock.
         if may_chroot() {
-            return chroot();
+            chroot()?;
+            landlock(false);
+            return Ok(());
         }
-        landlock();
+        landlock(true);
         return Ok(());
     }
     chroot()?;
@@ -110,13 +119,14 @@ fn landlock_abi() -> i64 {
 }
 
 /// Restricts this process with Landlock, as far as the kernel allows:
-/// every file access beneath the working directory, reads of /proc (through
-/// the actor's handle), nothing else; abstract unix sockets and signals
-/// scoped to the run where the ABI has scopes. Best effort: without
-/// Landlock the actor runs unconfined, and the command line says so.
-fn landlock() {
+/// with `files`, every file access beneath the working directory, reads of
+/// /proc (through the actor's handle), nothing else; abstract unix sockets
+/// and signals scoped to the run where the ABI has scopes. Best effort:
+/// without Landlock the actor runs unconfined, and the command line says
+/// so.
+fn landlock(files: bool) {
     let abi = landlock_abi();
-    if abi == 0 {
+    if abi == 0 || (!files && abi < 6) {
         return;
     }
     // Every LANDLOCK_ACCESS_FS_* right of this ABI.
@@ -128,7 +138,11 @@ fn landlock() {
     };
     // struct landlock_ruleset_attr: handled_access_fs, handled_access_net
     // (ABI 4), scoped (ABI 6).
-    let attr: [u64; 3] = [fs, 0, if abi >= 6 { 0b11 } else { 0 }];
+    let attr: [u64; 3] = [
+        if files { fs } else { 0 },
+        0,
+        if abi >= 6 { 0b11 } else { 0 },
+    ];
     let size = match abi {
         1..=3 => 8,
         4 | 5 => 16,
@@ -168,13 +182,13 @@ fn landlock() {
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     );
-    if let Ok(here) = &here {
+    if let (Ok(here), true) = (&here, files) {
         use std::os::fd::AsRawFd;
         allow(here.as_raw_fd(), fs);
     }
     // Reading /proc: the actor's own fds, a sysctl. READ_FILE | READ_DIR.
     let proc = crate::actor::proc_fd();
-    if proc >= 0 {
+    if proc >= 0 && files {
         allow(proc, (1 << 2) | (1 << 3));
     }
     // SAFETY: prctl and landlock_restrict_self with integer arguments.

@@ -134,6 +134,8 @@ struct StepLog {
     before: Vec<Socket>,
     /// The lesson step being run, if one is.
     number: Option<usize>,
+    /// A timer the kernel armed was let fire.
+    timer: bool,
     /// What each completed call reported, by (actor, step number): the
     /// facts of a failure, and its fds as the kernel said they were after.
     done: HashMap<(usize, usize), (Option<FdFacts>, Vec<FdState>)>,
@@ -145,9 +147,14 @@ pub struct Run {
     lesson: Lesson,
     hub: Option<Proc>,
     actors: Vec<Actor>,
-    run_dir: PathBuf,
+    run_dir: proc::RunDir,
     header: Vec<Event>,
     ran: Vec<bool>,
+    /// Each actor's steps not yet run, in order (an actor's steps run in
+    /// the lesson's order).
+    pending: Vec<std::collections::VecDeque<usize>>,
+    /// The kernel's tables the lesson's sockets can be in.
+    tables: crate::kernel::Tables,
     /// Lesson port to real port, on the host's loopback.
     remap: HashMap<u16, u16>,
     /// The locks that keep the real ports this run's until it ends.
@@ -227,6 +234,14 @@ impl Run {
             run_dir,
             header: Vec::new(),
             ran: vec![false; lesson.steps.len()],
+            tables: lesson.tables(),
+            pending: {
+                let mut p = vec![std::collections::VecDeque::new(); lesson.actors.len()];
+                for (i, s) in lesson.steps.iter().enumerate() {
+                    p[s.actor].push_back(i);
+                }
+                p
+            },
             remap: HashMap::new(),
             port_locks: Vec::new(),
             steps_run: 0,
@@ -253,7 +268,7 @@ impl Run {
             step_log: StepLog::default(),
             lesson,
         };
-        proc::make_dirs(&run.run_dir, &run.lesson.paths()).map_err(EngineError::RunDir)?;
+        proc::make_dirs(run.run_dir.path(), &run.lesson.paths()).map_err(EngineError::RunDir)?;
         let network = run.start_hub(opts)?;
         run.private = network == Network::Namespace;
         run.confinement = crate::confine::expected(run.private);
@@ -403,7 +418,7 @@ impl Run {
             if host {
                 args.push("--host".into());
             }
-            let mut hub = Proc::spawn(&opts.exe, &args, &self.run_dir, opts.watchdog)
+            let mut hub = Proc::spawn(&opts.exe, &args, self.run_dir.path(), opts.watchdog)
                 .map_err(EngineError::Spawn)?;
             let reply = hub.recv().map_err(|error| EngineError::Channel {
                 who: "the hub".into(),
@@ -494,10 +509,12 @@ impl Run {
 
     /// The earliest step not yet run whose actor is alive and not parked.
     fn next_step(&self) -> Option<usize> {
-        (0..self.lesson.steps.len()).find(|&i| {
-            let a = &self.actors[self.lesson.steps[i].actor];
-            !self.ran[i] && a.parked.is_none() && a.proc.is_some()
-        })
+        self.pending
+            .iter()
+            .zip(&self.actors)
+            .filter(|(_, a)| a.parked.is_none() && a.proc.is_some())
+            .filter_map(|(p, _)| p.front().copied())
+            .min()
     }
 
     fn resolve(&self, actor: usize, call: &Call<FdRef>) -> Call<i32> {
@@ -616,6 +633,7 @@ impl Run {
             });
         }
         self.ran[i] = true;
+        self.pending[actor].pop_front();
         self.steps_run += 1;
         if let Some(fd) = call.fd() {
             self.step_log
@@ -706,8 +724,7 @@ impl Run {
         }
         let mut any = false;
         for actor in 0..self.actors.len() {
-            let has_steps =
-                (0..self.ran.len()).any(|i| !self.ran[i] && self.lesson.steps[i].actor == actor);
+            let has_steps = !self.pending[actor].is_empty();
             let a = &self.actors[actor];
             if a.proc.is_none() || a.parked.is_some() || has_steps {
                 continue;
@@ -725,6 +742,7 @@ impl Run {
         let Some(armed) = self.armed_timer() else {
             return Ok(false);
         };
+        self.step_log.timer = true;
         events.push(Event::Timer {
             actor: armed.actor,
             step: armed.step,
@@ -942,7 +960,11 @@ impl Run {
         let ports = &self.ports;
         let private = self.private;
         let mut packets = Vec::new();
-        for f in capture.drain() {
+        let drained = capture.drain();
+        // The kernel drops frames only when its buffer for the socket is
+        // full, which takes many more than this: the count is asked then.
+        let may_have_lost = drained.len() >= 32;
+        for f in drained {
             let Some(p) = crate::capture::decode(&f.bytes) else {
                 continue;
             };
@@ -960,9 +982,10 @@ impl Run {
             self.step_log.packets.extend(packets.iter().cloned());
             events.push(Event::Packets { packets });
         }
-        let lost = capture.lost();
-        if lost > 0 {
-            events.push(Event::PacketsLost { count: lost });
+        if let Some(count) = capture.lost(may_have_lost) {
+            events.push(Event::PacketsLost {
+                count: Some(count).filter(|c| *c > 0),
+            });
         }
         Ok(())
     }
@@ -1255,7 +1278,7 @@ impl Run {
         } else {
             None
         };
-        let mut tables = self.lesson.tables();
+        let mut tables = self.tables;
         let mut rows = Vec::new();
         if let Some(diag) = &self.diag {
             let v4 = if tables.tcp {
@@ -1283,7 +1306,11 @@ impl Run {
             }
         }
         rows.extend(crate::kernel::read(pid, tables));
-        rows.extend(self.listeners());
+        rows.extend(if self.listeners_may_have_changed() {
+            self.listeners()
+        } else {
+            self.listeners_as_before()
+        });
         rows.extend(self.unlisted(&rows));
         // Listeners sharing an address (SO_REUSEPORT) may be listed twice.
         let mut inodes = std::collections::HashSet::new();
@@ -1381,6 +1408,60 @@ impl Run {
             }
         }
         rows
+    }
+
+    /// Whether a listener's accept queue may have changed in this step:
+    /// only a handshake (SYN), a reset or a FIN that reaches a queued
+    /// connection, a timer, or a call on a listener (accept, listen, close,
+    /// shutdown; an exit, a fork) changes one. Without a capture, it may
+    /// always have.
+    fn listeners_may_have_changed(&self) -> bool {
+        let log = &self.step_log;
+        self.capture.is_none()
+            || log.timer
+            || !log.died.is_empty()
+            || log.packets.iter().any(|p| {
+                p.tcp_flags()
+                    .is_none_or(|f| f & (SYN | RST | crate::capture::FIN) != 0)
+            })
+            || log.calls.iter().any(|(_, name)| {
+                !matches!(
+                    *name,
+                    "send"
+                        | "recv"
+                        | "read"
+                        | "write"
+                        | "sendto"
+                        | "recvfrom"
+                        | "poll"
+                        | "fcntl"
+                        | "getsockname"
+                        | "getpeername"
+                        | "getsockopt"
+                )
+            })
+    }
+
+    /// The listeners as the last look saw them, when nothing since could
+    /// have changed them.
+    fn listeners_as_before(&self) -> Vec<crate::kernel::Row> {
+        self.sockets
+            .iter()
+            .filter(|s| s.kind.is_tcp() && s.state == State::Listen && s.fd().is_some())
+            .filter_map(|s| {
+                Some(crate::kernel::Row {
+                    kind: s.kind,
+                    local: s.local.clone()?,
+                    peer: None,
+                    state: State::Listen,
+                    recv_q: s.recv_q,
+                    send_q: s.send_q,
+                    inode: s.inode,
+                    timer: None,
+                    peer_inode: None,
+                })
+            })
+            .collect()
     }
 
     /// The run's TCP sockets that fds hold but the kernel's tables do not
@@ -1975,7 +2056,6 @@ impl Drop for Run {
         if let Some(hub) = self.hub.take() {
             hub.kill();
         }
-        let _ = std::fs::remove_dir_all(&self.run_dir);
     }
 }
 

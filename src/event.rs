@@ -173,7 +173,8 @@ pub enum Event {
     Table { sockets: Vec<Socket> },
     /// The capture lost packets (its buffer was full): they are missing
     /// from what is drawn and from the pcap file.
-    PacketsLost { count: u32 },
+    /// Packets the capture missed: how many, where the kernel counts them.
+    PacketsLost { count: Option<u32> },
     /// Packets cannot be captured in this run, and why.
     NoCapture { reason: NoCapture },
     /// A step's expectation did not hold.

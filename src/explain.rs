@@ -240,6 +240,9 @@ pub enum Why {
     /// The path is outside the run's directory, where Landlock keeps the
     /// actors on the host's network.
     OutsideRun,
+    /// An abstract unix name of the host's, which Landlock's scope keeps
+    /// the actors from on the host's network.
+    OutsideScope,
     /// A datagram came back as ICMP port unreachable (`seen`: it was
     /// captured).
     PortUnreachable { seen: bool },
@@ -729,6 +732,19 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                 || matches!(call, Call::Unlink { .. })) =>
         {
             Why::OutsideRun
+        }
+        // Landlock's scope: an abstract name bound outside the run is not
+        // reachable from it (on the host's network; in the run's own
+        // namespace, only the run's names exist).
+        libc::EPERM
+            if matches!(
+                ctx.confinement,
+                crate::confine::Confinement::Landlock { scoped: true }
+                    | crate::confine::Confinement::Chroot { scoped: true }
+            ) && !ctx.private
+                && matches!(target, Some(Addr::Unix(p)) if p.starts_with('@')) =>
+        {
+            Why::OutsideScope
         }
         libc::EACCES => match (call, facts.port_start, target.and_then(Addr::port)) {
             (Call::Bind { .. }, Some(start), Some(port)) if port != 0 && port < start => {

@@ -137,7 +137,7 @@ fn serve(mut ctl: UnixStream, host: bool) -> ExitCode {
         let sent = match req {
             Request::Capture => socket_reply(
                 &mut ctl,
-                crate::capture::Capture::open().map(|c| c.into_fd()),
+                crate::capture::Capture::open(!host).map(|c| c.into_fd()),
             ),
             Request::Diag => {
                 socket_reply(&mut ctl, crate::kernel::Diag::open().map(|d| d.into_fd()))

@@ -45,9 +45,11 @@ pub enum JsonEvent {
         /// On the host's loopback, the free port each lesson port became.
         remapped: Vec<JRemap>,
         /// How the actors are kept to the run: `chroot` (the run's
-        /// directory is their `/`, in the run's own namespaces), `landlock`,
-        /// `landlock_scoped` (abstract unix sockets and signals too), or
-        /// `none`.
+        /// directory is their `/`, and abstract unix sockets and signals
+        /// reach only the run's), `chroot_unscoped` (on the host's network,
+        /// abstract unix sockets of the host are reachable), `landlock`
+        /// (files beneath the run's directory), `landlock_scoped` (abstract
+        /// unix sockets and signals too), or `none`.
         confinement: String,
         /// Unix socket paths outside the lesson's directory (absolute, or
         /// with `..`) are taken inside the run's directory.
@@ -74,7 +76,8 @@ pub enum JsonEvent {
     /// Every socket of the run, as the kernel reports it now.
     Table { sockets: Vec<JSocket> },
     /// The capture's buffer was full: this many packets are missing.
-    PacketsLost { count: u32 },
+    /// How many, where the kernel counts them (else null).
+    PacketsLost { count: Option<u32> },
     /// No packets are captured in this run.
     NoCapture { reason: JNoCapture },
     /// A step's expectation did not hold.
@@ -620,7 +623,8 @@ impl Json {
                         })
                         .collect(),
                     confinement: match confinement {
-                        crate::confine::Confinement::Chroot => "chroot",
+                        crate::confine::Confinement::Chroot { scoped: true } => "chroot",
+                        crate::confine::Confinement::Chroot { scoped: false } => "chroot_unscoped",
                         crate::confine::Confinement::Landlock { scoped: false } => "landlock",
                         crate::confine::Confinement::Landlock { scoped: true } => "landlock_scoped",
                         crate::confine::Confinement::None => "none",
@@ -1032,6 +1036,7 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::UnixRefused { .. } => "unix_refused",
         Why::NoSuchPath => "no_such_path",
         Why::OutsideRun => "outside_run",
+        Why::OutsideScope => "outside_scope",
         Why::PortUnreachable { .. } => "port_unreachable",
         Why::WouldBlock { .. } => "would_block",
         Why::Handshaking { .. } => "handshaking",
@@ -1373,6 +1378,7 @@ pub const WHY_KINDS: &[&str] = &[
     "unix_refused",
     "no_such_path",
     "outside_run",
+    "outside_scope",
     "port_unreachable",
     "would_block",
     "handshaking",
@@ -1466,6 +1472,7 @@ mod tests {
             },
             Why::NoSuchPath,
             Why::OutsideRun,
+            Why::OutsideScope,
             Why::PortUnreachable { seen: true },
             Why::WouldBlock { nonblocking: true },
             Why::Handshaking { nonblocking: true },

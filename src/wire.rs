@@ -310,6 +310,35 @@ fn rest_of_frame(r: &mut impl Read, first: &[u8], n: usize) -> io::Result<Vec<u8
 
 /// Reads one message of any size and the fd that may come with it (the
 /// first read is a recvmsg, which carries the fd).
+/// Waits up to `budget` for `fd` to have data, without sleeping: looks,
+/// and yields the CPU between looks. Waking a process that sleeps costs
+/// more than a call (tens of microseconds on a virtual machine), and the
+/// engine and its actors answer each other within microseconds while a
+/// lesson runs. Past the budget, a blocking receive takes over.
+pub fn spin_until_readable(fd: RawFd, budget: std::time::Duration) {
+    let start = std::time::Instant::now();
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: a one-byte buffer; MSG_PEEK leaves the data queued.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::WouldBlock {
+            return;
+        }
+        if start.elapsed() > budget {
+            return;
+        }
+        // SAFETY: sched_yield takes no arguments.
+        unsafe { libc::sched_yield() };
+    }
+}
+
 pub fn recv_any<T: DeserializeOwned>(
     s: &mut UnixStream,
 ) -> io::Result<(Option<T>, Option<OwnedFd>)> {

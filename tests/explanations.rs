@@ -497,7 +497,11 @@ const NOT_IN_A_SCENARIO: &[(&str, &str)] = &[
     ),
     (
         "outside_run",
-        "Landlock confines actors only on the host's network without root, and the tests run as root",
+        "Landlock confines actors only on the host's network without root: tests/confine.rs shows it",
+    ),
+    (
+        "outside_scope",
+        "it needs the host's network and an abstract socket of the host's: tests/confine.rs shows it",
     ),
 ];
 

@@ -168,17 +168,41 @@ fn peer(fd: i32) -> Option<Addr> {
 
 /// What the kernel says of `fd` now.
 pub fn fd_state(fd: i32) -> FdState {
-    let open = is_open(fd);
-    let kind = if open { kind(fd) } else { None };
+    // One fstat tells whether the fd is open, whether it is a socket, and
+    // the socket's inode; a socket's family and type never change, so they
+    // are asked once per inode.
+    // SAFETY: an all-zero struct stat is a valid value; fstat writes one.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let open = unsafe { libc::fstat(fd, &mut st) } == 0;
+    let socket = open && st.st_mode & libc::S_IFMT == libc::S_IFSOCK;
+    let inode = if open { st.st_ino } else { 0 };
+    let kind = if socket { kind_of(fd, inode) } else { None };
     FdState {
         fd,
         open,
-        inode: if open { inode(fd) } else { 0 },
+        inode,
         tcp_state: kind.filter(|k| k.is_tcp()).and_then(|_| tcp_state(fd)),
         kind,
         local: kind.and_then(|_| local(fd)),
         peer: kind.and_then(|_| peer(fd)),
     }
+}
+
+/// The kind of the socket `fd`, whose inode is `inode`: asked of the
+/// kernel the first time, remembered after.
+fn kind_of(fd: i32, inode: u64) -> Option<Kind> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static KINDS: RefCell<HashMap<u64, Kind>> = RefCell::new(HashMap::new());
+    }
+    if let Some(k) = KINDS.with(|m| m.borrow().get(&inode).copied()) {
+        return Some(k);
+    }
+    let k = kind(fd)?;
+    KINDS.with(|m| m.borrow_mut().insert(inode, k));
+    Some(k)
 }
 
 /// An fd that has just been closed.
@@ -286,18 +310,6 @@ pub fn unprivileged_port_start() -> Option<u16> {
         .trim()
         .parse()
         .ok()
-}
-
-pub fn inode(fd: i32) -> u64 {
-    // SAFETY: fstat writes one struct stat.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd, &mut st) == 0 {
-            st.st_ino
-        } else {
-            0
-        }
-    }
 }
 
 /// The fields of struct tcp_info that sockstep reads.

@@ -98,12 +98,20 @@ impl Proc {
 
     /// The next reply; `None` when the process has closed the channel.
     pub fn recv(&mut self) -> io::Result<Option<Reply>> {
+        self.spin();
         wire::recv(&mut self.ctl)
     }
 
     /// The next reply and the fd that may come with it.
     pub fn recv_fd(&mut self) -> io::Result<(Option<Reply>, Option<std::os::fd::OwnedFd>)> {
+        self.spin();
         wire::recv_fd(&self.ctl)
+    }
+
+    /// Waits a little for the reply without sleeping: an actor answers
+    /// within microseconds (it never blocks).
+    fn spin(&self) {
+        wire::spin_until_readable(self.ctl.as_raw_fd(), Duration::from_micros(300));
     }
 
     /// Waits for the process to end: its signal or exit code. For a
@@ -133,15 +141,102 @@ impl Proc {
     }
 }
 
-/// A fresh directory for the run: actors start there, so relative unix
-/// socket paths stay private to the run.
-pub fn make_run_dir() -> io::Result<PathBuf> {
+/// The run's own directory, in TMPDIR: actors start there (and see it as
+/// `/`), so unix socket paths stay private to the run. Beside it, a lock
+/// file held while the run lives: a run that was killed leaves both, and
+/// the next run, finding the lock free, removes them.
+pub struct RunDir {
+    path: PathBuf,
+    lock_path: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl RunDir {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+        let _ = std::fs::remove_file(&self.lock_path);
+    }
+}
+
+/// Makes the run's directory, and removes those of runs that were killed.
+pub fn make_run_dir() -> io::Result<RunDir> {
     static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let tmp = std::env::temp_dir();
+    remove_stale(&tmp);
     let n = COUNT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("sockstep-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir(&dir)?;
-    Ok(dir)
+    let name = format!("sockstep-{}-{n}", std::process::id());
+    let lock_path = tmp.join(format!("{name}.lock"));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)?;
+    if !try_lock(&lock) {
+        return Err(io::Error::other(format!(
+            "{} is locked by another run",
+            lock_path.display()
+        )));
+    }
+    let path = tmp.join(&name);
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir(&path)?;
+    Ok(RunDir {
+        path,
+        lock_path,
+        _lock: lock,
+    })
+}
+
+/// An exclusive lock on `file`, if no other process holds one.
+fn try_lock(file: &std::fs::File) -> bool {
+    // SAFETY: flock on a valid fd.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Removes the directories (and lock files) in `tmp` of runs whose lock no
+/// process holds: runs that were killed before they could clean up.
+fn remove_stale(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(run) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("sockstep-"))
+            .and_then(|n| n.strip_suffix(".lock"))
+        else {
+            continue;
+        };
+        // Only names this code makes: sockstep-PID-N.lock.
+        if !run
+            .split('-')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        let lock_path = e.path();
+        // A symlink is not a lock this code made.
+        if !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(lock) = std::fs::OpenOptions::new().write(true).open(&lock_path) else {
+            continue;
+        };
+        if try_lock(&lock) {
+            let dir = tmp.join(format!("sockstep-{run}"));
+            if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            let _ = std::fs::remove_file(&lock_path);
+        }
+    }
 }
 
 /// Makes, inside the run's directory, the directories the lesson's unix

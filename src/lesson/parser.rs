@@ -51,6 +51,14 @@ const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
 
 /// The most bytes a repeated string (`"x" * N`) may make.
 const MAX_REPEAT: i64 = 16 << 20;
+/// The most bytes of data all the strings of a lesson may make together.
+pub const MAX_PAYLOAD: usize = 64 << 20;
+/// The most actors a lesson may declare: each is a process.
+pub const MAX_ACTORS: usize = 64;
+/// The most steps a lesson may have.
+pub const MAX_STEPS: usize = 100_000;
+/// The largest lesson, in bytes.
+pub const MAX_INPUT: usize = 1 << 20;
 
 /// The text with control characters shown as `?`, byte for byte, so an
 /// error about a binary file does not write them to the terminal.
@@ -67,6 +75,19 @@ fn printable(text: &str) -> String {
 }
 
 pub fn parse(path: &str, bytes: &[u8]) -> Result<Lesson, LessonError> {
+    if bytes.len() > MAX_INPUT {
+        let text = printable(&String::from_utf8_lossy(&bytes[..MAX_INPUT]));
+        let at = super::error::floor(&text, MAX_INPUT - 1);
+        return Err(LessonError::new(
+            ErrorKind::Limit,
+            path,
+            &text,
+            (at, 0),
+            format!("the lesson is larger than {} bytes", MAX_INPUT),
+            "the limit is here",
+        )
+        .help("a lesson is a short text file; is this the right file?"));
+    }
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
         Err(e) => {
@@ -118,6 +139,8 @@ struct Parser<'a> {
     gap: bool,
     /// Narration waiting for the next step.
     before: Vec<String>,
+    /// Bytes of data the lesson's strings make so far.
+    payload: usize,
 }
 
 /// A parsed argument, before it is checked against its call.
@@ -150,7 +173,28 @@ impl<'a> Parser<'a> {
             bound: Vec::new(),
             gap: false,
             before: Vec::new(),
+            payload: 0,
         }
+    }
+
+    /// Counts `bytes` of data toward the lesson's limit; an error at `span`
+    /// past it.
+    fn payload(&mut self, bytes: usize, span: (usize, usize)) -> Result<(), LessonError> {
+        self.payload = self.payload.saturating_add(bytes);
+        if self.payload > MAX_PAYLOAD {
+            return Err(self
+                .err(
+                    ErrorKind::Limit,
+                    span,
+                    format!(
+                        "the lesson's data passes {} MiB here",
+                        MAX_PAYLOAD >> 20
+                    ),
+                    "too much data",
+                )
+                .help("a lesson's payloads are for showing buffers filling up: a few megabytes are plenty"));
+        }
+        Ok(())
     }
 
     fn err(
@@ -336,6 +380,16 @@ impl<'a> Parser<'a> {
                                     "declared already",
                                 ));
                             }
+                            if actors.len() == MAX_ACTORS {
+                                return Err(self
+                                    .err(
+                                        ErrorKind::Limit,
+                                        t.span(),
+                                        format!("more than {MAX_ACTORS} actors"),
+                                        "one too many",
+                                    )
+                                    .help("each actor is a process: a lesson shows a few"));
+                            }
                             actors.push(name.clone());
                             expect_name = false;
                         }
@@ -388,6 +442,16 @@ impl<'a> Parser<'a> {
         let Tok::Ident(actor_name) = &toks[0].tok else {
             unreachable!("a step starts with an identifier")
         };
+        if self.steps.len() == MAX_STEPS {
+            return Err(self
+                .err(
+                    ErrorKind::Limit,
+                    toks[0].span(),
+                    format!("more than {MAX_STEPS} steps"),
+                    "one too many",
+                )
+                .help("a lesson is read one step at a time: split a long one"));
+        }
         if self.title.is_none() {
             return Err(self
                 .err(
@@ -420,11 +484,11 @@ impl<'a> Parser<'a> {
             e = match closest(actor_name, actors.iter().map(String::as_str)) {
                 Some(s) => e.help(format!(
                     "did you mean `{s}`? the actors are {}",
-                    actors.join(", ")
+                    few(actors)
                 )),
                 None => e.help(format!(
                     "the actors are {}; add `{actor_name}` to the actors line to make a new one",
-                    actors.join(", ")
+                    few(actors)
                 )),
             };
             return Err(e);
@@ -675,7 +739,7 @@ impl<'a> Parser<'a> {
 
     /// Parses arguments up to the closing parenthesis.
     fn args<'t>(
-        &self,
+        &mut self,
         toks: &'t [Token],
         call_tok: &Token,
     ) -> Result<(Vec<ArgTok>, &'t Token, &'t [Token]), LessonError> {
@@ -756,11 +820,13 @@ impl<'a> Parser<'a> {
                                 .help("write \"x\" * 100000 for 100000 bytes of x"));
                         }
                     };
+                    let span = (t.start, toks[i + 2].end - t.start);
                     if s.len().saturating_mul(count) > MAX_REPEAT as usize {
                         return Err(self
-                            .err(ErrorKind::Syntax, (t.start, toks[i + 2].end - t.start), "the data is too large", &format!("at most {MAX_REPEAT} bytes"))
+                            .err(ErrorKind::Limit, span, "the data is too large", &format!("at most {MAX_REPEAT} bytes"))
                             .help("a lesson's payloads are for showing buffers filling up: a few megabytes are plenty"));
                     }
+                    self.payload(s.len() * count, span)?;
                     args.push(ArgTok {
                         arg: Arg::Str(s.repeat(count)),
                         span: (t.start, toks[i + 2].end - t.start),
@@ -768,7 +834,10 @@ impl<'a> Parser<'a> {
                     i += 3;
                     None
                 }
-                Tok::Str(s) => Some(Arg::Str(s.clone())),
+                Tok::Str(s) => {
+                    self.payload(s.len(), t.span())?;
+                    Some(Arg::Str(s.clone()))
+                }
                 Tok::Addr(a) => Some(Arg::Addr(a.clone())),
                 Tok::LBrace => {
                     let pair = match &toks[i..] {
@@ -1506,11 +1575,23 @@ fn to_i32(n: i64) -> i32 {
 }
 
 fn quote_list(names: &[String]) -> String {
-    names
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    few(&quoted)
+}
+
+/// At most five names, and how many more there are.
+fn few(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut out = names
         .iter()
-        .map(|n| format!("`{n}`"))
+        .take(SHOWN)
+        .map(String::as_str)
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if names.len() > SHOWN {
+        out.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    out
 }
 
 /// The span covering `toks`, or the end of `after` when there are none.
@@ -1527,8 +1608,15 @@ fn end_of(toks: &[Token]) -> (usize, usize) {
 
 /// The choice nearest to `word`, if one is near enough to be a typo.
 fn closest<'n>(word: &str, choices: impl Iterator<Item = &'n str>) -> Option<&'n str> {
+    // The distance takes time and memory in the product of the lengths: a
+    // long word is no typo of a short name anyway.
+    const LONGEST: usize = 64;
+    if word.len() > LONGEST {
+        return None;
+    }
     let lower = word.to_ascii_lowercase();
     choices
+        .filter(|c| c.len() <= LONGEST)
         .map(|c| {
             (
                 strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),

@@ -41,11 +41,21 @@ impl KernelView {
                 if flags & ACK != 0 {
                     names.push("ACK");
                 }
-                let mut label = format!("{} seq {}", names.join("-"), seq.wrapping_sub(base));
+                // Past a bulk transfer's worth, how far the numbers got
+                // depends on the kernel's timing: stable output says so much.
+                let number = |n: u32| {
+                    if t.opts.stable && n as usize > BULK {
+                        ">16K".to_string()
+                    } else {
+                        n.to_string()
+                    }
+                };
+                let mut label =
+                    format!("{} seq {}", names.join("-"), number(seq.wrapping_sub(base)));
                 if flags & ACK != 0
                     && let Some(peer) = self.isn.get(&(p.dst.clone(), p.src.clone()))
                 {
-                    label.push_str(&format!(" ack {}", ack.wrapping_sub(*peer)));
+                    label.push_str(&format!(" ack {}", number(ack.wrapping_sub(*peer))));
                 }
                 if !data.is_empty() {
                     label.push_str(&format!(

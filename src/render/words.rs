@@ -168,7 +168,13 @@ pub fn host_note(r: &HostReason, remapped: &[(u16, u16)]) -> String {
 pub fn unconfined(c: crate::confine::Confinement) -> Option<String> {
     use crate::confine::Confinement;
     match c {
-        Confinement::Chroot => None,
+        Confinement::Chroot { scoped: true } => None,
+        Confinement::Chroot { scoped: false } => Some(
+            "note: on the host's network, the actors are kept to the run's directory, but they \
+             can still connect to the host's abstract unix sockets (this kernel's Landlock does \
+             not scope those)"
+                .into(),
+        ),
         Confinement::Landlock { scoped: true } => Some(
             "note: on the host's network, Landlock keeps the actors to the run's directory, but \
              they can still connect to the host's unix sockets by path"
@@ -1050,6 +1056,10 @@ impl Words<'_> {
                 "{target} is outside the run's directory, and on the host's network Landlock keeps \
                  the actors' files within it"
             ),
+            Why::OutsideScope => format!(
+                "{target} is an abstract name bound outside the run, and on the host's network \
+                 Landlock keeps the actors to the run's own abstract names"
+            ),
             Why::PortUnreachable { seen: true } => "an earlier datagram came back as ICMP port \
                                                     unreachable: no socket was bound at the \
                                                     peer's port"
@@ -1263,11 +1273,12 @@ impl Words<'_> {
         )
     }
 
-    pub fn packets_lost(&self, count: u32) -> String {
-        if self.stable {
-            "… some packets were not captured: the capture buffer was full …".into()
-        } else {
-            format!("… {count} packets were not captured: the capture buffer was full …")
+    pub fn packets_lost(&self, count: Option<u32>) -> String {
+        match count {
+            Some(count) if !self.stable => {
+                format!("… {count} packets were not captured: the capture buffer was full …")
+            }
+            _ => "… some packets were not captured: the capture buffer was full …".into(),
         }
     }
 
