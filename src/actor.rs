@@ -84,10 +84,9 @@ pub fn actor_child(channel: OwnedFd, proc: RawFd, ctl_fd: i32, proc_fd: i32, hos
     // does an actor (Rust programs ignore SIGPIPE unless told otherwise).
     // SAFETY: restoring a default disposition has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    // A child an actor forks is reaped by the kernel when it exits, as a
-    // server that does not wait for its children would want.
-    // SAFETY: as above.
-    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+    // A child an actor forks stays a zombie when it exits, as a C server's
+    // does until it waits for it: its exit status is read there. When the
+    // parent ends, the run's init (the hub) takes and reaps it.
     // SAFETY: the channel is at ctl_fd, and nothing else owns it.
     let mut ctl = unsafe { UnixStream::from_raw_fd(ctl_fd) };
     if let Err(e) = crate::confine::actor(host) {
@@ -258,7 +257,8 @@ impl Pending {
             Pending::Close { secs, .. } => WaitKind::Linger { secs: *secs },
             Pending::Poll { .. } => WaitKind::Ready,
             Pending::Send { sent, .. } => WaitKind::Room { sent: *sent },
-            Pending::Connect { .. } | Pending::ConnectAgain { .. } => WaitKind::Handshake,
+            Pending::Connect { .. } => WaitKind::Handshake,
+            Pending::ConnectAgain { .. } => WaitKind::Backlog,
         }
     }
 
@@ -720,7 +720,16 @@ fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {
         }),
     };
     if r == Err(Errno::EAGAIN) && blocking() {
-        return park(got);
+        // A datagram socket shut down for reading: a blocking read that
+        // finds nothing returns 0 at once (a non-blocking one, EAGAIN).
+        let shut = ready(fd, libc::POLLIN | libc::POLLRDHUP) & libc::POLLRDHUP != 0;
+        if !(shut && sys::kind(fd).is_some_and(|k| !k.is_stream())) {
+            return park(got);
+        }
+        let mut done = result(Ok(0));
+        done.data = Some(Vec::new());
+        done.fds.push(fd_state(fd));
+        return Progress::Done(done);
     }
     let mut done = result(r.map(|n| n as i64));
     if let Some(n) = done.errno.is_none().then_some(done.ret as usize) {
@@ -745,6 +754,12 @@ fn recv_all(
     let mut buf = vec![0u8; len - got.len()];
     let r = loop {
         if got.len() == len {
+            break Ok(());
+        }
+        // A blocking MSG_WAITALL that has gathered part of its data and
+        // finds nothing more, but an error, returns what it has and leaves
+        // the error for the next call.
+        if !got.is_empty() && sys::inq(fd) == 0 && ready(fd, libc::POLLIN) & libc::POLLERR != 0 {
             break Ok(());
         }
         match sock::recv(fd, &mut buf[..len - got.len()], flags) {
@@ -940,22 +955,43 @@ fn send_rest(call: Call<i32>, sent: usize) -> Progress {
     let blocking_now = || !flags.contains(&MsgFlag::DontWait) && !nonblocking(fd);
     let mut known: Option<bool> = None;
     let mut blocking = || *known.get_or_insert_with(blocking_now);
-    if sent > 0 && blocking() && ready(fd, libc::POLLOUT) == 0 {
-        return Progress::Parked(Pending::Send { call, sent });
+    // A blocking send that has moved part of its data and is woken by an
+    // error or a hang-up returns what it moved: the error stays for the
+    // next call, and no SIGPIPE comes (the kernel signals only a send that
+    // moved nothing).
+    if sent > 0 {
+        let revents = ready(fd, libc::POLLOUT);
+        if revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+            let mut done = result(Ok(sent as i64));
+            done.fds.push(fd_state(fd));
+            return Progress::Done(done);
+        }
+        if blocking() && revents == 0 {
+            return Progress::Parked(Pending::Send { call, sent });
+        }
     }
+    let first = sent == 0;
     let mut sent = sent;
     let outcome = loop {
         let rest = &data[sent..];
+        // Once some data is moved, a failure does not signal.
+        let quiet = if sent > 0 || !first {
+            MsgFlags::MSG_NOSIGNAL
+        } else {
+            MsgFlags::empty()
+        };
         let r = match &call {
             Call::Sendto { addr, .. } => sys::sendto(
                 fd,
                 rest,
-                (msg_flags(flags) | MsgFlags::MSG_DONTWAIT).bits(),
+                (msg_flags(flags) | MsgFlags::MSG_DONTWAIT | quiet).bits(),
                 addr,
             ),
             Call::Send {
                 via: Via::Socket, ..
-            } => sock::send(fd, rest, msg_flags(flags) | MsgFlags::MSG_DONTWAIT),
+            } => sock::send(fd, rest, msg_flags(flags) | MsgFlags::MSG_DONTWAIT | quiet),
+            // write() takes no flags: on a socket it is send() with none.
+            _ if !quiet.is_empty() => sock::send(fd, rest, MsgFlags::MSG_DONTWAIT | quiet),
             _ => with_nonblock(fd, || {
                 // SAFETY: rest is valid for its length.
                 Errno::result(unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) })

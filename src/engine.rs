@@ -201,6 +201,17 @@ pub struct Run {
     /// Sockets (by inode) whose connect began: the step, and the accept
     /// queue of the listener at its address as the SYN found it.
     connecting: HashMap<u64, Connecting>,
+    /// Sockets (by inode) whose connect in progress a shutdown() aborted,
+    /// and the step.
+    aborted: HashMap<u64, usize>,
+    /// Sockets (by inode) a connect() left unconnected (ECONNABORTED), and
+    /// the step.
+    disconnected: HashMap<u64, usize>,
+    /// Sockets (by inode) whose failed connect gave back the port it had
+    /// picked.
+    released: HashSet<u64>,
+    /// The last timer told: (actor, step, timer).
+    last_timer: Option<(usize, usize, TimerWait)>,
     step_log: StepLog,
 }
 
@@ -265,6 +276,10 @@ impl Run {
             v6only: HashSet::new(),
             bound: HashSet::new(),
             connecting: HashMap::new(),
+            aborted: HashMap::new(),
+            disconnected: HashMap::new(),
+            last_timer: None,
+            released: HashSet::new(),
             step_log: StepLog::default(),
             lesson,
         };
@@ -580,25 +595,33 @@ impl Run {
                 _ => None,
             })
             .collect();
+        // The calls that reported a reset: its error, or SO_ERROR read it.
         for e in &events[from..] {
-            if let Event::Call {
-                outcome:
-                    Outcome::Failed {
-                        errno: libc::ECONNRESET,
-                    },
+            let (Event::Call {
+                outcome,
                 actor,
                 call,
                 ..
             }
             | Event::Completed {
-                outcome:
-                    Outcome::Failed {
-                        errno: libc::ECONNRESET,
-                    },
+                outcome,
                 actor,
                 call,
                 ..
-            } = e
+            }) = e
+            else {
+                continue;
+            };
+            let reported = matches!(
+                outcome,
+                Outcome::Failed {
+                    errno: libc::ECONNRESET
+                } | Outcome::Returned {
+                    extra: Some(Extra::SoError(libc::ECONNRESET)),
+                    ..
+                }
+            );
+            if reported
                 && let Some(fd) = call.fd()
                 && let Some(s) = self.step_log.before.iter().find(|s| {
                     s.fd()
@@ -743,12 +766,18 @@ impl Run {
             return Ok(false);
         };
         self.step_log.timer = true;
-        events.push(Event::Timer {
-            actor: armed.actor,
-            step: armed.step,
-            timer: armed.timer,
-            ms: armed.ms,
-        });
+        // A timer that has not fired yet in the last wait (the kernel's
+        // slack) is waited for again, and not told twice.
+        let told = (armed.actor, armed.step, armed.timer);
+        if self.last_timer != Some(told) {
+            self.last_timer = Some(told);
+            events.push(Event::Timer {
+                actor: armed.actor,
+                step: armed.step,
+                timer: armed.timer,
+                ms: armed.ms,
+            });
+        }
         // A little past the timer, for the kernel's own slack.
         let wait = armed.ms.saturating_add(200);
         match armed.waiter {
@@ -1268,6 +1297,8 @@ impl Run {
                 .map(|c| (c.step, c.addr.clone())),
             v6only: &self.v6only,
             private: self.private,
+            aborted: inode.and_then(|i| self.aborted.get(&i).copied()),
+            disconnected: inode.and_then(|i| self.disconnected.get(&i).copied()),
         }
     }
 
@@ -1367,6 +1398,11 @@ impl Run {
                 self.fins.insert(b.inode);
             }
         }
+        // A connect in progress that got through has ended.
+        self.connecting.retain(|inode, _| {
+            !new.iter()
+                .any(|s| s.inode == *inode && !matches!(s.state, State::SynSent | State::Close))
+        });
         self.sockets = new;
         if !transitions.is_empty() {
             events.push(Event::States { transitions });
@@ -1669,12 +1705,45 @@ impl Run {
         if done.errno == Some(libc::EINPROGRESS) {
             self.began_connect(actor, call, step);
         }
-        // A connect that succeeded leaves nothing pending.
-        if let (Call::Connect { fd, .. }, None) = (call, done.errno)
-            && let Some(st) = self.actors[actor].fds.get(fd)
+        // A connect that succeeded leaves nothing pending; one that found
+        // the connection over leaves the socket unconnected.
+        if let Call::Connect { fd, .. } = call
+            && let Some(inode) = self.actors[actor].fds.get(fd).map(|s| s.inode)
         {
-            let inode = st.inode;
-            self.connecting.remove(&inode);
+            match done.errno {
+                None => {
+                    self.connecting.remove(&inode);
+                    self.disconnected.remove(&inode);
+                }
+                Some(libc::ECONNABORTED) => {
+                    self.disconnected.insert(inode, step);
+                }
+                Some(libc::EINPROGRESS) => {
+                    self.disconnected.remove(&inode);
+                }
+                Some(_) => {}
+            }
+        }
+        if let (Call::Shutdown { fd, how }, Some(libc::ENOTCONN)) = (call, done.errno)
+            && let Some(st) = self.actors[actor].fds.get(fd)
+            && st.kind.is_some_and(|k| !k.is_unix())
+            && st.inode != 0
+        {
+            // An IP socket that is not connected: shutdown() says ENOTCONN
+            // and shuts it down all the same.
+            self.shutdowns.push((st.inode, *how, step));
+        }
+        if let Call::Shutdown { fd, .. } = call
+            && let Some(before) = self
+                .step_log
+                .before
+                .iter()
+                .find(|s| s.fd() == Some(FdOf { actor, fd: *fd }))
+            && before.state == State::SynSent
+        {
+            // A connect in progress, shut down: the kernel aborts it, and
+            // keeps ECONNRESET for the next call.
+            self.aborted.insert(before.inode, step);
         }
         if done.errno.is_none()
             && let Some(fd) = call.fd()
@@ -1763,9 +1832,23 @@ impl Run {
     /// socket's. `done` is mended to say so (the address is still known as
     /// the one its packets came from).
     fn release_stale(&mut self, actor: usize, call: &Call<i32>, done: &mut Done) {
-        let failed_connect = matches!(call, Call::Connect { .. }) && done.errno.is_some();
+        let failed_connect = matches!(call, Call::Connect { .. })
+            && done
+                .errno
+                .is_some_and(|e| !matches!(e, libc::EINPROGRESS | libc::EALREADY | libc::EISCONN));
+        let bound_now = matches!(call, Call::Bind { .. }) && done.errno.is_none();
         for st in done.fds.iter_mut() {
-            let tried = (failed_connect && call.fd() == Some(&st.fd))
+            let this = call.fd() == Some(&st.fd);
+            // A bind() gives the socket an address of its own.
+            if bound_now && this {
+                self.released.remove(&st.inode);
+                continue;
+            }
+            // A connect that failed after the kernel picked a port.
+            if failed_connect && this && st.local.is_some() {
+                self.released.insert(st.inode);
+            }
+            let tried = self.released.contains(&st.inode)
                 || self.connecting.contains_key(&st.inode)
                 || self.connected.contains(&st.inode);
             if st.kind.is_some_and(|k| k.is_tcp())
@@ -1834,7 +1917,14 @@ impl Run {
             }
             pid
         });
-        let (signal, code) = pid.map(|p| self.status(p)).unwrap_or((None, None));
+        let (signal, code) = match pid.map(|p| self.status(p)) {
+            Some((None, None)) | None => self.actors[actor]
+                .peek
+                .as_ref()
+                .and_then(peek::Peek::exit_status)
+                .unwrap_or((None, None)),
+            Some(status) => status,
+        };
         let a = &mut self.actors[actor];
         a.parked = None;
         a.peek = None;
@@ -1954,7 +2044,31 @@ impl Run {
                     self.owner_of(local, peer)
                 })
             }
-            WaitKind::Connection | WaitKind::Handshake | WaitKind::Ready => None,
+            // A later step of another actor that would connect to it.
+            WaitKind::Connection => {
+                let port = self.actors[a]
+                    .fds
+                    .get(&fd)
+                    .and_then(|st| st.local.as_ref()?.port());
+                let local = self.actors[a].fds.get(&fd).and_then(|st| st.local.clone());
+                (0..self.actors.len()).filter(|&b| b != a).find(|&b| {
+                    self.pending[b]
+                        .iter()
+                        .any(|&i| match &self.lesson.steps[i].call {
+                            Call::Connect { addr, .. } => match (addr, &local) {
+                                (Addr::Unix(_), Some(l)) => addr == l,
+                                _ => {
+                                    let real = addr
+                                        .port()
+                                        .map(|p| self.remap.get(&p).copied().unwrap_or(p));
+                                    real.is_some() && real == port
+                                }
+                            },
+                            _ => false,
+                        })
+                })
+            }
+            WaitKind::Handshake | WaitKind::Backlog | WaitKind::Ready => None,
         };
         Some(Waiting {
             actor: a,

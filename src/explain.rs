@@ -132,6 +132,17 @@ pub enum Note {
     Unexplained,
 }
 
+/// How a socket of one IP family holds an address of the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Across {
+    /// An IPv4-mapped IPv6 address ([::ffff:127.0.0.1]) is its IPv4
+    /// address.
+    Mapped,
+    /// An IPv6 socket bound to [::] without IPV6_V6ONLY takes the port for
+    /// IPv4 too.
+    DualStack,
+}
+
 /// Why recv, read or recvfrom returned 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eof {
@@ -164,6 +175,10 @@ pub enum Why {
     Connected { peer: Option<Addr> },
     /// The socket never connected.
     NeverConnected,
+    /// ECONNRESET on a socket whose connect in progress a shutdown() at
+    /// `step` aborted (no packet: the kernel keeps the error for the next
+    /// call).
+    ConnectAborted { step: usize },
     /// EISCONN on a socket whose connection is gone (reset at `step`): the
     /// socket layer counts it as connected still; a socket connects once.
     ConnectsOnce { step: Option<usize> },
@@ -198,11 +213,13 @@ pub enum Why {
     /// of the other (an IPv6 socket bound to [::] without IPV6_V6ONLY
     /// holds the port for IPv4 too, and the other way round); `reuse`:
     /// SO_REUSEADDR is on; `host`: the run is on the host's network,
-    /// where other programs' sockets hold ports too.
+    /// where other programs' sockets hold ports too; `across`: how holders
+    /// of the other IP family hold it.
     AddressHeld {
         by: Vec<Socket>,
         reuse: bool,
         host: bool,
+        across: Vec<Across>,
     },
     /// bind() of a unix socket to a path that exists.
     PathExists,
@@ -228,12 +245,24 @@ pub enum Why {
     /// or another call): the attempt is over, and the socket may connect
     /// again.
     AttemptEnded { step: usize },
-    /// connect() of a unix socket: the path exists, and no socket listens
-    /// at it; `bound`: the run's socket bound there, if it is still open;
-    /// `was_bound`: a socket of the run was bound there before.
+    /// ECONNABORTED from connect() on a socket whose connection is over
+    /// (reset at `step`), its error read already: connect() leaves the
+    /// socket unconnected, and it may connect again.
+    ConnectionOver { step: Option<usize> },
+    /// ENOTCONN on a socket a connect() at `step` left unconnected (it
+    /// found the connection over: ECONNABORTED).
+    Disconnected { step: usize },
+    /// connect() (or, for a datagram socket, a send) of a unix socket: the
+    /// path exists, and no socket takes it: `bound`: the run's socket bound
+    /// there, if it is still open; `was_bound`: a socket of the run was
+    /// bound there before; `stream`: the call was a stream's connect;
+    /// `shut`: the socket listening there was shut down for reading at
+    /// that step (which makes it refuse new connections).
     UnixRefused {
         bound: Option<Socket>,
         was_bound: bool,
+        stream: bool,
+        shut: Option<usize>,
     },
     /// The path does not exist.
     NoSuchPath,
@@ -338,6 +367,12 @@ pub struct Context<'a> {
     pub v6only: &'a std::collections::HashSet<u64>,
     /// Whether the run has a network namespace of its own.
     pub private: bool,
+    /// The step at which a shutdown() aborted this socket's connect in
+    /// progress.
+    pub aborted: Option<usize>,
+    /// The step at which a connect() left this socket unconnected
+    /// (ECONNABORTED), if none has connected it since.
+    pub disconnected: Option<usize>,
 }
 
 impl Context<'_> {
@@ -415,7 +450,13 @@ fn eof(ctx: &Context) -> Option<Eof> {
     }
     let kind = ctx.kind()?;
     if !kind.is_stream() {
-        return Some(Eof::EmptyDatagram);
+        // Shut down for reading, with nothing queued: reads return 0 at
+        // once; else a datagram with no bytes was read.
+        let queued = ctx.before.is_some_and(|s| s.recv_q > 0);
+        return Some(match ctx.shut(true) {
+            Some((_, how)) if !queued => Eof::ShutRead { how },
+            _ => Eof::EmptyDatagram,
+        });
     }
     if let Some((_, how)) = ctx.shut(true) {
         return Some(Eof::ShutRead { how });
@@ -455,6 +496,20 @@ pub fn epipe(ctx: &Context) -> Why {
     }
     if ctx.listening() {
         return Why::Listening;
+    }
+    // A datagram sent to a path whose socket is shut down for reading.
+    if let (Some(k), Some(a @ Addr::Unix(_))) = (ctx.kind(), ctx.call.addr())
+        && k.is_unix()
+        && !k.is_stream()
+        && ctx.sockets().any(|s| {
+            s.local.as_ref() == Some(a)
+                && ctx
+                    .shutdowns
+                    .iter()
+                    .any(|(i, how, _)| *i == s.inode && matches!(how, How::Rd | How::RdWr))
+        })
+    {
+        return Why::PeerShutRead { stream: false };
     }
     match ctx.kind() {
         Some(k) if k.is_unix() && ctx.ever_connected => unix_peer(ctx, k),
@@ -517,9 +572,10 @@ fn dual_stack_holds(ctx: &Context, s: &Socket, wanted: &Addr) -> bool {
         matches!(a, Addr::V6(v) if v.ip().is_unspecified())
             && inode.is_some_and(|i| i != 0 && !ctx.v6only.contains(&i))
     };
-    match (held, wanted) {
-        (Addr::V6(_), Addr::V4(_)) => dual(held, Some(s.inode)),
-        (Addr::V4(_), Addr::V6(_)) => dual(wanted, ctx.inode),
+    // An IPv4-mapped address counts as the IPv4 address it is.
+    match (held.canonical(), wanted.canonical()) {
+        (h @ Addr::V6(_), Addr::V4(_)) => dual(&h, Some(s.inode)),
+        (Addr::V4(_), w @ Addr::V6(_)) => dual(&w, ctx.inode),
         _ => false,
     }
 }
@@ -553,13 +609,36 @@ fn failed(errno: i32, ctx: &Context) -> Why {
         libc::EBADF if !facts.open => Why::NotOpen,
         libc::ENOTSOCK => Why::NotSocket,
         libc::ECONNREFUSED => match (call, target) {
-            (Call::Connect { .. }, Some(a @ Addr::Unix(_))) => Why::UnixRefused {
-                bound: ctx
-                    .sockets()
-                    .find(|s| s.local.as_ref() == Some(a) && s.state != State::Listen)
-                    .cloned(),
-                was_bound: ctx.was_bound,
-            },
+            (Call::Connect { .. }, Some(a @ Addr::Unix(_)))
+                if kind.is_none_or(|k| k.is_stream()) =>
+            {
+                // A listener shut down for reading stays LISTEN, and
+                // refuses.
+                let shut_listener = ctx.sockets().find_map(|s| {
+                    let step = ctx.shutdowns.iter().rev().find_map(|(i, how, step)| {
+                        (*i == s.inode && matches!(how, How::Rd | How::RdWr)).then_some(*step)
+                    })?;
+                    (s.local.as_ref() == Some(a) && s.state == State::Listen)
+                        .then(|| (s.clone(), step))
+                });
+                match shut_listener {
+                    Some((s, step)) => Why::UnixRefused {
+                        bound: Some(s),
+                        was_bound: true,
+                        stream: true,
+                        shut: Some(step),
+                    },
+                    None => Why::UnixRefused {
+                        bound: ctx
+                            .sockets()
+                            .find(|s| s.local.as_ref() == Some(a) && s.state != State::Listen)
+                            .cloned(),
+                        was_bound: ctx.was_bound,
+                        stream: true,
+                        shut: None,
+                    },
+                }
+            }
             (_, _) if kind.is_some_and(|k| k.is_tcp()) => match refused_at {
                 None => Why::Unsettled,
                 Some(a) => Why::Refused {
@@ -587,9 +666,20 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             _ if kind.is_some_and(|k| k.is_unix()) => Why::UnixRefused {
                 bound: None,
                 was_bound: ctx.was_bound,
+                stream: kind.is_some_and(|k| k.is_stream()),
+                shut: None,
             },
             _ => Why::Unsettled,
         },
+        libc::ECONNABORTED
+            if matches!(call, Call::Connect { .. })
+                && facts.state == Some(State::Close)
+                && ctx.ever_connected =>
+        {
+            Why::ConnectionOver {
+                step: ctx.reset().and_then(|r| r.step),
+            }
+        }
         libc::ECONNABORTED
             if matches!(call, Call::Connect { .. })
                 && facts.state == Some(State::Close)
@@ -599,6 +689,9 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                 step: ctx.connect.as_ref().map_or(0, |(s, _)| *s),
             }
         }
+        libc::ENOTCONN if ctx.disconnected.is_some() => Why::Disconnected {
+            step: ctx.disconnected.unwrap_or(0),
+        },
         libc::EISCONN if ctx.listening() => Why::Listening,
         libc::EISCONN if ctx.reset().is_some() || (ctx.ever_connected && !facts.connected) => {
             Why::ConnectsOnce {
@@ -609,6 +702,9 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             peer: ctx.before.and_then(|s| s.peer.clone()),
         },
         libc::EPIPE => epipe(ctx),
+        libc::ECONNRESET if ctx.reset().is_none() && ctx.aborted.is_some() => Why::ConnectAborted {
+            step: ctx.aborted.unwrap_or(0),
+        },
         libc::ECONNRESET => {
             let unix = kind.is_some_and(|k| k.is_unix());
             match ctx.reset() {
@@ -651,22 +747,37 @@ fn failed(errno: i32, ctx: &Context) -> Why {
         libc::EADDRINUSE => match (call, target) {
             (Call::Bind { .. }, Some(Addr::Unix(_))) => Why::PathExists,
             (Call::Bind { .. }, Some(a)) => {
+                // An IPv4-mapped IPv6 address is its IPv4 address: sockets
+                // of either family may hold it.
                 let held = |s: &&Socket| {
-                    Some(s.kind) == kind && s.local.as_ref().is_some_and(|l| overlaps(l, a))
+                    kind.is_some_and(|k| k.ty == s.kind.ty)
+                        && s.local
+                            .as_ref()
+                            .is_some_and(|l| overlaps(&l.canonical(), &a.canonical()))
                 };
                 let mut by: Vec<Socket> = ctx.view_before.iter().filter(held).cloned().collect();
-                if by.is_empty() {
-                    by = ctx
-                        .view_before
-                        .iter()
-                        .filter(|s| dual_stack_holds(ctx, s, a))
-                        .cloned()
-                        .collect();
+                let mut across = Vec::new();
+                if by
+                    .iter()
+                    .any(|s| s.local.as_ref().is_some_and(|l| family(l) != family(a)))
+                {
+                    across.push(Across::Mapped);
                 }
+                let dual: Vec<Socket> = ctx
+                    .view_before
+                    .iter()
+                    .filter(|s| dual_stack_holds(ctx, s, a))
+                    .cloned()
+                    .collect();
+                if !dual.is_empty() {
+                    across.push(Across::DualStack);
+                }
+                by.extend(dual);
                 Why::AddressHeld {
                     by,
                     reuse: facts.reuseaddr,
                     host: !ctx.private,
+                    across,
                 }
             }
             (Call::Listen { .. }, _) => {

@@ -328,6 +328,8 @@ pub enum JWait {
     Room { sent: usize },
     /// The handshake to complete.
     Handshake,
+    /// Room in a unix listener's accept queue.
+    Backlog,
     /// Its data to be acknowledged, for SO_LINGER's `secs` at most.
     Linger { secs: i32 },
     /// One of poll's fds to be ready.
@@ -987,8 +989,17 @@ impl Json {
                 j.flag = Some(*rst);
                 j.step = earlier.as_ref().map(|(s, _)| *s);
             }
-            Why::AttemptEnded { step } => j.step = Some(*step),
-            Why::UnixRefused { bound, was_bound } => {
+            Why::AttemptEnded { step }
+            | Why::ConnectAborted { step }
+            | Why::Disconnected { step } => j.step = Some(*step),
+            Why::ConnectionOver { step } => j.step = *step,
+            Why::UnixRefused {
+                bound,
+                was_bound,
+                shut,
+                ..
+            } => {
+                j.step = *shut;
                 j.sockets = bound.iter().map(|s| self.socket(s)).collect();
                 j.flag = Some(*was_bound);
             }
@@ -1020,6 +1031,7 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::Connected { .. } => "connected",
         Why::NeverConnected => "never_connected",
         Why::ConnectsOnce { .. } => "connects_once",
+        Why::ConnectAborted { .. } => "connect_aborted",
         Why::Reset { .. } => "reset",
         Why::ShutWrite { .. } => "shut_write",
         Why::PeerClosed { .. } => "peer_closed",
@@ -1033,6 +1045,8 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::NotLocal => "not_local",
         Why::Refused { .. } => "refused",
         Why::AttemptEnded { .. } => "attempt_ended",
+        Why::ConnectionOver { .. } => "connection_over",
+        Why::Disconnected { .. } => "disconnected",
         Why::UnixRefused { .. } => "unix_refused",
         Why::NoSuchPath => "no_such_path",
         Why::OutsideRun => "outside_run",
@@ -1186,6 +1200,7 @@ fn wait_json(w: WaitKind) -> JWait {
         WaitKind::Data { got } => JWait::Data { got },
         WaitKind::Room { sent } => JWait::Room { sent },
         WaitKind::Handshake => JWait::Handshake,
+        WaitKind::Backlog => JWait::Backlog,
         WaitKind::Linger { secs } => JWait::Linger { secs },
         WaitKind::Ready => JWait::Ready,
     }
@@ -1362,6 +1377,7 @@ pub const WHY_KINDS: &[&str] = &[
     "connected",
     "never_connected",
     "connects_once",
+    "connect_aborted",
     "reset",
     "shut_write",
     "peer_closed",
@@ -1375,6 +1391,8 @@ pub const WHY_KINDS: &[&str] = &[
     "not_local",
     "refused",
     "attempt_ended",
+    "connection_over",
+    "disconnected",
     "unix_refused",
     "no_such_path",
     "outside_run",
@@ -1434,6 +1452,7 @@ mod tests {
             Why::Connected { peer: None },
             Why::NeverConnected,
             Why::ConnectsOnce { step: None },
+            Why::ConnectAborted { step: 1 },
             Why::Reset {
                 cause: RstCause::Unknown,
                 step: None,
@@ -1455,6 +1474,7 @@ mod tests {
                 by: Vec::new(),
                 reuse: false,
                 host: false,
+                across: Vec::new(),
             },
             Why::PathExists,
             Why::OtherListener { by: None },
@@ -1466,9 +1486,13 @@ mod tests {
                 earlier: None,
             },
             Why::AttemptEnded { step: 1 },
+            Why::ConnectionOver { step: None },
+            Why::Disconnected { step: 1 },
             Why::UnixRefused {
                 bound: None,
                 was_bound: false,
+                stream: true,
+                shut: None,
             },
             Why::NoSuchPath,
             Why::OutsideRun,

@@ -204,6 +204,8 @@ pub enum WaitKind {
     Room { sent: usize },
     /// connect: the handshake has not completed.
     Handshake,
+    /// connect on a unix socket: the listener's accept queue is full.
+    Backlog,
     /// close with SO_LINGER: sent data is not yet acknowledged; the kernel
     /// holds close() for `secs` seconds at most.
     Linger { secs: i32 },

@@ -37,6 +37,36 @@ impl Peek {
         unsafe { libc::poll(&mut p, 1, ms) > 0 }
     }
 
+    /// How the process ended, while it waits to be reaped by a parent that
+    /// is not the hub (an actor that forked it): the exit status the kernel
+    /// keeps for a zombie, read from /proc. (signal, exit code).
+    pub fn exit_status(&self) -> Option<(Option<i32>, Option<i32>)> {
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", self.pidfd.as_raw_fd()))
+            .ok()?;
+        let pid: i32 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Pid:"))?
+            .trim()
+            .parse()
+            .ok()?;
+        if pid <= 0 {
+            return None;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the command's closing parenthesis start at the
+        // third, the state; exit_code is the 52nd.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        if fields.first() != Some(&"Z") {
+            return None;
+        }
+        let status: i32 = fields.get(49)?.parse().ok()?;
+        Some(if status & 0x7f != 0 {
+            (Some(status & 0x7f), None)
+        } else {
+            (None, Some((status >> 8) & 0xff))
+        })
+    }
+
     /// A copy of the actor's `fd`, to be dropped before the actor runs on.
     fn fd(&self, fd: i32) -> Option<OwnedFd> {
         // SAFETY: pidfd_getfd takes a pidfd, a target fd and flags and

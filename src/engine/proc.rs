@@ -172,17 +172,22 @@ pub fn make_run_dir() -> io::Result<RunDir> {
     let n = COUNT.fetch_add(1, Ordering::Relaxed);
     let name = format!("sockstep-{}-{n}", std::process::id());
     let lock_path = tmp.join(format!("{name}.lock"));
+    // Locked under a name no sweep looks at, then renamed: a lock file is
+    // never seen unlocked while its run lives.
+    let fresh = tmp.join(format!(".{name}.lock.new"));
     let lock = std::fs::OpenOptions::new()
         .create(true)
-        .truncate(false)
+        .truncate(true)
         .write(true)
-        .open(&lock_path)?;
+        .open(&fresh)?;
     if !try_lock(&lock) {
+        let _ = std::fs::remove_file(&fresh);
         return Err(io::Error::other(format!(
             "{} is locked by another run",
-            lock_path.display()
+            fresh.display()
         )));
     }
+    std::fs::rename(&fresh, &lock_path)?;
     let path = tmp.join(&name);
     let _ = std::fs::remove_dir_all(&path);
     std::fs::create_dir(&path)?;

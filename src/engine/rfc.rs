@@ -78,6 +78,13 @@ pub fn trace(
                         ours = Some(seq.wrapping_add(p.data().len() as u32));
                         step(Rfc::LastAck, By::SentFin)
                     }
+                    // A FIN that leaves after the state changed: close()
+                    // with data still to send moves to FIN-WAIT-1 (or
+                    // LAST-ACK) at once, and the FIN follows the data.
+                    (Rfc::FinWait1 | Rfc::LastAck | Rfc::Closing, true) if has(FIN) => {
+                        ours = Some(seq.wrapping_add(p.data().len() as u32));
+                        None
+                    }
                     (Rfc::Established, false) if has(FIN) => step(Rfc::CloseWait, By::GotFin),
                     (Rfc::FinWait1, false) if has(FIN) && acks_ours => {
                         step(Rfc::TimeWait, By::GotFinAckingOurs)
@@ -183,6 +190,22 @@ mod tests {
         let passive = trace(Rfc::Established, &a(5000), &a(8080), &p, NONE);
         assert_eq!(path(&passive), [Rfc::CloseWait, Rfc::LastAck, Rfc::Closed]);
     }
+
+    #[test]
+    fn a_fin_sent_behind_data_is_known_when_acknowledged() {
+        // close() with data still queued: FIN-WAIT-1 at once, the FIN
+        // leaves with the last of the data in a later step.
+        let mut fin = seg(5000, 8080, FIN | PSH_ACK, 16385, 1);
+        if let Payload::Tcp { data, .. } = &mut fin.payload {
+            *data = vec![b'x'; 3616];
+        }
+        let p = [fin, seg(8080, 5000, ACK, 1, 20002)];
+        let hops = trace(Rfc::FinWait1, &a(5000), &a(8080), &p, NONE);
+        assert_eq!(path(&hops), [Rfc::FinWait2]);
+        assert_eq!(hops[0].by, By::GotAckOfFin);
+    }
+
+    const PSH_ACK: u8 = crate::capture::PSH | ACK;
 
     #[test]
     fn a_reset_closes_at_once() {

@@ -241,8 +241,17 @@ pub fn diff(old: &[Socket], new: &[Socket], step: &StepFacts) -> Vec<Transition>
         let kept = new
             .iter()
             .any(|n| o.inode != 0 && n.inode == o.inode && n.holder == o.holder);
+        // Another holder only if no old entry was that holder already (two
+        // fds of one socket, after a fork, are each themselves).
         let by_inode = new.iter().enumerate().position(|(i, n)| {
-            !matched[i] && o.inode != 0 && n.inode == o.inode && (n.holder == o.holder || !kept)
+            !matched[i]
+                && o.inode != 0
+                && n.inode == o.inode
+                && (n.holder == o.holder
+                    || (!kept
+                        && !old
+                            .iter()
+                            .any(|x| x.inode == n.inode && x.holder == n.holder)))
         });
         let Some(i) = by_inode.or_else(|| unmatched_pair(&matched, o)) else {
             // Another fd (a forked copy) may still hold the socket: then

@@ -56,7 +56,7 @@ pub const MAX_PAYLOAD: usize = 64 << 20;
 /// The most actors a lesson may declare: each is a process.
 pub const MAX_ACTORS: usize = 64;
 /// The most steps a lesson may have.
-pub const MAX_STEPS: usize = 100_000;
+pub const MAX_STEPS: usize = 50_000;
 /// The largest lesson, in bytes.
 pub const MAX_INPUT: usize = 1 << 20;
 

@@ -293,6 +293,9 @@ pub fn blocked(call: &Call<i32>, wait: WaitKind, stable: bool) -> String {
             format!("waits: the buffers are full ({sent} bytes queued so far)")
         }
         WaitKind::Handshake => "waits: the handshake has not completed".into(),
+        WaitKind::Backlog => {
+            "waits: the listener's accept queue is full; connect() waits for room".into()
+        }
         WaitKind::Linger { secs } => format!(
             "waits: SO_LINGER holds close() until the data sent is acknowledged, {} at most",
             plural(u64::try_from(secs).unwrap_or(0), "second", "seconds")
@@ -885,6 +888,10 @@ impl Words<'_> {
                     "{fd} has never been connected: Linux answers {name}() on a TCP socket \
                      that is not connected with EPIPE (and SIGPIPE), where POSIX says ENOTCONN"
                 ),
+                _ if name == "shutdown" => format!(
+                    "{fd} is not connected to a peer: it never connected. Linux marks it shut \
+                     down all the same, as asked"
+                ),
                 _ => format!("{fd} is not connected to a peer: it never connected"),
             },
             Why::Reset {
@@ -928,6 +935,11 @@ impl Words<'_> {
                     self.rst_long(cause)
                 ),
             },
+            Why::ConnectAborted { step } => format!(
+                "shutdown() at step {step} came while {fd}'s connect was in progress: the kernel \
+                 aborted the connect (no packet goes out), and keeps ECONNRESET for the next \
+                 call. The socket may connect again"
+            ),
             Why::ConnectsOnce { step } => format!(
                 "{fd} was connected, and its connection is gone{}; a socket connects once, and \
                  the kernel counts it as connected still: make a new socket to connect again",
@@ -952,6 +964,10 @@ impl Words<'_> {
                                                    shut down for reading: nothing will read what \
                                                    is sent"
                 .into(),
+            Why::PeerShutRead { stream: false } if call.addr().is_some() => format!(
+                "the socket at {target} is open, but shut down for reading: it takes no more \
+                 datagrams"
+            ),
             Why::PeerShutRead { stream: false } => "the socket this one is connected to is open, \
                                                     but shut down for reading: it takes no more \
                                                     datagrams"
@@ -969,13 +985,12 @@ impl Words<'_> {
                 ),
                 None => format!("{fd} is bound already: a socket is bound once"),
             },
-            Why::AddressHeld { by, reuse, host } => {
-                let wanted = call.addr().map(|a| match a {
-                    Addr::V6(_) => Domain::Inet6,
-                    _ => Domain::Inet,
-                });
-                self.address_held(target, wanted, by, *reuse, *host)
-            }
+            Why::AddressHeld {
+                by,
+                reuse,
+                host,
+                across,
+            } => self.address_held(target, across, by, *reuse, *host),
             Why::PathExists => format!(
                 "a file exists at {target} already: bind() makes a new socket file and will not \
                  reuse one; unlink() it first"
@@ -1031,12 +1046,47 @@ impl Words<'_> {
                 }
                 text
             }
+            Why::ConnectionOver { step } => format!(
+                "{fd}'s connection is over{}, and its error was read already: connect() says so \
+                 with ECONNABORTED and leaves the socket unconnected. It may connect again",
+                step.map(|s| format!(" (reset at step {s})"))
+                    .unwrap_or_default()
+            ),
+            Why::Disconnected { step } => format!(
+                "the connect() at step {step} found {fd}'s connection over and left the socket \
+                 unconnected: it has no peer"
+            ),
             Why::AttemptEnded { step } => format!(
                 "the connect begun at step {step} failed, and its error was read already (by \
                  SO_ERROR or another call): this connect only reports that the attempt is over. \
                  The socket may connect again"
             ),
-            Why::UnixRefused { bound, was_bound } => match (bound, was_bound) {
+            Why::UnixRefused {
+                bound: Some(s),
+                shut: Some(step),
+                ..
+            } => format!(
+                "{} listens at {target}, but was shut down for reading at step {step}: a unix \
+                 listener shut down for reading refuses new connections",
+                self.socket(s)
+            ),
+            Why::UnixRefused {
+                stream: false,
+                was_bound,
+                ..
+            } => {
+                if *was_bound {
+                    format!(
+                        "no socket takes datagrams at {target}: the socket that was bound there \
+                         is closed, and its file stays until unlink()"
+                    )
+                } else {
+                    format!("no socket takes datagrams at {target}: the file there is not one")
+                }
+            }
+            Why::UnixRefused {
+                bound, was_bound, ..
+            } => match (bound, was_bound) {
                 (Some(s), _) => format!(
                     "no socket listens at {target}: {} is bound there and is not listening",
                     self.socket(s)
@@ -1158,11 +1208,12 @@ impl Words<'_> {
     fn address_held(
         &self,
         target: &str,
-        wanted: Option<Domain>,
+        across: &[crate::explain::Across],
         by: &[Socket],
         reuse: bool,
         host: bool,
     ) -> String {
+        use crate::explain::Across;
         if by.is_empty() {
             return if host {
                 format!(
@@ -1182,10 +1233,15 @@ impl Words<'_> {
             .map(|s| format!("{} ({})", self.socket(s), self.state_of(s)))
             .collect();
         let mut text = format!("{target} is held by {}", who.join(" and "));
-        if by.iter().all(|s| Some(s.kind.domain) != wanted) {
+        if across.contains(&Across::Mapped) {
             text.push_str(
-                ", of the other IP family; a socket bound to [::] without IPV6_V6ONLY takes \
-                 the port for IPv4 as well",
+                ". An IPv4-mapped IPv6 address ([::ffff:a.b.c.d]) is the IPv4 address it \
+                 carries, whichever family writes it",
+            );
+        }
+        if across.contains(&Across::DualStack) {
+            text.push_str(
+                ". A socket bound to [::] without IPV6_V6ONLY takes the port for IPv4 as well",
             );
         }
         if by.iter().any(|s| s.state == State::Listen) {
@@ -1203,7 +1259,8 @@ impl Words<'_> {
             });
         } else if !reuse {
             text.push_str(
-                ". Without SO_REUSEADDR on both, two sockets cannot bind one address and port",
+                ". Two sockets bind one address and port only if both set SO_REUSEADDR (and \
+                 neither listens), or both set SO_REUSEPORT",
             );
         }
         text
@@ -1227,9 +1284,7 @@ impl Words<'_> {
                     Some(Why::Reset { .. }) => "it wrote to a connection that was reset",
                     Some(Why::NeverConnected) => "it sent on a socket that never connected",
                     Some(Why::Listening) => "it sent on a listening socket",
-                    Some(Why::ShutWrite { .. }) => {
-                        "it wrote to a socket it had shut down for writing"
-                    }
+                    Some(Why::ShutWrite { .. }) => "it wrote to a socket shut down for writing",
                     Some(Why::PeerClosed { .. }) => {
                         "it wrote to a unix socket whose other end is closed"
                     }
@@ -1320,11 +1375,20 @@ impl Words<'_> {
                     ),
                     _ => String::new(),
                 };
+                let sent = match resends {
+                    0 => "once".to_string(),
+                    n => format!("{} times", u32::from(*n) + 1),
+                };
                 format!(
                     "No step can run. {name}'s connect (step {step}) has no answer to its \
-                     SYN{why}. The kernel sends the SYN again when its retransmission timer \
-                     fires (resend {}{when}): sockstep lets it fire.",
-                    resends.saturating_add(1)
+                     SYN{why}. The SYN has gone out {sent}; when the retransmission timer fires \
+                     {when_}the kernel sends it again, or gives up if its retries \
+                     (net.ipv4.tcp_syn_retries) are spent: sockstep lets it fire.",
+                    when_ = if when.is_empty() {
+                        String::new()
+                    } else {
+                        format!("({}) ", when.trim_start_matches(", "))
+                    }
                 )
             }
             TimerWait::Linger { secs } => format!(
@@ -1363,6 +1427,13 @@ impl Words<'_> {
             "Each waits for the other to read, and neither reads while it sends.".to_string()
         } else if all_on_each_other {
             "Each waits for another that is itself waiting: none can move.".to_string()
+        } else if waits
+            .iter()
+            .any(|w| w.on.is_some_and(|o| waits.iter().any(|x| x.actor == o)))
+        {
+            "What could let them go on waits itself: none can move, and no timer is armed that \
+             could."
+                .to_string()
         } else {
             "No step that is left could let it go on, and no timer is armed that could.".to_string()
         });
@@ -1385,17 +1456,16 @@ impl Words<'_> {
             (WaitKind::Ready, _, _) => "for one of its fds to be ready".into(),
             (WaitKind::Room { .. }, _, Some(o)) => format!("for {o} to read"),
             (WaitKind::Room { .. }, _, None) => "for room in the buffers".into(),
-            (WaitKind::Connection, _, _) => {
+            (WaitKind::Connection, _, Some(o)) => {
+                format!("for a connection, which a later step of {o} would make")
+            }
+            (WaitKind::Connection, _, None) => {
                 "for a connection, and no step left will connect".into()
             }
-            (
-                WaitKind::Handshake,
-                Call::Connect {
-                    addr: a @ Addr::Unix(_),
-                    ..
-                },
-                _,
-            ) => format!("for room in the accept queue of {}", self.addr(a)),
+            (WaitKind::Backlog, Call::Connect { addr, .. }, _) => {
+                format!("for room in the accept queue of {}", self.addr(addr))
+            }
+            (WaitKind::Backlog, _, _) => "for room in an accept queue".into(),
             (WaitKind::Handshake, _, _) => "for the handshake to complete".into(),
             (WaitKind::Linger { .. }, _, Some(o)) => {
                 format!("for {o} to read its data (SO_LINGER)")

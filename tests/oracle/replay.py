@@ -250,6 +250,26 @@ def spawn(chan_end):
     return pid
 
 
+def died_of(pid):
+    """The signal that ended `pid` (None if none did): waited for if it is
+    this process's child, else (a forked actor, whose parent is another
+    actor) read from its zombie's /proc/PID/stat."""
+    try:
+        _, status = os.waitpid(pid, 0)
+        return os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    except ChildProcessError:
+        pass
+    fd = os.pidfd_open(pid)
+    try:
+        select.select([fd], [], [], 5)
+    finally:
+        os.close(fd)
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    status = int(fields[49])
+    return status & 0x7F or None
+
+
 # --- what the kernel says ---------------------------------------------------
 
 def proc_net(held):
@@ -449,8 +469,7 @@ class Replay:
             send_msg(self.chan[actor], {"op": "call", "call": e["call"]})
         self.blocked.pop(actor, None)
         pid = self.pid.pop(actor)
-        _, status = os.waitpid(pid, 0)
-        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        sig = died_of(pid)
         want = e["signal"]
         have = signal.Signals(sig).name if sig else None
         if have != want:
