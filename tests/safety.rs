@@ -417,3 +417,21 @@ fn a_parse_of_random_and_mutated_lessons_is_bounded_and_positioned() {
     }
     assert!(start.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn notes_on_the_host_network_say_the_lesson_port_not_the_remapped_one() {
+    let out = sockstep(&[
+        "run",
+        "byte-order",
+        "--no-pause",
+        "--stable",
+        "--host-network",
+    ])
+    .output()
+    .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains("sin_port holds the bytes 90 1f, read in network order as port 36895"),
+        "{text}"
+    );
+}

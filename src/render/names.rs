@@ -47,6 +47,12 @@ impl Names {
         self.is_ephemeral(port) && !self.ephemeral.borrow().contains(&port)
     }
 
+    /// The port the lesson wrote for the real `port` (the same, but on the
+    /// host's loopback, where lesson ports are remapped).
+    pub fn lesson_port(&self, port: u16) -> u16 {
+        self.lesson.get(&port).copied().unwrap_or(port)
+    }
+
     pub fn port(&self, port: u16) -> String {
         if let Some(l) = self.lesson.get(&port) {
             return l.to_string();

@@ -803,7 +803,9 @@ impl Words<'_> {
         } = call
             && let Some(port) = a.port()
         {
-            lines.push(no_htons(port));
+            // The bytes of the port the lesson wrote, whatever real port
+            // the host's loopback needed.
+            lines.push(no_htons(self.names.lesson_port(port)));
         }
         match extra {
             Some(Extra::Poll(ready)) => lines.push(poll_events(ready)),
