@@ -104,8 +104,8 @@ fn serve(mut ctl: UnixStream) -> i32 {
     let mut parked: Option<Pending> = None;
     loop {
         // The engine's next request often comes within microseconds.
-        wire::spin_until_readable(ctl.as_raw_fd(), std::time::Duration::from_micros(300));
-        let Ok((Some(req), fd)) = wire::recv_any::<Request>(&mut ctl) else {
+        let spin = std::time::Duration::from_micros(300);
+        let Ok((Some(req), fd)) = wire::recv_any::<Request>(&mut ctl, spin) else {
             return 0;
         };
         let reply = match req {

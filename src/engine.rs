@@ -1361,7 +1361,7 @@ impl Run {
                 .map(|i| owners[i].1 * 1000 + i)
                 .unwrap_or(usize::MAX)
         };
-        let fds: Vec<BTreeMap<i32, FdState>> = self.actors.iter().map(|a| a.fds.clone()).collect();
+        let fds: Vec<&BTreeMap<i32, FdState>> = self.actors.iter().map(|a| &a.fds).collect();
         let new = view::snapshot(&rows, &fds, &keep, &self.sockets, &mut self.seen, &rank);
         let elapsed_ms = self.viewed.elapsed().as_millis() as u64;
         self.viewed = Instant::now();

@@ -130,7 +130,7 @@ fn serve(mut ctl: UnixStream, host: bool) -> ExitCode {
                 continue;
             }
         }
-        let (req, fd) = match wire::recv_any::<Request>(&mut ctl) {
+        let (req, fd) = match wire::recv_any::<Request>(&mut ctl, std::time::Duration::ZERO) {
             Ok((Some(req), fd)) => (req, fd),
             _ => return ExitCode::SUCCESS,
         };

@@ -310,8 +310,6 @@ fn rest_of_frame(r: &mut impl Read, first: &[u8], n: usize) -> io::Result<Vec<u8
     Ok(body)
 }
 
-/// Reads one message of any size and the fd that may come with it (the
-/// first read is a recvmsg, which carries the fd).
 /// Waits up to `budget` for `fd` to have data, without sleeping: looks,
 /// and yields the CPU between looks. Waking a process that sleeps costs
 /// more than a call (tens of microseconds on a virtual machine), and the
@@ -341,20 +339,27 @@ pub fn spin_until_readable(fd: RawFd, budget: std::time::Duration) {
     }
 }
 
+/// Reads one message of any size and the fd that may come with it (the
+/// first read is a recvmsg, which carries the fd). For `spin`, the first
+/// read looks without sleeping (as [`spin_until_readable`] does) before it
+/// waits.
 pub fn recv_any<T: DeserializeOwned>(
     s: &mut UnixStream,
+    spin: std::time::Duration,
 ) -> io::Result<(Option<T>, Option<OwnedFd>)> {
     use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
     let mut first = vec![0u8; 4096];
     let mut space = nix::cmsg_space!([RawFd; 1]);
+    let start = std::time::Instant::now();
     let (n, fd) = loop {
         let mut iov = [io::IoSliceMut::new(&mut first)];
-        match recvmsg::<()>(
-            s.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        ) {
+        let looking = !spin.is_zero() && start.elapsed() <= spin;
+        let flags = if looking {
+            MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT
+        } else {
+            MsgFlags::MSG_CMSG_CLOEXEC
+        };
+        match recvmsg::<()>(s.as_raw_fd(), &mut iov, Some(&mut space), flags) {
             Ok(msg) => {
                 let mut fd = None;
                 for c in msg.cmsgs().map_err(io::Error::from)? {
@@ -368,6 +373,10 @@ pub fn recv_any<T: DeserializeOwned>(
                 break (msg.bytes, fd);
             }
             Err(nix::errno::Errno::EINTR) => continue,
+            Err(nix::errno::Errno::EAGAIN) if looking => {
+                // SAFETY: sched_yield takes no arguments.
+                unsafe { libc::sched_yield() };
+            }
             Err(e) => return Err(e.into()),
         }
     };
@@ -385,6 +394,43 @@ pub fn recv_any<T: DeserializeOwned>(
 /// Messages go one at a time, each answered before the next is sent, so
 /// nothing follows a message in the stream: one read usually takes it
 /// whole (and a read that takes less is completed).
+/// [`recv`], looking for the message without sleeping for `spin` first.
+pub fn recv_spinning<T: DeserializeOwned>(
+    s: &mut UnixStream,
+    spin: std::time::Duration,
+) -> io::Result<Option<T>> {
+    let start = std::time::Instant::now();
+    let mut first = [0u8; 512];
+    while start.elapsed() <= spin {
+        // SAFETY: first is valid for its length.
+        let n = unsafe {
+            libc::recv(
+                s.as_raw_fd(),
+                first.as_mut_ptr().cast(),
+                first.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n > 0 {
+            let body = rest_of_frame(s, &first, n as usize)?;
+            return postcard::from_bytes(&body)
+                .map(Some)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        match io::Error::last_os_error() {
+            e if e.kind() == io::ErrorKind::WouldBlock => {}
+            e if e.kind() == io::ErrorKind::Interrupted => continue,
+            e => return Err(e),
+        }
+        // SAFETY: sched_yield takes no arguments.
+        unsafe { libc::sched_yield() };
+    }
+    recv(s)
+}
+
 pub fn recv<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<Option<T>> {
     let mut first = [0u8; 512];
     let n = loop {

@@ -178,15 +178,57 @@ pub fn fd_state(fd: i32) -> FdState {
     let socket = open && st.st_mode & libc::S_IFMT == libc::S_IFSOCK;
     let inode = if open { st.st_ino } else { 0 };
     let kind = if socket { kind_of(fd, inode) } else { None };
+    let tcp_state = kind.filter(|k| k.is_tcp()).and_then(|_| tcp_state(fd));
+    let (local, peer) = match kind {
+        Some(_) => addresses(fd, inode, tcp_state),
+        None => (None, None),
+    };
     FdState {
         fd,
         open,
         inode,
-        tcp_state: kind.filter(|k| k.is_tcp()).and_then(|_| tcp_state(fd)),
+        tcp_state,
         kind,
-        local: kind.and_then(|_| local(fd)),
-        peer: kind.and_then(|_| peer(fd)),
+        local,
+        peer,
     }
+}
+
+/// A socket's local and peer addresses. A TCP socket's do not change while
+/// it listens or has its connection (from ESTABLISHED to LAST-ACK): they
+/// are asked once in those states, and remembered by inode.
+fn addresses(fd: i32, inode: u64, state: Option<State>) -> (Option<Addr>, Option<Addr>) {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    type Pair = (Option<Addr>, Option<Addr>);
+    thread_local! {
+        static KNOWN: RefCell<HashMap<u64, Pair>> = RefCell::new(HashMap::new());
+    }
+    let settled = matches!(
+        state,
+        Some(
+            State::Listen
+                | State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::FinWait2
+                | State::Closing
+                | State::LastAck
+        )
+    );
+    if settled && let Some(known) = KNOWN.with(|m| m.borrow().get(&inode).cloned()) {
+        return known;
+    }
+    let found = (local(fd), peer(fd));
+    KNOWN.with(|m| {
+        let mut m = m.borrow_mut();
+        if settled {
+            m.insert(inode, found.clone());
+        } else {
+            m.remove(&inode);
+        }
+    });
+    found
 }
 
 /// The kind of the socket `fd`, whose inode is `inode`: asked of the

@@ -233,13 +233,17 @@ pub fn open() -> io::Result<OwnedFd> {
         // Each packet is passed on as it comes, not batched.
         (NFULA_CFG_QTHRESH, 1u32.to_be_bytes().to_vec()),
     ];
+    // All three in one send, acknowledged in order.
+    let mut all = Vec::new();
     for (seq, (ty, value)) in (1..).zip(config) {
-        let m = Msg::new(ulog, flags, seq, NFPROTO_UNSPEC, GROUP)
-            .attr(ty, &value)
-            .done();
-        send(&fd, &m)?;
-        acked(&fd, 1)?;
+        all.extend(
+            Msg::new(ulog, flags, seq, NFPROTO_UNSPEC, GROUP)
+                .attr(ty, &value)
+                .done(),
+        );
     }
+    send(&fd, &all)?;
+    acked(&fd, 3)?;
     // Non-blocking from now on, to be drained.
     // SAFETY: fcntl with F_GETFL and F_SETFL and an int of flags.
     unsafe {

@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// How long the engine looks for an answer before it sleeps for it.
+const SPIN: Duration = Duration::from_micros(300);
+
 pub struct Proc {
     /// `None` for a process another actor forked: that actor is its parent,
     /// and reaps it.
@@ -98,8 +101,7 @@ impl Proc {
 
     /// The next reply; `None` when the process has closed the channel.
     pub fn recv(&mut self) -> io::Result<Option<Reply>> {
-        self.spin();
-        wire::recv(&mut self.ctl)
+        wire::recv_spinning(&mut self.ctl, SPIN)
     }
 
     /// The next reply and the fd that may come with it.
@@ -111,7 +113,7 @@ impl Proc {
     /// Waits a little for the reply without sleeping: an actor answers
     /// within microseconds (it never blocks).
     fn spin(&self) {
-        wire::spin_until_readable(self.ctl.as_raw_fd(), Duration::from_micros(300));
+        wire::spin_until_readable(self.ctl.as_raw_fd(), SPIN);
     }
 
     /// Waits for the process to end: its signal or exit code. For a

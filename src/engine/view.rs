@@ -23,7 +23,7 @@ pub type Seen = Vec<(Kind, Option<Addr>, Option<Addr>)>;
 /// had, and which listener a queued connection waits on.
 pub fn snapshot(
     rows: &[Row],
-    fds: &[BTreeMap<i32, FdState>],
+    fds: &[&BTreeMap<i32, FdState>],
     keep: &dyn Fn(&Row) -> bool,
     prev: &[Socket],
     seen: &mut Seen,
