@@ -388,6 +388,7 @@ fn result(r: nix::Result<i64>) -> Done {
         fds: Vec::new(),
         extra: None,
         facts: None,
+        inq: None,
     }
 }
 
@@ -737,7 +738,13 @@ fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {
         done.data = Some(buf);
         done.addr = from;
     }
-    done.fds.push(fd_state(fd));
+    let st = fd_state(fd);
+    // What is left to read, so that a step that moved no packet need not
+    // read every socket of the run again.
+    if st.kind.is_some_and(|k| k.is_tcp()) {
+        done.inq = Some(sys::inq(fd));
+    }
+    done.fds.push(st);
     Progress::Done(done)
 }
 

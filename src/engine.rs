@@ -136,6 +136,8 @@ struct StepLog {
     number: Option<usize>,
     /// A timer the kernel armed was let fire.
     timer: bool,
+    /// What reads of TCP sockets left to read: (inode, bytes).
+    inq: Vec<(u64, u32)>,
     /// What each completed call reported, by (actor, step number): the
     /// facts of a failure, and its fds as the kernel said they were after.
     done: HashMap<(usize, usize), (Option<FdFacts>, Vec<FdState>)>,
@@ -172,6 +174,8 @@ pub struct Run {
     sockets: Vec<Socket>,
     /// When that view was read.
     viewed: Instant,
+    /// When the kernel's tables were last read whole.
+    dumped: Instant,
     /// Frames captured so far, for `--pcap`; `None` if capture failed.
     frames: Option<Vec<Frame>>,
     /// The packet socket on the run's loopback.
@@ -263,6 +267,7 @@ impl Run {
             ports: Vec::new(),
             sockets: Vec::new(),
             viewed: Instant::now(),
+            dumped: Instant::now(),
             frames: Some(Vec::new()),
             capture: None,
             diag: None,
@@ -703,6 +708,7 @@ impl Run {
                     fds: fd_states,
                     extra: None,
                     facts: None,
+                    inq: None,
                 };
                 let fds = self.changed_fds(actor, &known);
                 self.apply_fds(actor, &known);
@@ -1311,7 +1317,14 @@ impl Run {
         };
         let mut tables = self.tables;
         let mut rows = Vec::new();
-        if let Some(diag) = &self.diag {
+        let quiet = self.quiet_step();
+        if quiet {
+            // Nothing moved but reads: the kernel's view is the last one,
+            // with what the reads left.
+            rows.extend(self.tcp_rows_as_before());
+            tables.tcp = false;
+            tables.tcp6 = false;
+        } else if let Some(diag) = &self.diag {
             let v4 = if tables.tcp {
                 diag.tcp(libc::AF_INET as u8)
             } else {
@@ -1337,6 +1350,9 @@ impl Run {
             }
         }
         rows.extend(crate::kernel::read(pid, tables));
+        if !quiet {
+            self.dumped = Instant::now();
+        }
         rows.extend(if self.listeners_may_have_changed() {
             self.listeners()
         } else {
@@ -1444,6 +1460,74 @@ impl Run {
             }
         }
         rows
+    }
+
+    /// Whether no TCP socket's state or queues can have changed in this
+    /// step but by what its calls report: in the run's own namespace, with
+    /// packets captured and none this step, no timer let fire, no process
+    /// ended, only calls that move no packet (reads, options, looks), and
+    /// the last full read of the kernel's tables under a second ago (a
+    /// TIME-WAIT may end without a packet).
+    fn quiet_step(&self) -> bool {
+        let log = &self.step_log;
+        self.private
+            && self.capture.is_some()
+            && !self.tables.udp
+            && !self.tables.udp6
+            && !self.tables.unix
+            && !self.sockets.is_empty()
+            && log.packets.is_empty()
+            && !log.timer
+            && log.died.is_empty()
+            && log.closings.is_empty()
+            && self.dumped.elapsed() < Duration::from_secs(1)
+            && !log.calls.is_empty()
+            // No FIN has come to a socket read: its count would have it.
+            && log.inq.iter().all(|(inode, _)| {
+                self.sockets
+                    .iter()
+                    .any(|s| s.inode == *inode && !s.state.fin_received())
+            })
+            && log.calls.iter().all(|(fd, name)| match *name {
+                // A read that returned says what it left; one that waits
+                // may have taken some already.
+                "recv" | "read" | "recvfrom" => self.actors[fd.actor]
+                    .fds
+                    .get(&fd.fd)
+                    .is_some_and(|st| log.inq.iter().any(|(i, _)| *i == st.inode)),
+                "poll" | "fcntl" | "getsockname" | "getpeername" | "getsockopt" => true,
+                _ => false,
+            })
+    }
+
+    /// The TCP sockets of the last look at the kernel, as its rows, with
+    /// what this step's reads left to read.
+    fn tcp_rows_as_before(&self) -> Vec<crate::kernel::Row> {
+        self.sockets
+            .iter()
+            .filter(|s| s.kind.is_tcp() && s.state != State::Listen)
+            .filter(|s| s.state != State::Close || s.fd().is_none())
+            .filter_map(|s| {
+                let recv_q = self
+                    .step_log
+                    .inq
+                    .iter()
+                    .rev()
+                    .find(|(i, _)| *i == s.inode && *i != 0)
+                    .map_or(s.recv_q, |(_, q)| *q);
+                Some(crate::kernel::Row {
+                    kind: s.kind,
+                    local: s.local.clone()?,
+                    peer: s.peer.clone(),
+                    state: s.state,
+                    recv_q,
+                    send_q: s.send_q,
+                    inode: s.inode,
+                    timer: s.timer,
+                    peer_inode: s.peer_inode,
+                })
+            })
+            .collect()
     }
 
     /// Whether a listener's accept queue may have changed in this step:
@@ -1702,6 +1786,11 @@ impl Run {
         self.step_log
             .done
             .insert((actor, step), (done.facts, done.fds.clone()));
+        if let (Some(inq), Some(st)) = (done.inq, done.fds.first())
+            && st.inode != 0
+        {
+            self.step_log.inq.push((st.inode, inq));
+        }
         if done.errno == Some(libc::EINPROGRESS) {
             self.began_connect(actor, call, step);
         }

@@ -122,6 +122,8 @@ pub struct Done {
     pub extra: Option<Extra>,
     /// For a failed call: what the kernel says of its fd, to tell why.
     pub facts: Option<FdFacts>,
+    /// For a read of a TCP socket: the bytes left to read (SIOCINQ).
+    pub inq: Option<u32>,
 }
 
 /// What a call reported beyond its return value.
