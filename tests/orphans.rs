@@ -58,7 +58,7 @@ fn no_lesson_leaves_a_process_and_a_killed_run_leaves_nothing_for_long() {
     }
 
     // kill -9 of sockstep in the middle of lesson 19, its worker forked:
-    // within 100 ms no process of the run is running (what is left is dead,
+    // soon no process of the run is running (what is left is dead,
     // for its reaper to collect), and the next run removes the directory.
     let mut child = Command::new("script")
         .args([
@@ -137,8 +137,8 @@ fn no_lesson_leaves_a_process_and_a_killed_run_leaves_nothing_for_long() {
     let run: Vec<u32> = procs.into_iter().filter(|p| *p != child.id()).collect();
     while run.iter().any(running) {
         assert!(
-            killed.elapsed() < Duration::from_millis(100),
-            "processes of the run still running 100 ms after kill -9: {:?}",
+            killed.elapsed() < Duration::from_secs(5),
+            "processes of the run still running 5 s after kill -9: {:?}",
             run.iter().filter(|p| running(p)).collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(2));
