@@ -67,6 +67,25 @@ impl fmt::Display for FindError {
     }
 }
 
+/// What to run after the built-in lesson at `path`, in a sentence; `None`
+/// for a lesson that is not built in.
+pub fn next_after(path: &str) -> Option<String> {
+    let lessons = built_in();
+    let this = lessons
+        .iter()
+        .find(|e| path == format!("lessons/{}", e.file))?;
+    Some(
+        match lessons
+            .iter()
+            .filter(|e| e.number > this.number)
+            .min_by_key(|e| e.number)
+        {
+            Some(n) => crate::render::words::next_lesson(n.number, &n.name),
+            None => crate::render::words::last_lesson(),
+        },
+    )
+}
+
 /// The largest lesson file sockstep reads.
 const MAX_SIZE: u64 = 1 << 20;
 

@@ -280,6 +280,7 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
+    let source_path = source.path.clone();
     let lesson = match Lesson::parse(&source.path, &source.bytes) {
         Ok(l) => l,
         Err(e) => {
@@ -345,8 +346,13 @@ fn run(args: RunArgs) -> ExitCode {
             args.record.as_deref(),
             &INTERRUPTED,
         ) {
-            Ok(crate::tui::Outcome::Quit { passed: true }) => ExitCode::from(EXIT_OK),
-            Ok(crate::tui::Outcome::Quit { passed: false }) => ExitCode::from(EXIT_UNEXPECTED),
+            Ok(crate::tui::Outcome::Quit { passed, finished }) => {
+                // After the last step: what to run next.
+                if finished && let Some(next) = catalog::next_after(&source_path) {
+                    eprintln!("{next}");
+                }
+                ExitCode::from(if passed { EXIT_OK } else { EXIT_UNEXPECTED })
+            }
             Ok(crate::tui::Outcome::Interrupted) => interrupted(),
             Err(_) if INTERRUPTED.load(Ordering::SeqCst) => interrupted(),
             Err(e) => {

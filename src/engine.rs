@@ -2267,6 +2267,7 @@ fn check(expect: &Expect, outcome: &Outcome) -> Option<Got> {
     let ok = match (expect, outcome) {
         (Expect::Value(v), Outcome::Returned { ret, .. }) => ret == v,
         (Expect::Errno(e), Outcome::Failed { errno }) => errno == e,
+        (Expect::Fails, Outcome::Failed { .. }) => true,
         (Expect::Bytes(b), Outcome::Returned { data: Some(d), .. }) => d == b,
         (Expect::Blocks, Outcome::Blocked { .. }) => true,
         _ => false,

@@ -518,11 +518,21 @@ pub struct JWaiting {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JExpect {
-    Value { value: i64 },
-    Errno { errno: String },
-    Bytes { data: JBytes },
+    Value {
+        value: i64,
+    },
+    Errno {
+        errno: String,
+    },
+    /// The call fails, with whatever errno (`=> -1`).
+    Fails,
+    Bytes {
+        data: JBytes,
+    },
     Blocks,
-    Signal { signal: String },
+    Signal {
+        signal: String,
+    },
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -1266,6 +1276,7 @@ fn expect_json(e: &Expect) -> JExpect {
         Expect::Errno(n) => JExpect::Errno {
             errno: errno_name(*n),
         },
+        Expect::Fails => JExpect::Fails,
         Expect::Bytes(b) => JExpect::Bytes {
             data: bytes_json(b),
         },

@@ -78,8 +78,11 @@ pub struct Step {
 pub enum Expect {
     /// `=> 3`: the call returns this value.
     Value(i64),
-    /// `=> ECONNREFUSED`: the call fails with this errno.
+    /// `=> ECONNREFUSED` (or `=> -1 ECONNREFUSED`): the call fails with
+    /// this errno.
     Errno(i32),
+    /// `=> -1`: the call fails, with whatever errno.
+    Fails,
     /// `=> "text"`: the call receives exactly these bytes.
     Bytes(Vec<u8>),
     /// `=> blocks`: the call cannot complete when it is made.

@@ -12,7 +12,7 @@ pub mod ui;
 use crate::engine::{EngineError, Options};
 use crate::lesson::Lesson;
 use app::App;
-use crossterm::event::{self, Event as TermEvent};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 use std::io::Write;
@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 /// How the full-screen view ended.
 pub enum Outcome {
     /// The user quit (at the end of the run or before); whether the run so
-    /// far went as the lesson expects.
-    Quit { passed: bool },
+    /// far went as the lesson expects, and whether it had ended.
+    Quit { passed: bool, finished: bool },
     /// A signal (Ctrl-C from outside, SIGTERM, SIGHUP) ended it.
     Interrupted,
 }
@@ -43,6 +43,7 @@ pub fn run(
     let Some(path) = record else {
         let mut terminal =
             ratatui::try_init().map_err(|e| format!("cannot use the terminal: {e}"))?;
+        mouse(true);
         let how = How {
             auto,
             quiz,
@@ -51,6 +52,7 @@ pub fn run(
             interrupted,
         };
         let result = event_loop(&mut terminal, lesson, opts, &how);
+        mouse(false);
         ratatui::restore();
         return result;
     };
@@ -62,6 +64,7 @@ pub fn run(
     // As ratatui::init does: a panic restores the terminal first.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        mouse(false);
         ratatui::restore();
         hook(info);
     }));
@@ -70,6 +73,7 @@ pub fn run(
         .map_err(|e| e.to_string())
         .and_then(|()| Terminal::new(backend).map_err(|e| e.to_string()))
         .and_then(|mut terminal| {
+            let _ = crossterm::execute!(terminal.backend_mut(), EnableMouseCapture);
             let how = How {
                 auto,
                 quiz,
@@ -80,6 +84,7 @@ pub fn run(
             let result = event_loop(&mut terminal, lesson, opts, &how);
             let _ = crossterm::execute!(
                 terminal.backend_mut(),
+                DisableMouseCapture,
                 crossterm::terminal::LeaveAlternateScreen,
                 crossterm::cursor::Show
             );
@@ -87,6 +92,16 @@ pub fn run(
         });
     ratatui::restore();
     result
+}
+
+/// Turns the terminal's mouse reports on (the wheel scrolls a pane) or off.
+fn mouse(on: bool) {
+    let mut out = std::io::stdout();
+    let _ = if on {
+        crossterm::execute!(out, EnableMouseCapture)
+    } else {
+        crossterm::execute!(out, DisableMouseCapture)
+    };
 }
 
 /// Writes to the terminal and to an asciicast v2 file: a JSON header, then
@@ -265,6 +280,11 @@ fn event_loop<B: Backend>(
                         last_step = Instant::now();
                     }
                 }
+                TermEvent::Mouse(m) => {
+                    if let Some(action) = keys::mouse(m) {
+                        app.handle(action).map_err(fail)?;
+                    }
+                }
                 TermEvent::Resize(cols, rows) => {
                     if let Some(r) = resized {
                         r.store(u32::from(cols) << 16 | u32::from(rows), Ordering::SeqCst);
@@ -279,7 +299,7 @@ fn event_loop<B: Backend>(
             }
         } else if let Some(every) = app.auto
             && last_step.elapsed() >= every
-            && !app.wants_text()
+            && !app.autoplay_paused()
         {
             // As Space would: a quiz question stops the autoplay.
             app.handle(app::Action::Next).map_err(fail)?;
@@ -291,6 +311,7 @@ fn event_loop<B: Backend>(
             }
             return Ok(Outcome::Quit {
                 passed: app.passed(),
+                finished: app.at_end(),
             });
         }
     }

@@ -66,10 +66,27 @@ fn keys_move_through_the_run() {
     assert!(a.auto.unwrap() < every);
     a.handle(Action::ToggleAuto).unwrap();
     assert_eq!(a.auto, None);
-    a.handle(Action::Help).unwrap();
-    assert!(a.help);
-    a.handle(Action::Next).unwrap();
-    assert!(!a.help, "any key closes the help");
+    let at = a.at;
+    for key in [Action::Next, Action::Quit, Action::Other] {
+        a.handle(Action::Help).unwrap();
+        assert!(a.help);
+        a.handle(key).unwrap();
+        assert!(!a.help, "{key:?} closes the help");
+        assert!(!a.quit, "{key:?} in the help does not quit");
+        assert_eq!(a.at, at, "{key:?} in the help does not move the run");
+    }
+    a.handle(Action::Glossary).unwrap();
+    assert!(
+        a.autoplay_paused(),
+        "autoplay waits while the words are open"
+    );
+    a.handle(Action::Quit).unwrap();
+    assert!(!a.glossary && !a.quit);
+    a.handle(Action::Goto).unwrap();
+    assert!(a.autoplay_paused(), "autoplay waits while g takes a number");
+    a.handle(Action::Digit(2)).unwrap();
+    a.handle(Action::Enter).unwrap();
+    assert!(!a.autoplay_paused());
     a.handle(Action::Quit).unwrap();
     assert!(a.quit);
 }
@@ -83,7 +100,7 @@ fn screens_at_chosen_steps() {
         ("lessons/08-reset.lesson", 9, "reset-9"),
     ];
     for (path, step, name) in cases {
-        for (cols, rows) in [(80, 24), (160, 48)] {
+        for (cols, rows) in [(80, 24), (100, 30), (160, 48)] {
             let mut a = app(path, cols);
             if step == 99 {
                 a.handle(Action::End).unwrap();
@@ -374,4 +391,121 @@ fn a_deadlock_is_shown_before_the_run_is_torn_down() {
         2,
         "{states:?}"
     );
+}
+
+/// The panes of the screen that `screen` shows, by their title's first
+/// word: the lines between a pane's top border and its bottom one.
+fn pane(screen: &str, title: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in screen.lines() {
+        let t = line.trim_start_matches(['┌', '┏']).trim_start();
+        if (line.starts_with('┌') || line.starts_with('┏'))
+            && t.trim_start_matches("▸ ").starts_with(title)
+        {
+            inside = true;
+            continue;
+        }
+        if inside && (line.starts_with('└') || line.starts_with('┗')) {
+            out.push_str(line);
+            break;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn at_80x24_and_100x30_everything_is_in_sight_or_a_key_away() {
+    // hello, step 7: the handshake's arrows and what accept returned.
+    for (cols, rows, pgdn) in [(100, 30, false), (80, 24, true)] {
+        let tag = unique_tag(&format!("tui-hello-{cols}"));
+        let t = Tmux::new(&tag, cols, rows, &format!("{BIN} run hello; sleep 60"));
+        t.wait_for("0 of 14 steps run");
+        t.keys(&["g", "7", "Enter"]);
+        let s = t.wait_for("7 of 14 steps run");
+        let ladder = pane(&s, "ladder");
+        for arrow in ["◀─ SYN seq 0", "── SYN-ACK seq 0 ack 1"] {
+            assert!(ladder.contains(arrow), "{cols}x{rows}: no {arrow:?}:\n{s}");
+        }
+        if pgdn {
+            assert!(!ladder.contains("returns 4"), "{s}");
+            assert!(
+                ladder.contains("more: PgDn"),
+                "the mark names the key:\n{s}"
+            );
+            t.keys(&["PageDown"]);
+            let s = t.wait_for("returns 4");
+            assert!(pane(&s, "ladder").contains("◀─ ACK seq 1 ack 1"), "{s}");
+        } else {
+            assert!(ladder.contains("◀─ ACK seq 1 ack 1"), "{s}");
+            assert!(ladder.contains("c = accept(3) returns 4"), "{s}");
+            // The narration, whole.
+            let words = pane(&s, "what happened");
+            assert!(words.contains("The kernel sends SYN"), "{s}");
+            assert!(words.contains("│this client."), "{s}");
+            assert!(!words.contains("more"), "{s}");
+        }
+        // Help, closed by Esc, leaves the run where it was.
+        t.keys(&["?"]);
+        t.wait_for("Any key closes");
+        t.keys(&["Escape"]);
+        let s = t.wait_for("7 of 14 steps run");
+        assert!(!s.contains("Any key closes"), "{s}");
+        // Quit after the last step: what to run next.
+        t.keys(&["End"]);
+        t.wait_for("THE END");
+        t.keys(&["q"]);
+        t.wait_for("sockstep run 2");
+    }
+
+    // lesson 19, step 9: four sockets, two of them below; Tab to the
+    // sockets pane shows them all.
+    let tag = unique_tag("tui-fork");
+    let t = Tmux::new(&tag, 80, 24, &format!("{BIN} run 19; sleep 60"));
+    t.wait_for("0 of 16 steps run");
+    t.keys(&["g", "9", "Enter"]);
+    let s = t.wait_for("9 of 16 steps run");
+    let table = pane(&s, "sockets");
+    assert!(table.contains("more: Tab here, PgDn"), "{s}");
+    assert!(!table.contains("client fd 3"), "{s}");
+    t.keys(&["Tab", "Tab", "Tab"]);
+    let s = t.wait_for("┏ ▸ sockets");
+    let table = pane(&s, "sockets");
+    for row in ["server fd 3", "server fd 4", "worker fd 4", "client fd 3"] {
+        assert!(table.contains(row), "no {row:?}:\n{s}");
+    }
+    assert!(!table.contains("more"), "{s}");
+    // z: the focused pane fills the screen, and back.
+    t.keys(&["z"]);
+    let s = t.wait_for("9 of 16 steps run");
+    assert!(!s.contains("what happened"), "{s}");
+    t.keys(&["z"]);
+    t.wait_for("what happened");
+    drop(t);
+
+    // lesson 8, step 9: its narration whole once Tab gives it the room.
+    let tag = unique_tag("tui-reset");
+    let t = Tmux::new(&tag, 80, 24, &format!("{BIN} run 8; sleep 60"));
+    t.wait_for("0 of 13 steps run");
+    t.keys(&["g", "9", "Enter"]);
+    let s = t.wait_for("9 of 13 steps run");
+    assert!(
+        pane(&s, "what happened").contains("more: Tab here, PgDn"),
+        "{s}"
+    );
+    t.keys(&["Tab", "Tab"]);
+    let s = t.wait_for("┏ ▸ what happened");
+    let words = pane(&s, "what happened");
+    assert!(words.contains("no TIME-WAIT."), "{s}");
+    assert!(!words.contains("more"), "{s}");
+    drop(t);
+
+    // Too small: one line that says the size it needs.
+    let tag = unique_tag("tui-small");
+    let t = Tmux::new(&tag, 50, 15, &format!("{BIN} run 8; sleep 60"));
+    t.wait_for("at least 60x20; this");
 }

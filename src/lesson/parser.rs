@@ -1490,7 +1490,7 @@ impl<'a> Parser<'a> {
                 .err(ErrorKind::Syntax, first.span(), "unexpected token after the call", "expected `=>` or the end of the line")
                 .help("write an expectation like `=> 0`, `=> ECONNREFUSED`, `=> \"hello\"` or `=> blocks`"));
         }
-        let help = "an expectation is a number, an errno (ECONNREFUSED), the bytes received (\"hello\"), `blocks`, or a signal (SIGPIPE)";
+        let help = "an expectation is a number, an errno (ECONNREFUSED, or -1 ECONNREFUSED; -1 alone for any failure), the bytes received (\"hello\"), `blocks`, or a signal (SIGPIPE)";
         let Some(value) = toks.get(1) else {
             return Err(self
                 .err(
@@ -1501,7 +1501,20 @@ impl<'a> Parser<'a> {
                 )
                 .help(help));
         };
-        if let Some(extra) = toks.get(2) {
+        // `=> -1 ECONNREFUSED`, as a C programmer reads a failure: the
+        // errno says it all; `=> -1` alone, any failure.
+        let (value, rest) = match (&value.tok, toks.get(2)) {
+            (
+                Tok::Int(-1),
+                Some(
+                    e @ Token {
+                        tok: Tok::Ident(_), ..
+                    },
+                ),
+            ) => (e, 3),
+            _ => (value, 2),
+        };
+        if let Some(extra) = toks.get(rest) {
             return Err(self
                 .err(
                     ErrorKind::Syntax,
@@ -1512,6 +1525,8 @@ impl<'a> Parser<'a> {
                 .help(help));
         }
         let expect = match &value.tok {
+            // No call returns -1 but to fail.
+            Tok::Int(-1) => Expect::Fails,
             Tok::Int(n) => Expect::Value(*n),
             Tok::Str(bytes) if call.receives() => Expect::Bytes(bytes.clone()),
             Tok::Str(_) => {

@@ -459,8 +459,23 @@ impl Transcript {
         let pad = col.saturating_sub(gutter.chars().count());
         out.push_str(&self.paint(gutter, Style::new().dimmed()));
         out.push_str(&" ".repeat(pad));
-        out.push_str(&self.paint(text, style));
-        if text.chars().count() + 1 + result.chars().count() <= room {
+        // A call longer than its column goes on under itself, indented.
+        let lines = if cols(text) > room {
+            wrap(text, room.saturating_sub(2))
+        } else {
+            vec![text.to_string()]
+        };
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+                out.push_str(&" ".repeat(col + 2));
+            }
+            out.push_str(&self.paint(line, style));
+        }
+        let last = lines
+            .last()
+            .map_or(0, |l| cols(l) + if lines.len() > 1 { 2 } else { 0 });
+        if last + 1 + cols(result) <= room {
             out.push(' ');
         } else {
             out.push('\n');

@@ -230,6 +230,7 @@ pub fn expectation(e: &Expect) -> String {
     match e {
         Expect::Value(v) => format!("{v}"),
         Expect::Errno(n) => errno_name(*n),
+        Expect::Fails => "it to fail (-1)".into(),
         Expect::Bytes(b) => quote_bytes(b, 40),
         Expect::Blocks => "it to block".into(),
         Expect::Signal(s) => format!("the process to die of {}", signal_name(*s)),
@@ -241,6 +242,8 @@ pub fn answer(e: &Expect) -> String {
     match e {
         Expect::Blocks => "blocks".into(),
         Expect::Signal(s) => signal_name(*s),
+        Expect::Fails => "-1".into(),
+        Expect::Bytes(b) => format!("{} ({} bytes)", quote_bytes(b, 40), b.len()),
         other => expectation(other),
     }
 }
@@ -1599,4 +1602,95 @@ pub fn alert_title(kind: crate::tui::app::AlertKind) -> &'static str {
         AlertKind::Died => "A PROCESS DIED",
         AlertKind::NotExpected => "NOT AS THE LESSON EXPECTS",
     }
+}
+
+// --- The full-screen view's own words ----------------------------------
+
+/// The ladder pane's title.
+pub const LADDER_TITLE: &str = "ladder · steps numbered at left";
+/// What the source pane's columns are.
+pub const SOURCE_COLUMNS: &str = "line, step";
+pub const SOCKETS_TITLE: &str = "sockets, as the kernel reports them (● changed)";
+pub const SOCKETS_NONE: &str = "sockets: none";
+
+/// What the first screen says, before the goal and the introduction.
+pub const FIRST_SCREEN: &str = "Each step of this lesson makes one system call for real, in a \
+    process of its own per actor; the ladder shows what it gave and what the kernel did. Space \
+    runs the next step, ← goes back. Tab moves between the panes, PgDn scrolls the one in focus, \
+    ? lists the keys, w explains the words.";
+
+/// One line, when the terminal is too small to draw the view.
+pub fn too_small(cols: u16, rows: u16, min_cols: u16, min_rows: u16) -> String {
+    format!(
+        "sockstep needs a terminal of at least {min_cols}x{min_rows}; this one is {cols}x{rows}. \
+         Make it larger, or run with --plain."
+    )
+}
+
+/// The mark for lines above those in sight.
+pub fn more_above(n: usize) -> String {
+    format!(" ↑ {n} more ")
+}
+
+/// The mark for lines below those in sight, with the key that shows them.
+pub fn more_below(n: usize, focused: bool) -> String {
+    if focused {
+        format!(" ↓ {n} more: PgDn ")
+    } else {
+        format!(" ↓ {n} more: Tab here, PgDn ")
+    }
+}
+
+/// The keys, for the help.
+pub fn help_keys() -> String {
+    "\
+Space, →, n   next step
+←, p          back one step (the lesson is run again up to there)
+r, Home       restart
+End           run to the end
+g 12 Enter    go to step 12 (steps as the ladder numbers them)
+a             autoplay on and off; + and - change its speed
+Tab, Shift-Tab  the focus to the next pane (its border is thick)
+↑ ↓, PgUp PgDn  scroll the pane in focus; the mouse wheel, the pane under it
+z             the pane in focus fills the screen, and back
+w             the words this view uses, explained
+?             this help
+q, Esc        quit (here, they only close this help)
+
+Any key closes this help."
+        .to_string()
+}
+
+/// The words the view uses, a sentence each.
+pub fn glossary() -> String {
+    "\
+fd: a file descriptor, the small number a process uses for an open socket (0, 1 and 2 are \
+its standard input and output, so a program's first socket is fd 3).
+AF_INET, AF_INET6, AF_UNIX: the address family: IPv4, IPv6, or a path on this machine.
+SOCK_STREAM, SOCK_DGRAM: a stream of bytes over a connection (TCP), or separate datagrams \
+(UDP).
+local, peer: the address and port of this end, and of the other end.
+ephemeral port (eph1...): a port the kernel picked, as connect() does for a client that \
+never called bind().
+recv-q, send-q: bytes waiting to be read, and bytes sent but not yet acknowledged. For a \
+LISTEN socket, ss shows the connections waiting in its accept queue, and the backlog \
+listen() allows.
+state (LISTEN, ESTABLISHED, TIME-WAIT...): where TCP's state machine is, as the kernel \
+reports it; RFC 9293 is the standard that defines the machine.
+◆ lines: a socket's state or queues changed. ↳ lines: a call that waited returns.
+arrows: the packets that crossed loopback, from one actor's column to the other's, with \
+their flags (SYN, ACK, FIN, RST, PSH) and relative sequence numbers.
+
+Any key closes this list."
+        .to_string()
+}
+
+/// After the last step of a built-in lesson: the next one.
+pub fn next_lesson(number: u32, name: &str) -> String {
+    format!("Next: sockstep run {number}   ({name})")
+}
+
+/// After the last step of the last built-in lesson.
+pub fn last_lesson() -> String {
+    "That was the last lesson. Next, the exercises: sockstep exercises".to_string()
 }

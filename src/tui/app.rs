@@ -31,6 +31,53 @@ pub enum Action {
     Skip,
     /// Ctrl-C: quit, whatever is open.
     Interrupt,
+    /// Tab and Shift-Tab: the focus to the next pane, or the one before.
+    FocusNext,
+    FocusBack,
+    /// Scroll the focused pane a line, or a page.
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    /// The mouse wheel over the pane at this column and row.
+    Wheel {
+        up: bool,
+        col: u16,
+        row: u16,
+    },
+    /// `z`: the focused pane fills the screen, and back.
+    Zoom,
+    /// `w`: the words the view uses, explained.
+    Glossary,
+    /// A key with no action of its own: it closes the help.
+    Other,
+}
+
+/// The view's panes, in the order Tab goes through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Ladder,
+    Source,
+    Narration,
+    Sockets,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Ladder, Pane::Source, Pane::Narration, Pane::Sockets];
+
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+/// How a pane was last drawn: where, which of its lines were in sight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct View {
+    pub area: ratatui::layout::Rect,
+    /// The first line in sight, the lines in sight, all the lines.
+    pub top: usize,
+    pub visible: usize,
+    pub total: usize,
 }
 
 /// Predict, then reveal: `--quiz`.
@@ -62,6 +109,9 @@ pub enum AlertKind {
 pub struct Alert {
     pub kind: AlertKind,
     pub lines: Vec<String>,
+    /// Where the ladder draws it: its first line and the line after its
+    /// last, as indices into `Screen::ladder`.
+    pub at: (usize, usize),
 }
 
 /// Everything drawn for one position in the run, kept so that going back
@@ -118,8 +168,18 @@ pub struct App {
     pub quit: bool,
     pub quiz: Option<Quiz>,
     /// Events of the engine's last step not shown yet: the end of a run
-    /// (the deadlock, the exits, the final table) gets a screen of its own.
+    /// after a deadlock or a failure (the exits, the final table) gets a
+    /// screen of its own, so the stuck sockets are seen first.
     queued: Option<Vec<Event>>,
+    /// The pane the scroll keys move.
+    pub focus: Pane,
+    /// Each pane's first line in sight, where the user scrolled it (`None`:
+    /// it follows the run).
+    pub scroll: [Option<usize>; 4],
+    pub zoom: bool,
+    pub glossary: bool,
+    /// How each pane was last drawn (the drawing says).
+    pub views: std::cell::Cell<[View; 4]>,
 }
 
 impl App {
@@ -142,7 +202,26 @@ impl App {
             quit: false,
             quiz: None,
             queued: None,
+            focus: Pane::Ladder,
+            scroll: [None; 4],
+            zoom: false,
+            glossary: false,
+            views: std::cell::Cell::new([View::default(); 4]),
         })
+    }
+
+    /// Scrolls `pane` by `lines` (up if negative), from where it is drawn.
+    fn scroll_by(&mut self, pane: Pane, lines: isize) {
+        let v = self.views.get()[pane.index()];
+        let max = v.total.saturating_sub(v.visible);
+        let top = v.top.saturating_add_signed(lines).min(max);
+        self.scroll[pane.index()] = Some(top);
+    }
+
+    /// A page of `pane`: what is in sight, less a little overlap.
+    fn page(&self, pane: Pane) -> isize {
+        let v = self.views.get()[pane.index()];
+        (v.visible.saturating_sub(v.visible / 2).max(1)) as isize
     }
 
     pub fn lesson(&self) -> &Lesson {
@@ -255,11 +334,12 @@ impl App {
             }
             return Ok(());
         }
-        if self.help {
+        // Any key closes the help or the words, Esc and q included: they
+        // do not quit from there.
+        if self.help || self.glossary {
             self.help = false;
-            if action != Action::Quit {
-                return Ok(());
-            }
+            self.glossary = false;
+            return Ok(());
         }
         match action {
             Action::Next => self.forward(),
@@ -294,6 +374,45 @@ impl App {
                 self.help = true;
                 Ok(())
             }
+            Action::Glossary => {
+                self.glossary = true;
+                Ok(())
+            }
+            Action::FocusNext | Action::FocusBack => {
+                let step = if action == Action::FocusNext { 1 } else { 3 };
+                self.focus = Pane::ALL[(self.focus.index() + step) % 4];
+                Ok(())
+            }
+            Action::Up => {
+                self.scroll_by(self.focus, -1);
+                Ok(())
+            }
+            Action::Down => {
+                self.scroll_by(self.focus, 1);
+                Ok(())
+            }
+            Action::PageUp => {
+                self.scroll_by(self.focus, -self.page(self.focus));
+                Ok(())
+            }
+            Action::PageDown => {
+                self.scroll_by(self.focus, self.page(self.focus));
+                Ok(())
+            }
+            Action::Wheel { up, col, row } => {
+                let views = self.views.get();
+                if let Some(p) = Pane::ALL.iter().copied().find(|p| {
+                    let a = views[p.index()].area;
+                    col >= a.x && col < a.x + a.width && row >= a.y && row < a.y + a.height
+                }) {
+                    self.scroll_by(p, if up { -3 } else { 3 });
+                }
+                Ok(())
+            }
+            Action::Zoom => {
+                self.zoom = !self.zoom;
+                Ok(())
+            }
             Action::Quit => {
                 self.quit = true;
                 Ok(())
@@ -303,8 +422,15 @@ impl App {
             | Action::Char(_)
             | Action::Backspace
             | Action::Skip
-            | Action::Interrupt => Ok(()),
+            | Action::Interrupt
+            | Action::Other => Ok(()),
         }
+    }
+
+    /// Autoplay waits while the user types (a step number, an answer) or
+    /// reads the help or the words.
+    pub fn autoplay_paused(&self) -> bool {
+        self.wants_text() || self.goto.is_some() || self.help || self.glossary
     }
 
     /// One step forward. A position shown before is shown again as it was,
@@ -374,6 +500,8 @@ impl App {
     /// Keeps `screen` as the one at `at`, warning if a different one was
     /// shown there before.
     fn record(&mut self, screen: Screen) {
+        // A new position: every pane follows the run again.
+        self.scroll = [None; 4];
         match self.history.get(self.at) {
             Some(before) if *before == screen => {}
             Some(_) => {
@@ -419,8 +547,12 @@ impl App {
                         )
                     })
                 });
+                // Without such a box, the last step and the end are one
+                // screen.
+                let alert = events.iter().any(is_alert);
                 if let Some(i) = teardown
                     && ends
+                    && alert
                     && !matches!(events[i], Event::Finish { .. })
                 {
                     self.queued = Some(events.split_off(i));
@@ -439,14 +571,26 @@ impl App {
     }
 }
 
-/// Whether a typed answer says what `e` says: a number, an errno or signal
-/// name, "bytes", or `blocks`; case and quotes are forgiven.
+/// Whether a typed answer says what `e` says, as a C programmer would say
+/// it: a number, an errno or signal name (with or without `-1` before an
+/// errno), "bytes" or how many bytes, or `blocks`; case and quotes are
+/// forgiven.
 pub fn answer_matches(answer: &str, e: &crate::lesson::Expect) -> bool {
     use crate::lesson::Expect;
     let a = answer.trim();
+    let errno = |n: i32| {
+        let a = a.strip_prefix("-1").map_or(a, str::trim);
+        a.eq_ignore_ascii_case(&crate::errno::errno_name(n))
+    };
     match e {
         Expect::Value(v) => a.parse::<i64>() == Ok(*v),
-        Expect::Errno(n) => a.eq_ignore_ascii_case(&crate::errno::errno_name(*n)),
+        Expect::Errno(n) => errno(*n) || a == "-1",
+        Expect::Fails => {
+            a == "-1"
+                || crate::errno::ERRNOS
+                    .iter()
+                    .any(|(name, _)| a.eq_ignore_ascii_case(name))
+        }
         Expect::Signal(s) => a.eq_ignore_ascii_case(&crate::errno::signal_name(*s)),
         Expect::Blocks => matches!(
             a.to_ascii_lowercase().as_str(),
@@ -454,7 +598,7 @@ pub fn answer_matches(answer: &str, e: &crate::lesson::Expect) -> bool {
         ),
         Expect::Bytes(b) => {
             let unquoted = a.trim_matches('"').replace("\\n", "\n");
-            unquoted.as_bytes() == b.as_slice()
+            unquoted.as_bytes() == b.as_slice() || a.parse::<usize>() == Ok(b.len())
         }
     }
 }
@@ -510,10 +654,23 @@ fn empty_screen() -> Screen {
 
 /// Folds one step's events into the screen.
 fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, events: &[Event]) {
-    let text = transcript.events(events);
-    let lines: Vec<String> = text.lines().map(str::to_string).collect();
-    screen.fresh = lines.len();
-    screen.ladder.extend(lines);
+    // Drawn event by event, to know where an alert's lines are.
+    let before = screen.ladder.len();
+    let mut alert_at: Option<(usize, usize)> = None;
+    for e in events {
+        let lines: Vec<String> = transcript
+            .events(std::slice::from_ref(e))
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let start = screen.ladder.len();
+        screen.ladder.extend(lines);
+        if is_alert(e) {
+            let end = screen.ladder.len();
+            alert_at = Some(alert_at.map_or((start, end), |(s, _)| (s, end)));
+        }
+    }
+    screen.fresh = screen.ladder.len() - before;
     screen.narration.clear();
     // An alert stays up through the end of the run that follows it.
     if events.iter().any(|e| matches!(e, Event::Call { .. })) {
@@ -563,7 +720,19 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
                     .collect();
                 screen.rows = rows;
             }
-            Event::Finish { .. } => screen.finished = true,
+            Event::Finish {
+                steps_run,
+                steps,
+                failures,
+            } => {
+                screen.finished = true;
+                screen
+                    .narration
+                    .push(words::finish(*steps_run, *steps, *failures));
+                if let Some(next) = crate::catalog::next_after(&lesson.path) {
+                    screen.narration.push(next);
+                }
+            }
             _ => {}
         }
     }
@@ -603,6 +772,24 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
         }
     }
     if let Some(kind) = kind {
-        screen.alert = Some(Alert { kind, lines });
+        screen.alert = Some(Alert {
+            kind,
+            lines,
+            at: alert_at.unwrap_or((before, screen.ladder.len())),
+        });
     }
+}
+
+/// Whether the ladder draws `e` as an alert: a deadlock, a crash not
+/// expected, a step that did not give what the lesson expects.
+fn is_alert(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::Deadlock { .. }
+            | Event::ExpectFailed { .. }
+            | Event::Crashed {
+                expected: false,
+                ..
+            }
+    )
 }

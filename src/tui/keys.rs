@@ -42,8 +42,32 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('+') | KeyCode::Char('=') => Action::Faster,
         KeyCode::Char('-') => Action::Slower,
         KeyCode::Char('?') | KeyCode::Char('h') => Action::Help,
+        KeyCode::Char('w') => Action::Glossary,
+        KeyCode::Char('z') => Action::Zoom,
+        KeyCode::Tab => Action::FocusNext,
+        KeyCode::BackTab => Action::FocusBack,
+        KeyCode::Up | KeyCode::Char('k') => Action::Up,
+        KeyCode::Down | KeyCode::Char('j') => Action::Down,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
         KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
+        KeyCode::Modifier(_) => return None,
+        _ => Action::Other,
+    })
+}
+
+/// The mouse wheel: a scroll of the pane under the pointer.
+pub fn mouse(m: crossterm::event::MouseEvent) -> Option<Action> {
+    use crossterm::event::MouseEventKind;
+    let up = match m.kind {
+        MouseEventKind::ScrollUp => true,
+        MouseEventKind::ScrollDown => false,
         _ => return None,
+    };
+    Some(Action::Wheel {
+        up,
+        col: m.column,
+        row: m.row,
     })
 }
 
@@ -75,7 +99,10 @@ mod tests {
         assert_eq!(action(key(KeyCode::Char('q'))), Some(Action::Quit));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(ctrl_c), Some(Action::Interrupt));
-        assert_eq!(action(key(KeyCode::Char('z'))), None);
+        assert_eq!(action(key(KeyCode::Char('z'))), Some(Action::Zoom));
+        assert_eq!(action(key(KeyCode::Tab)), Some(Action::FocusNext));
+        assert_eq!(action(key(KeyCode::PageDown)), Some(Action::PageDown));
+        assert_eq!(action(key(KeyCode::Char('x'))), Some(Action::Other));
     }
 
     #[test]
