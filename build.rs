@@ -1,12 +1,13 @@
-//! Embeds the lessons in `lessons/` into the binary, so `sockstep run hello`
-//! works wherever the binary is installed.
+//! Embeds the lessons in `lessons/` and the exercises in `exercises/` into
+//! the binary, so `sockstep run hello` and `sockstep exercises` work
+//! wherever the binary is installed.
 
 use std::fmt::Write;
 use std::path::Path;
 
-fn main() {
-    println!("cargo:rerun-if-changed=lessons");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+fn embed(folder: &str) {
+    println!("cargo:rerun-if-changed={folder}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
@@ -23,6 +24,11 @@ fn main() {
         .unwrap();
     }
     out.push_str("]\n");
-    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("lessons.rs");
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join(format!("{folder}.rs"));
     std::fs::write(dest, out).unwrap();
+}
+
+fn main() {
+    embed("lessons");
+    embed("exercises");
 }

@@ -14,7 +14,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// Every generated file: its path below the book's `src/`, and its text.
-pub fn chapters(exe: &Path, exercises_dir: &Path) -> Result<Vec<(String, String)>, String> {
+pub fn chapters(exe: &Path) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     let mut index = String::from("# The lessons\n\n");
     for e in catalog::built_in() {
@@ -31,15 +31,15 @@ pub fn chapters(exe: &Path, exercises_dir: &Path) -> Result<Vec<(String, String)
         out.push((name, text));
     }
     out.push(("lessons/README.md".into(), index));
-    out.push(("exercises.md".into(), exercises_chapter(exercises_dir)?));
+    out.push(("exercises.md".into(), exercises_chapter()));
     out.push(("reference/calls.md".into(), calls_reference()));
     out.push(("reference/errnos.md".into(), errno_reference()));
     Ok(out)
 }
 
 /// Writes the chapters below `src`.
-pub fn write(src: &Path, exe: &Path, exercises_dir: &Path) -> Result<usize, String> {
-    let files = chapters(exe, exercises_dir)?;
+pub fn write(src: &Path, exe: &Path) -> Result<usize, String> {
+    let files = chapters(exe)?;
     for (name, text) in &files {
         let path = src.join(name);
         if let Some(dir) = path.parent() {
@@ -78,43 +78,37 @@ fn lesson_chapter(lesson: &Lesson, exe: &Path) -> Result<String, EngineError> {
     Ok(text)
 }
 
-fn exercises_chapter(dir: &Path) -> Result<String, String> {
+fn exercises_chapter() -> String {
     let mut text = String::from(
         "# Exercises\n\n\
-         Each exercise is a lesson that does not yet do what its goal says. Edit it,\n\
-         then `sockstep check exercises/FILE` says whether it does now, showing the\n\
-         run up to where it goes wrong; `--hint` gives a hint, and `sockstep check`\n\
-         alone shows your progress.\n\n",
+         Each exercise is a lesson that does not yet do what its goal says.\n\
+         `sockstep exercises` writes a copy of them to `./sockstep-exercises`; edit\n\
+         one there, and `sockstep check FILE` runs it, shows the run up to where it\n\
+         goes wrong, and says whether it now does what its goal says. The goal is\n\
+         checked by sockstep against what the run did, whatever the file expects.\n\
+         `sockstep check FILE --hint` gives a hint, and the next one when asked\n\
+         again; `sockstep check` alone shows your progress, and `sockstep watch`\n\
+         checks the exercise you are on each time you save it.\n\n",
     );
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "lesson"))
-        .collect();
-    files.sort();
-    for f in files {
-        let bytes = crate::catalog::read_file(&f.display().to_string())
-            .map_err(|e| format!("{}: {e}", f.display()))?;
-        let src = String::from_utf8_lossy(&bytes);
+    for (i, ex) in crate::exercise::all().iter().enumerate() {
+        let src = String::from_utf8_lossy(ex.start);
         let field = |key: &str| {
             src.lines().find_map(|l| {
                 let rest = l.trim().strip_prefix(key)?.trim();
                 Some(rest.trim_matches('"').to_string())
             })
         };
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         writeln!(
             text,
-            "## {}\n\n`exercises/{name}`: {}\n",
+            "## {}. {}\n\n`{}`: {}\n",
+            i + 1,
             field("lesson").unwrap_or_default(),
+            ex.file,
             field("goal").unwrap_or_default()
         )
         .ok();
     }
-    Ok(text)
+    text
 }
 
 fn calls_reference() -> String {

@@ -6,7 +6,7 @@ use crate::engine::{Options, Run};
 use crate::event::{Event, Network};
 use crate::lesson::Lesson;
 use crate::render::{Transcript, TranscriptOptions};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,15 +64,47 @@ Exit status:
     /// List the lessons that come with sockstep
     #[command(after_help = "Example:\n  sockstep list")]
     List,
-    /// Check an exercise: does it now do what its goal says?
-    #[command(after_help = "Examples:
-  sockstep check                             progress through exercises/
-  sockstep check exercises/01-listen-first.lesson
-  sockstep check exercises/01-listen-first.lesson --hint
+    /// Write a copy of the exercises to work on
+    #[command(after_help = "Example:
+  sockstep exercises           writes them to ./sockstep-exercises
+  cd sockstep-exercises && sockstep check
 
-Exit status: 0 when the exercise meets its goal, 1 when not yet, 2 for a
-file that cannot be read.")]
+Files already in the folder are kept.")]
+    Exercises {
+        /// The folder to write them to
+        #[arg(default_value = crate::check::COPY)]
+        dir: std::path::PathBuf,
+    },
+    /// Check an exercise: does it now do what its goal says?
+    #[command(after_help = "Examples, in the folder `sockstep exercises` wrote:
+  sockstep check                             progress through the exercises
+  sockstep check 01-listen-first.lesson
+  sockstep check 01-listen-first.lesson --hint
+
+The goal is checked by what the run did, whatever the file expects; the
+file's own expectations must hold too.
+
+Exit status: 0 when the exercise meets its goal (without a file: when all
+do), 1 when not yet, 2 for a file that cannot be read.")]
     Check(CheckArgs),
+    /// Check the exercise you are on each time you save it, and move on
+    #[command(after_help = "Example, in the folder `sockstep exercises` wrote:
+  sockstep watch
+
+Ctrl-C ends it.")]
+    Watch {
+        /// The exercises' folder (default: this one, exercises/ or
+        /// sockstep-exercises/)
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Print a shell's completions for sockstep
+    #[command(after_help = "Example, for bash:
+  sockstep completions bash > ~/.local/share/bash-completion/completions/sockstep")]
+    Completions { shell: clap_complete::Shell },
+    /// Print sockstep's man page (roff)
+    #[command(after_help = "Example:
+  sockstep man > ~/.local/share/man/man1/sockstep.1")]
+    Man,
     /// Write the book's generated chapters (lessons, exercises, reference)
     #[command(after_help = "Example, from the repository:\n  sockstep book book/src")]
     Book {
@@ -86,9 +118,9 @@ file that cannot be read.")]
 
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// The exercise file; without it, the progress through exercises/
+    /// The exercise file; without it, the progress through the exercises
     file: Option<String>,
-    /// Show the exercise's hint
+    /// Show a hint: the first, then the next each time it is asked for
     #[arg(long)]
     hint: bool,
     /// `text` or `json` (one JSON object per event per line, then a
@@ -188,12 +220,67 @@ pub fn main() -> ExitCode {
         Command::Check(args) => {
             crate::check::check(args.file.as_deref(), args.hint, args.format == Format::Json)
         }
+        Command::Exercises { dir } => crate::check::write_copy(Some(&dir)),
+        Command::Watch { dir } => crate::check::watch(dir.as_deref()),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "sockstep", &mut out);
+            match print_stdout(&String::from_utf8_lossy(&out)) {
+                Ok(()) => ExitCode::from(EXIT_OK),
+                Err(code) => code,
+            }
+        }
+        Command::Man => match man_page() {
+            Ok(page) => match print_stdout(&page) {
+                Ok(()) => ExitCode::from(EXIT_OK),
+                Err(code) => code,
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_INTERNAL)
+            }
+        },
         Command::Book { dir } => book(&dir),
         Command::Schema => match print_stdout(&crate::json::schema()) {
             Ok(()) => ExitCode::from(EXIT_OK),
             Err(code) => code,
         },
     }
+}
+
+/// The man page: sockstep's, then each command's synopsis, description
+/// and options on the same page.
+fn man_page() -> std::io::Result<String> {
+    let cli = Cli::command();
+    let man = clap_mangen::Man::new(cli.clone());
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    out.extend_from_slice(b".SH COMMANDS\n");
+    for sub in cli.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let name = format!("sockstep {}", sub.get_name());
+        let man = clap_mangen::Man::new(sub.clone().bin_name(name));
+        let mut part = Vec::new();
+        man.render_synopsis_section(&mut part)?;
+        part.extend_from_slice(b".PP\n");
+        man.render_description_section(&mut part)?;
+        if sub.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(&mut part)?;
+        }
+        man.render_extra_section(&mut part)?;
+        // The command's sections are subsections of COMMANDS.
+        let part = String::from_utf8_lossy(&part)
+            .lines()
+            .filter(|l| !l.starts_with(".SH "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.extend_from_slice(format!(".SS \"{}\"\n{part}\n", sub.get_name()).as_bytes());
+    }
+    man.render_extra_section(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// `sockstep book DIR`: writes the book's generated chapters.
@@ -205,7 +292,7 @@ fn book(dir: &std::path::Path) -> ExitCode {
             return ExitCode::from(EXIT_INTERNAL);
         }
     };
-    match crate::book::write(dir, &exe, std::path::Path::new(crate::check::EXERCISES)) {
+    match crate::book::write(dir, &exe) {
         Ok(n) => match print_stdout(&format!("wrote {n} files below {}\n", dir.display())) {
             Ok(()) => ExitCode::from(EXIT_OK),
             Err(code) => code,

@@ -15,6 +15,7 @@ pub mod confine;
 pub mod engine;
 pub mod errno;
 pub mod event;
+pub mod exercise;
 pub mod explain;
 pub mod hub;
 pub mod json;

@@ -108,7 +108,7 @@ impl Lexer<'_> {
                             "a blank to fill in".into(),
                             "this is yours to write",
                         )
-                        .help("replace ??? with what the step needs; `sockstep check --hint` gives a hint"));
+                        .help("replace ??? with what the step needs; `sockstep check FILE --hint` gives a hint"));
                 }
                 b'?' => {
                     toks.push(single(Tok::Question));

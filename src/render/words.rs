@@ -1694,3 +1694,51 @@ pub fn next_lesson(number: u32, name: &str) -> String {
 pub fn last_lesson() -> String {
     "That was the last lesson. Next, the exercises: sockstep exercises".to_string()
 }
+
+/// What an exercise's call must give, as a student reads it.
+fn gives(g: crate::exercise::Gives) -> String {
+    use crate::exercise::Gives;
+    match g {
+        Gives::Success => "succeeded".into(),
+        Gives::Value(v) => format!("returned {v}"),
+        Gives::Bytes(b) => format!("received {}", quote_bytes(b, 40)),
+        Gives::Errno(e) => format!("failed with {}", errno_name(e)),
+    }
+}
+
+fn atom(a: &crate::exercise::Atom) -> String {
+    format!("the {}'s {}()", a.actor, a.call)
+}
+
+/// Why an exercise is not done yet. `line` gives the lesson line of a
+/// step.
+pub fn unmet(u: &crate::exercise::Unmet, line: impl Fn(usize) -> Option<usize>) -> String {
+    use crate::exercise::Unmet;
+    let at = |step: usize| match line(step) {
+        Some(l) => format!("step {step} (line {l})"),
+        None => format!("step {step}"),
+    };
+    match u {
+        Unmet::Deadlock { steps } => {
+            let at: Vec<String> = steps.iter().map(|s| at(*s)).collect();
+            format!("the run deadlocks: {} wait for ever", at.join(", "))
+        }
+        Unmet::Crashed { actor, step } => format!("the {actor} died at {}", at(*step)),
+        Unmet::Never(a) => format!("{} never {}", atom(a), gives(a.gives)),
+        Unmet::Order(a, b) => format!(
+            "{} {} only after {} {}: the goal needs it the other way round",
+            atom(a),
+            gives(a.gives),
+            atom(b),
+            gives(b.gives)
+        ),
+    }
+}
+
+/// Where a step of a lesson is, for messages about a run.
+pub fn step_at(step: usize, line: Option<usize>) -> String {
+    match line {
+        Some(l) => format!("at step {step} (line {l})"),
+        None => format!("at step {step}"),
+    }
+}

@@ -793,3 +793,25 @@ fn is_alert(e: &Event) -> bool {
             }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::answer_matches;
+    use crate::lesson::Expect;
+
+    #[test]
+    fn answers_a_c_programmer_gives_are_right() {
+        let got = Expect::Bytes(b"Hello from client".to_vec());
+        assert!(answer_matches("17", &got), "a byte count");
+        assert!(answer_matches("\"Hello from client\"", &got));
+        assert!(!answer_matches("16", &got));
+        let refused = Expect::Errno(libc::ECONNREFUSED);
+        for a in ["ECONNREFUSED", "econnrefused", "-1 ECONNREFUSED", "-1"] {
+            assert!(answer_matches(a, &refused), "{a}");
+        }
+        assert!(!answer_matches("EADDRINUSE", &refused));
+        assert!(answer_matches("4", &Expect::Value(4)));
+        assert!(answer_matches("blocks", &Expect::Blocks));
+        assert!(answer_matches("-1", &Expect::Fails));
+    }
+}
