@@ -186,7 +186,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, ErrorKind, usize, usize)> {
         ),
         (
             "unexpected-character",
-            with_head("server: s = socket(AF_INET; SOCK_STREAM, 0)\n"),
+            with_head("server: s = socket(AF_INET@ SOCK_STREAM, 0)\n"),
             ErrorKind::UnexpectedChar,
             3,
             27,

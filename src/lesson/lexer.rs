@@ -26,6 +26,16 @@ pub enum Tok {
     Question,
     /// `| narration` at the start of a line: the text after the bar, trimmed.
     Narration(String),
+    /// `;` ending a C statement.
+    Semi,
+    /// `&` before a name: its address, as C passes a sockaddr.
+    Amp,
+    /// `[` and `]` after a name: `char buf[1024]`.
+    LBracket,
+    RBracket,
+    /// A host name with a port, resolved as getaddrinfo would:
+    /// `localhost:8080`.
+    NamedAddr(String, Addr),
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +153,26 @@ impl Lexer<'_> {
                     });
                     i += len;
                 }
+                b';' => {
+                    toks.push(single(Tok::Semi));
+                    i += 1;
+                }
+                b'&' => {
+                    toks.push(single(Tok::Amp));
+                    i += 1;
+                }
+                b']' => {
+                    toks.push(single(Tok::RBracket));
+                    i += 1;
+                }
+                // `buf[`: an array, not an IPv6 address.
+                b'[' if toks
+                    .last()
+                    .is_some_and(|t: &Token| t.end == start && matches!(t.tok, Tok::Ident(_))) =>
+                {
+                    toks.push(single(Tok::LBracket));
+                    i += 1;
+                }
                 b'[' => {
                     let len = line[i..]
                         .find(|c: char| c.is_whitespace() || c == ',' || c == ')')
@@ -186,6 +216,28 @@ impl Lexer<'_> {
                     let len = line[i..]
                         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                         .unwrap_or(line.len() - i);
+                    let word = &line[i..i + len];
+                    let port = line[i + len..]
+                        .strip_prefix(':')
+                        .map(|p| p.len() - p.trim_start_matches(|c: char| c.is_ascii_digit()).len())
+                        .filter(|n| *n > 0);
+                    if word == "localhost"
+                        && let Some(digits) = port
+                    {
+                        // As getaddrinfo("localhost") gives an AF_INET
+                        // socket: 127.0.0.1 (an AF_INET6 one gets ::1 from
+                        // the parser).
+                        let p =
+                            self.port(start + len + 1, &line[i + len + 1..i + len + 1 + digits])?;
+                        let addr = Addr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, p));
+                        toks.push(Token {
+                            tok: Tok::NamedAddr(word.to_string(), addr),
+                            start,
+                            end: start + len + 1 + digits,
+                        });
+                        i += len + 1 + digits;
+                        continue;
+                    }
                     toks.push(Token {
                         tok: Tok::Ident(line[i..i + len].to_string()),
                         start,

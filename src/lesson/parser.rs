@@ -141,7 +141,67 @@ struct Parser<'a> {
     before: Vec<String>,
     /// Bytes of data the lesson's strings make so far.
     payload: usize,
+    /// What C declarations named, per actor.
+    decls: Vec<Decls>,
+    /// Said before the narration of the step being parsed (a host name
+    /// resolved).
+    notes: Vec<String>,
 }
+
+/// Names a lesson's C declarations give an actor: `char buf[1024];`,
+/// `struct sockaddr_in addr = 127.0.0.1:8080;`, `char *msg = "hi";`,
+/// `socklen_t len = sizeof(addr);`, and counts (`n = recv(...)`).
+#[derive(Debug, Clone, Default)]
+struct Decls {
+    buffers: Vec<(String, usize)>,
+    addrs: Vec<(String, Addr)>,
+    strings: Vec<(String, Vec<u8>)>,
+    ints: Vec<(String, i64)>,
+    lengths: Vec<String>,
+    counts: Vec<String>,
+}
+
+impl Decls {
+    fn buffer(&self, name: &str) -> Option<usize> {
+        self.buffers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| *l)
+    }
+    fn addr(&self, name: &str) -> Option<&Addr> {
+        self.addrs.iter().find(|(n, _)| n == name).map(|(_, a)| a)
+    }
+    fn string(&self, name: &str) -> Option<&[u8]> {
+        self.strings
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.as_slice())
+    }
+    fn int(&self, name: &str) -> Option<i64> {
+        self.ints.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+    fn knows(&self, name: &str) -> bool {
+        self.int(name).is_some()
+            || self.buffer(name).is_some()
+            || self.addr(name).is_some()
+            || self.string(name).is_some()
+            || self.lengths.iter().any(|n| n == name)
+            || self.counts.iter().any(|n| n == name)
+    }
+}
+
+/// The C type words a declaration or a step may start with; sockstep
+/// knows the type from the call.
+const C_TYPES: &[&str] = &[
+    "int",
+    "ssize_t",
+    "size_t",
+    "socklen_t",
+    "const",
+    "unsigned",
+    "char",
+    "struct",
+];
 
 /// A parsed argument, before it is checked against its call.
 #[derive(Debug)]
@@ -152,6 +212,15 @@ enum Arg {
     Addr(Addr),
     Pair(i64, i64),
     Flags(Vec<(String, (usize, usize))>),
+    /// `&name`, cast or not: the address of a sockaddr, a length or a
+    /// buffer.
+    Ref(String),
+    /// `sizeof(name)`, `sizeof name` or `sizeof(struct sockaddr_in)`.
+    Sizeof(Option<String>),
+    /// `strlen("text")` or `strlen(name)`.
+    Strlen(Vec<u8>),
+    /// `localhost:8080`: a host name, resolved.
+    Named(String, Addr),
 }
 
 struct ArgTok {
@@ -174,6 +243,8 @@ impl<'a> Parser<'a> {
             gap: false,
             before: Vec::new(),
             payload: 0,
+            decls: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -417,6 +488,7 @@ impl<'a> Parser<'a> {
                         .help("write `actors server, client`"));
                 }
                 self.bound = vec![Vec::new(); actors.len()];
+                self.decls = vec![Decls::default(); actors.len()];
                 self.actors = Some(actors);
             }
             "expect" => {
@@ -494,6 +566,37 @@ impl<'a> Parser<'a> {
             return Err(e);
         };
         let mut rest = &toks[2..];
+        // `int s = socket(...)`, `struct sockaddr_in addr = ...`: the type
+        // words go; sockstep knows the types.
+        let mut typed = false;
+        while let [
+            Token {
+                tok: Tok::Ident(w), ..
+            },
+            tail @ ..,
+        ] = rest
+            && C_TYPES.contains(&w.as_str())
+        {
+            typed = true;
+            rest = match (w.as_str(), tail) {
+                (
+                    "struct",
+                    [
+                        Token {
+                            tok: Tok::Ident(_), ..
+                        },
+                        more @ ..,
+                    ],
+                ) => more,
+                _ => tail,
+            };
+        }
+        while let [Token { tok: Tok::Star, .. }, tail @ ..] = rest {
+            rest = tail;
+        }
+        if self.declaration(actor, rest, typed)? {
+            return Ok(());
+        }
         let mut binding = None;
         let mut binding2 = None;
         if let [
@@ -580,7 +683,12 @@ impl<'a> Parser<'a> {
                     .help(format!("write {signature}")));
             }
         }
-        let (args, close, after) = self.args(&rest[2..], call_tok)?;
+        let (args, close, after) = self.args(actor, &rest[2..], call_tok)?;
+        // C's `;` ends the call.
+        let after = match after {
+            [Token { tok: Tok::Semi, .. }, tail @ ..] => tail,
+            _ => after,
+        };
         let call = self.call(
             actor,
             call_name,
@@ -588,6 +696,19 @@ impl<'a> Parser<'a> {
             args,
             (call_tok.start, close.end - call_tok.start),
         )?;
+        let counts = matches!(
+            call,
+            Call::Send { .. } | Call::Recv { .. } | Call::Sendto { .. } | Call::Recvfrom { .. }
+        );
+        if let Some((name, _)) = &binding
+            && counts
+        {
+            // `n = recv(...)`: n holds the count, as in C.
+            if !self.decls[actor].counts.contains(name) {
+                self.decls[actor].counts.push(name.clone());
+            }
+            binding = None;
+        }
         if let Some((name, span)) = &binding
             && !call.returns_fd()
         {
@@ -702,11 +823,311 @@ impl<'a> Parser<'a> {
             expect,
             expect_col,
             quiz,
-            narration: Vec::new(),
+            narration: std::mem::take(&mut self.notes),
             before: std::mem::take(&mut self.before),
         });
         self.gap = false;
         Ok(())
+    }
+
+    /// A C declaration instead of a call: `char buf[1024];`,
+    /// `addr = 127.0.0.1:8080;`, `char *msg = "hi";`,
+    /// `socklen_t len = sizeof(addr);`. Whether the line was one.
+    fn declaration(
+        &mut self,
+        actor: usize,
+        toks: &[Token],
+        typed: bool,
+    ) -> Result<bool, LessonError> {
+        let toks = match toks {
+            [head @ .., Token { tok: Tok::Semi, .. }] => head,
+            _ => toks,
+        };
+        let [
+            Token {
+                tok: Tok::Ident(name),
+                ..
+            },
+            second,
+            value @ ..,
+        ] = toks
+        else {
+            return Ok(false);
+        };
+        if self.bound[actor].contains(name) {
+            return Ok(false);
+        }
+        match (&second.tok, value) {
+            (
+                Tok::LBracket,
+                [
+                    n @ Token {
+                        tok: Tok::Int(len), ..
+                    },
+                    Token {
+                        tok: Tok::RBracket, ..
+                    },
+                ],
+            ) => {
+                let len = usize::try_from(*len)
+                    .ok()
+                    .filter(|l| (1..=1 << 24).contains(l));
+                let Some(len) = len else {
+                    return Err(self.err(
+                        ErrorKind::Syntax,
+                        n.span(),
+                        "a buffer of 1 to 16777216 bytes",
+                        "out of range",
+                    ));
+                };
+                self.decls[actor].buffers.push((name.clone(), len));
+            }
+            (
+                Tok::Eq,
+                [
+                    Token {
+                        tok: Tok::Addr(a), ..
+                    },
+                ],
+            ) => {
+                self.decls[actor].addrs.push((name.clone(), a.clone()));
+            }
+            (
+                Tok::Eq,
+                [
+                    Token {
+                        tok: Tok::NamedAddr(_, a),
+                        ..
+                    },
+                ],
+            ) => {
+                self.decls[actor].addrs.push((name.clone(), a.clone()));
+            }
+            (
+                Tok::Eq,
+                [
+                    t @ Token {
+                        tok: Tok::Str(text),
+                        ..
+                    },
+                ],
+            ) => {
+                self.payload(text.len(), t.span())?;
+                self.decls[actor].strings.push((name.clone(), text.clone()));
+            }
+            (
+                Tok::Eq,
+                [
+                    Token {
+                        tok: Tok::Int(v), ..
+                    },
+                ],
+            ) if typed => {
+                self.decls[actor].ints.push((name.clone(), *v));
+            }
+            (
+                Tok::Eq,
+                [
+                    Token {
+                        tok: Tok::Ident(w), ..
+                    },
+                    ..,
+                ],
+            ) if w == "sizeof" && typed => {
+                self.decls[actor].lengths.push(name.clone());
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The arguments of a call written as C writes it, in sockstep's
+    /// form: `recv(c, buf, sizeof(buf), 0)` is `recv(c, 1024)`,
+    /// `bind(s, (struct sockaddr *)&addr, sizeof(addr))` is
+    /// `bind(s, 127.0.0.1:8080)`, `accept(s, NULL, NULL)` is `accept(s)`.
+    /// Also the names a declaration gave, `SOMAXCONN`, and a numeric `how`.
+    fn c_form(
+        &self,
+        actor: usize,
+        name: &str,
+        mut args: Vec<ArgTok>,
+    ) -> Result<(Vec<ArgTok>, Vec<String>), LessonError> {
+        let decls = &self.decls[actor];
+        let mut notes = Vec::new();
+        let null = |a: &ArgTok| {
+            matches!(&a.arg, Arg::Ident(n) if n == "NULL") || matches!(a.arg, Arg::Int(0))
+        };
+        // Names of addresses and strings stand for what they name.
+        for a in &mut args {
+            let named = match &a.arg {
+                Arg::Ref(n) | Arg::Ident(n) => n.clone(),
+                Arg::Named(host, addr) => {
+                    notes.push(crate::render::words::resolved(host, addr));
+                    a.arg = Arg::Addr(addr.clone());
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some(addr) = decls.addr(&named) {
+                a.arg = Arg::Addr(addr.clone());
+            } else if let Some(text) = decls.string(&named) {
+                a.arg = Arg::Str(text.to_vec());
+            } else if let (Some(v), Arg::Ref(_)) = (decls.int(&named), &a.arg) {
+                // `&opt` of `int opt = 1;`: setsockopt's value.
+                a.arg = Arg::Int(v);
+            } else if named == "SOMAXCONN" && name == "listen" {
+                a.arg = Arg::Int(i64::from(libc::SOMAXCONN));
+            }
+        }
+        // A buffer's length: a number, or sizeof a declared buffer.
+        let length = |p: &Self, a: &ArgTok, buf: Option<&ArgTok>| -> Result<i64, LessonError> {
+            let declared = buf.and_then(|b| match &b.arg {
+                Arg::Ident(n) | Arg::Ref(n) => decls.buffer(n),
+                _ => None,
+            });
+            let n = match &a.arg {
+                Arg::Int(n) => *n,
+                Arg::Sizeof(Some(n)) if decls.buffer(n).is_some() => {
+                    decls.buffer(n).unwrap_or(0) as i64
+                }
+                _ => {
+                    return Err(p
+                        .err(ErrorKind::Syntax, a.span, "expected the buffer's length", "a number, or sizeof(buf) of a declared buffer")
+                        .help("write a number such as 1024, or declare the buffer first: `char buf[1024];`"));
+                }
+            };
+            if let Some(size) = declared
+                && n > size as i64
+            {
+                return Err(p
+                    .err(
+                        ErrorKind::Syntax,
+                        a.span,
+                        format!("{n} bytes into a buffer of {size}"),
+                        "longer than the buffer",
+                    )
+                    .help(
+                        "a C program that did this would write past the buffer: pass sizeof(buf)",
+                    ));
+            }
+            Ok(n)
+        };
+        // The data a C send gives, cut to the length it passes.
+        let sent = |p: &Self, data: &ArgTok, len: &ArgTok| -> Result<Vec<u8>, LessonError> {
+            let Arg::Str(bytes) = &data.arg else {
+                return Err(p
+                    .err(ErrorKind::Syntax, data.span, "expected the data to send", "a string, or the name of one")
+                    .help("write send(c, \"hello\", 5, 0), or declare it first: `char *msg = \"hello\";`"));
+            };
+            let n = match &len.arg {
+                Arg::Int(n) => *n,
+                Arg::Strlen(s) => s.len() as i64,
+                Arg::Sizeof(_) => {
+                    return Err(p
+                        .err(ErrorKind::Syntax, len.span, "sizeof gives the size of a pointer or an array, not the string's length", "not the length of the data")
+                        .help("write strlen(msg), or the number of bytes"));
+                }
+                _ => {
+                    return Err(p.err(
+                        ErrorKind::Syntax,
+                        len.span,
+                        "expected the length to send",
+                        "a number, or strlen(...)",
+                    ));
+                }
+            };
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if n > bytes.len() {
+                return Err(p
+                    .err(ErrorKind::Syntax, len.span, format!("{n} bytes of a string of {}", bytes.len()), "longer than the data")
+                    .help("a C program that did this would send bytes past the string: pass strlen(msg)"));
+            }
+            Ok(bytes[..n].to_vec())
+        };
+        let out_params = |p: &Self, params: &[ArgTok]| -> Result<(), LessonError> {
+            for a in params {
+                if !null(a) && !matches!(&a.arg, Arg::Ref(_) | Arg::Addr(_)) {
+                    return Err(p
+                        .err(
+                            ErrorKind::Syntax,
+                            a.span,
+                            "expected &addr and &len, or NULL",
+                            "where the kernel writes the peer's address",
+                        )
+                        .help("write NULL, NULL: sockstep shows the address the kernel reports"));
+                }
+            }
+            Ok(())
+        };
+        let int = |v: i64, span| ArgTok {
+            arg: Arg::Int(v),
+            span,
+        };
+        let args = match (name, args.len()) {
+            ("accept", 3) => {
+                out_params(self, &args[1..])?;
+                args.truncate(1);
+                args
+            }
+            ("bind" | "connect", 3)
+                if matches!(&args[2].arg, Arg::Sizeof(_) | Arg::Int(_))
+                    || matches!(&args[2].arg, Arg::Ident(n) if decls.lengths.contains(n)) =>
+            {
+                args.truncate(2);
+                args
+            }
+            ("recv", 4) | ("read", 3) => {
+                let n = length(self, &args[2], Some(&args[1]))?;
+                let span = args[2].span;
+                let mut it = args.into_iter();
+                let fd = it.next().expect("four");
+                let _buf = it.next();
+                let _len = it.next();
+                let mut out = vec![fd, int(n, span)];
+                out.extend(it);
+                out
+            }
+            ("recvfrom", 6) => {
+                out_params(self, &args[4..])?;
+                let n = length(self, &args[2], Some(&args[1]))?;
+                let span = args[2].span;
+                args.truncate(4);
+                let flags = args.pop().expect("four");
+                vec![args.remove(0), int(n, span), flags]
+            }
+            ("send", 4) | ("write", 3) | ("sendto", 6) => {
+                let data = sent(self, &args[1], &args[2])?;
+                let span = args[1].span;
+                let mut it = args.into_iter();
+                let fd = it.next().expect("three or more");
+                let _ = (it.next(), it.next());
+                let mut out = vec![
+                    fd,
+                    ArgTok {
+                        arg: Arg::Str(data),
+                        span,
+                    },
+                ];
+                out.extend(it);
+                if name == "sendto" {
+                    // The address's length goes.
+                    out.pop();
+                }
+                out
+            }
+            ("setsockopt", 5) if matches!(args[4].arg, Arg::Sizeof(_) | Arg::Int(_)) => {
+                args.truncate(4);
+                args
+            }
+            ("shutdown", 2) => {
+                if let Arg::Int(n @ 0..=2) = args[1].arg {
+                    args[1].arg = Arg::Ident(names::HOWS[n as usize].0.to_string());
+                }
+                args
+            }
+            _ => args,
+        };
+        Ok((args, notes))
     }
 
     fn unknown_call(&self, name: &str, tok: &Token) -> LessonError {
@@ -740,6 +1161,7 @@ impl<'a> Parser<'a> {
     /// Parses arguments up to the closing parenthesis.
     fn args<'t>(
         &mut self,
+        actor: usize,
         toks: &'t [Token],
         call_tok: &Token,
     ) -> Result<(Vec<ArgTok>, &'t Token, &'t [Token]), LessonError> {
@@ -765,10 +1187,127 @@ impl<'a> Parser<'a> {
             return Ok((args, t, &toks[1..]));
         }
         loop {
+            // A C cast, `(struct sockaddr *)`, says nothing sockstep needs.
+            if let (
+                Some(Token {
+                    tok: Tok::LParen, ..
+                }),
+                Some(Token {
+                    tok: Tok::Ident(w), ..
+                }),
+            ) = (toks.get(i), toks.get(i + 1))
+                && C_TYPES.contains(&w.as_str())
+                && let Some(close) = toks[i..].iter().position(|t| t.tok == Tok::RParen)
+            {
+                i += close + 1;
+            }
             let Some(t) = toks.get(i) else {
                 return Err(expected_arg(self, None));
             };
             let arg = match &t.tok {
+                Tok::Amp => match toks.get(i + 1) {
+                    Some(
+                        n @ Token {
+                            tok: Tok::Ident(name),
+                            ..
+                        },
+                    ) => {
+                        args.push(ArgTok {
+                            arg: Arg::Ref(name.clone()),
+                            span: (t.start, n.end - t.start),
+                        });
+                        i += 2;
+                        None
+                    }
+                    other => {
+                        return Err(self.err(
+                            ErrorKind::Syntax,
+                            other.map(Token::span).unwrap_or((t.end, 0)),
+                            "expected a name after `&`",
+                            "such as &addr",
+                        ));
+                    }
+                },
+                Tok::Ident(w) if w == "sizeof" || w == "strlen" => {
+                    // sizeof(x), sizeof x, sizeof(struct sockaddr_in),
+                    // strlen("text"), strlen(msg).
+                    let (inner, end): (&[Token], usize) = match toks.get(i + 1) {
+                        Some(Token {
+                            tok: Tok::LParen, ..
+                        }) => {
+                            let Some(close) =
+                                toks[i + 1..].iter().position(|t| t.tok == Tok::RParen)
+                            else {
+                                return Err(self.err(
+                                    ErrorKind::Syntax,
+                                    t.span(),
+                                    format!("`{w}(` is never closed"),
+                                    "expected `)`",
+                                ));
+                            };
+                            (&toks[i + 2..i + 1 + close], i + 2 + close)
+                        }
+                        Some(_) if w == "sizeof" => (&toks[i + 1..i + 2], i + 2),
+                        _ => {
+                            return Err(self.err(
+                                ErrorKind::Syntax,
+                                t.span(),
+                                format!("expected `(` after {w}"),
+                                "expected `(`",
+                            ));
+                        }
+                    };
+                    let span = (t.start, toks[end - 1].end - t.start);
+                    let arg = match (w.as_str(), inner) {
+                        (
+                            "sizeof",
+                            [
+                                Token {
+                                    tok: Tok::Ident(n), ..
+                                },
+                            ],
+                        ) => Arg::Sizeof(Some(n.clone())),
+                        (
+                            "sizeof",
+                            [
+                                Token {
+                                    tok: Tok::Ident(s), ..
+                                },
+                                Token {
+                                    tok: Tok::Ident(_), ..
+                                },
+                            ],
+                        ) if s == "struct" => Arg::Sizeof(None),
+                        (
+                            "strlen",
+                            [
+                                Token {
+                                    tok: Tok::Str(text),
+                                    ..
+                                },
+                            ],
+                        ) => Arg::Strlen(text.clone()),
+                        (
+                            "strlen",
+                            [
+                                Token {
+                                    tok: Tok::Ident(n), ..
+                                },
+                            ],
+                        ) if self.decls[actor].string(n).is_some() => {
+                            Arg::Strlen(self.decls[actor].string(n).unwrap_or_default().to_vec())
+                        }
+                        _ => {
+                            return Err(self
+                                .err(ErrorKind::Syntax, span, format!("sockstep reads {w}() of a name or a string only"), "not understood")
+                                .help(if w == "sizeof" { "write sizeof(buf) for a declared `char buf[1024];`, or the number" } else { "write strlen(\"text\"), or strlen(msg) for a declared `char *msg = \"text\";`" }));
+                        }
+                    };
+                    args.push(ArgTok { arg, span });
+                    i = end;
+                    None
+                }
+                Tok::NamedAddr(host, addr) => Some(Arg::Named(host.clone(), addr.clone())),
                 Tok::Ident(name)
                     if matches!(toks.get(i + 1), Some(Token { tok: Tok::Pipe, .. })) =>
                 {
@@ -917,13 +1456,15 @@ impl<'a> Parser<'a> {
     }
 
     fn call(
-        &self,
+        &mut self,
         actor: usize,
         name: &str,
         signature: &str,
         args: Vec<ArgTok>,
         span: (usize, usize),
     ) -> Result<Call<FdRef>, LessonError> {
+        let (args, notes) = self.c_form(actor, name, args)?;
+        self.notes.extend(notes);
         let counts: &[usize] = match name {
             "socket" => &[3],
             "setsockopt" => &[4],
@@ -1292,6 +1833,14 @@ impl<'a> Parser<'a> {
         match arg.arg {
             Arg::Int(n) => Ok(FdRef::Num(to_i32(n))),
             Arg::Ident(name) if self.bound[actor].contains(&name) => Ok(FdRef::Name(name)),
+            Arg::Ident(name) if self.decls[actor].knows(&name) => Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    arg.span,
+                    format!("`{name}` is not a socket"),
+                    "declared as a buffer, an address, a string or a count",
+                )
+                .help("this argument is the fd a call like socket() or accept() returned")),
             Arg::Ident(name) => {
                 let actor_name = &self.actors.as_ref().expect("steps come after actors")[actor];
                 let mut e = self.err(

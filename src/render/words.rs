@@ -1742,3 +1742,13 @@ pub fn step_at(step: usize, line: Option<usize>) -> String {
         None => format!("at step {step}"),
     }
 }
+
+/// A host name in a lesson, resolved as getaddrinfo() would.
+pub fn resolved(host: &str, addr: &crate::call::Addr) -> String {
+    let ip = match addr {
+        crate::call::Addr::V4(a) => a.ip().to_string(),
+        crate::call::Addr::V6(a) => a.ip().to_string(),
+        crate::call::Addr::Unix(p) => p.clone(),
+    };
+    format!("`{host}` is {ip}: the address getaddrinfo(\"{host}\") gives for an IPv4 socket.")
+}
