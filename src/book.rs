@@ -8,7 +8,6 @@ use crate::catalog;
 use crate::engine::{EngineError, Options, Run};
 use crate::errno::{ERRNOS, errno_desc};
 use crate::lesson::Lesson;
-use crate::lesson::parser_calls;
 use crate::render::{Transcript, TranscriptOptions};
 use std::fmt::Write;
 use std::path::Path;
@@ -112,10 +111,33 @@ fn exercises_chapter() -> String {
 }
 
 fn calls_reference() -> String {
-    let mut text = String::from("# Calls and constants\n\nThe calls a step can make:\n\n");
-    for (_, signature) in parser_calls() {
-        writeln!(text, "- `{signature}`").ok();
+    let mut text = String::from(
+        "# Calls and constants\n\n\
+         The calls a step can make, each as sockstep writes it and as C declares it\n\
+         (a lesson may use either: `recv(c, 1024)` or `recv(c, buf, sizeof(buf), 0);`).\n\n",
+    );
+    for c in crate::calls::CALLS {
+        let gives = match c.returns {
+            crate::calls::Returns::Fd => "a new fd",
+            crate::calls::Returns::TwoFds => "two new fds",
+            crate::calls::Returns::Count => "a count of bytes",
+            crate::calls::Returns::Zero => "0",
+            crate::calls::Returns::Address => "0, and an address",
+            crate::calls::Returns::Flags => "the fd's flags (F_GETFL), or 0",
+            crate::calls::Returns::Ready => "how many fds are ready",
+            crate::calls::Returns::Value => "the option's value",
+            crate::calls::Returns::Pid => "the child's pid",
+        };
+        writeln!(text, "## {}\n\n{}\n", c.word, c.about).ok();
+        writeln!(text, "- sockstep: `{}`", c.plain).ok();
+        writeln!(text, "- C: `{}`", c.c).ok();
+        writeln!(text, "- gives: {gives}, or -1 and an errno").ok();
+        if let Some(w) = c.parks {
+            writeln!(text, "- can block: it waits for {w}").ok();
+        }
+        text.push('\n');
     }
+    text.push_str("## Constants\n");
     let list = |items: Vec<&str>| {
         items
             .iter()

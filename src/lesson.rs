@@ -20,11 +20,6 @@ mod parser;
 
 pub use error::{ErrorKind, LessonError};
 
-/// Every call a step can make, with how it is written.
-pub fn parser_calls() -> &'static [(&'static str, &'static str)] {
-    parser::CALLS
-}
-
 use crate::call::{Call, FdRef};
 
 /// A parsed lesson, ready to run.

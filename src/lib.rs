@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod book;
 pub mod call;
+pub mod calls;
 pub mod capture;
 pub mod catalog;
 pub mod check;

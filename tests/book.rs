@@ -19,3 +19,17 @@ fn the_book_is_up_to_date_with_the_lessons() {
         }
     }
 }
+
+#[test]
+fn the_reference_lists_every_call_of_the_table_with_its_c_signature() {
+    let calls = std::fs::read_to_string(root().join("book/src/reference/calls.md")).unwrap();
+    for c in sockstep::calls::CALLS {
+        assert!(calls.contains(&format!("## {}\n", c.word)), "{}", c.word);
+        assert!(calls.contains(&format!("- C: `{}`", c.c)), "{}", c.word);
+        assert!(
+            calls.contains(&format!("- sockstep: `{}`", c.plain)),
+            "{}",
+            c.word
+        );
+    }
+}

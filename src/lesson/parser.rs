@@ -6,47 +6,6 @@ use super::{Expect, Lesson, Step};
 use crate::call::{Addr, Call, FdRef, MsgFlag, OptValue, Via, names};
 use crate::errno::{ERRNOS, SIGNALS};
 
-/// Every call a step can make, with how it is written, for messages.
-pub const CALLS: &[(&str, &str)] = &[
-    ("socket", "socket(domain, type, protocol)"),
-    ("setsockopt", "setsockopt(fd, level, option, value)"),
-    ("bind", "bind(fd, address)"),
-    ("listen", "listen(fd, backlog)"),
-    ("accept", "accept(fd)"),
-    ("connect", "connect(fd, address)"),
-    ("send", "send(fd, \"data\") or send(fd, \"data\", flags)"),
-    ("write", "write(fd, \"data\")"),
-    ("recv", "recv(fd, length) or recv(fd, length, flags)"),
-    ("read", "read(fd, length)"),
-    (
-        "sendto",
-        "sendto(fd, \"data\", address) or sendto(fd, \"data\", flags, address)",
-    ),
-    (
-        "recvfrom",
-        "recvfrom(fd, length) or recvfrom(fd, length, flags)",
-    ),
-    ("shutdown", "shutdown(fd, how)"),
-    ("close", "close(fd)"),
-    ("getsockname", "getsockname(fd)"),
-    ("getpeername", "getpeername(fd)"),
-    (
-        "fcntl",
-        "fcntl(fd, F_SETFL, O_NONBLOCK), fcntl(fd, F_SETFL, 0) or fcntl(fd, F_GETFL)",
-    ),
-    ("unlink", "unlink(\"path\")"),
-    (
-        "poll",
-        "poll(fd, fd, ..., -1) to wait, or poll(fd, ..., 0) to look",
-    ),
-    ("socketpair", "a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)"),
-    ("getsockopt", "getsockopt(fd, SOL_SOCKET, SO_ERROR)"),
-    (
-        "fork",
-        "fork(worker): worker is the actor the child process becomes",
-    ),
-];
-
 const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
 
 /// The most bytes a repeated string (`"x" * N`) may make.
@@ -655,7 +614,7 @@ impl<'a> Parser<'a> {
                 "expected a call name such as `socket`",
             ));
         };
-        let Some(signature) = CALLS.iter().find(|(n, _)| n == call_name).map(|(_, s)| *s) else {
+        let Some(spec) = crate::calls::find(call_name) else {
             return Err(self.unknown_call(call_name, call_tok));
         };
         match rest.get(1) {
@@ -670,7 +629,7 @@ impl<'a> Parser<'a> {
                         "expected `(`",
                         "expected `(` after the call name",
                     )
-                    .help(format!("write {signature}")));
+                    .help(format!("write {}", spec.plain)));
             }
             None => {
                 return Err(self
@@ -680,7 +639,7 @@ impl<'a> Parser<'a> {
                         "expected `(`",
                         "expected `(` after the call name",
                     )
-                    .help(format!("write {signature}")));
+                    .help(format!("write {}", spec.plain)));
             }
         }
         let (args, close, after) = self.args(actor, &rest[2..], call_tok)?;
@@ -691,8 +650,7 @@ impl<'a> Parser<'a> {
         };
         let call = self.call(
             actor,
-            call_name,
-            signature,
+            spec,
             args,
             (call_tok.start, close.end - call_tok.start),
         )?;
@@ -1149,11 +1107,15 @@ impl<'a> Parser<'a> {
         if let Some(h) = helper {
             return e.help(h);
         }
-        match closest(name, CALLS.iter().map(|(n, _)| *n)) {
+        match closest(name, crate::calls::CALLS.iter().map(|c| c.word)) {
             Some(s) => e.help(format!("did you mean `{s}`?")),
             None => e.help(format!(
                 "the calls are {}",
-                CALLS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                crate::calls::CALLS
+                    .iter()
+                    .map(|c| c.word)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     }
@@ -1458,33 +1420,28 @@ impl<'a> Parser<'a> {
     fn call(
         &mut self,
         actor: usize,
-        name: &str,
-        signature: &str,
+        spec: &crate::calls::Spec,
         args: Vec<ArgTok>,
         span: (usize, usize),
     ) -> Result<Call<FdRef>, LessonError> {
+        use crate::calls::{Arity, Name};
+        let (name, signature) = (spec.word, spec.plain);
         let (args, notes) = self.c_form(actor, name, args)?;
         self.notes.extend(notes);
-        let counts: &[usize] = match name {
-            "socket" => &[3],
-            "setsockopt" => &[4],
-            "bind" => &[2, 3],
-            "listen" | "connect" | "write" | "read" | "shutdown" => &[2],
-            "send" | "recv" => &[2, 3],
-            "sendto" => &[3, 4],
-            "recvfrom" => &[2, 3],
-            "fcntl" => &[2, 3],
-            "socketpair" | "getsockopt" => &[3],
-            _ => &[1],
-        };
-        if name == "poll" {
+        if spec.name == Name::Poll {
             return self.poll(actor, args, span);
         }
+        let counts = match spec.arity {
+            Arity::Exactly(counts) => counts,
+            Arity::AtLeast(_) => &[][..],
+        };
         if !counts.contains(&args.len()) {
-            let want = match counts {
-                [n] => format!("{n} argument{}", if *n == 1 { "" } else { "s" }),
-                [a, b] => format!("{a} or {b} arguments"),
-                _ => unreachable!(),
+            let mut want: Vec<String> = counts.iter().map(usize::to_string).collect();
+            let last = want.pop().unwrap_or_default();
+            let want = if want.is_empty() {
+                format!("{last} argument{}", if last == "1" { "" } else { "s" })
+            } else {
+                format!("{} or {last} arguments", want.join(", "))
             };
             return Err(self
                 .err(
@@ -1493,12 +1450,12 @@ impl<'a> Parser<'a> {
                     format!("{name} takes {want}, found {}", args.len()),
                     &format!("expected {want}"),
                 )
-                .help(format!("write {signature}")));
+                .help(format!("write {signature}, or as C writes it: {}", spec.c)));
         }
         let mut a = args.into_iter();
         let mut next = || a.next().expect("the argument count was checked");
-        let call = match name {
-            "socket" => Call::Socket {
+        let call = match spec.name {
+            Name::Socket => Call::Socket {
                 domain: self.constant(next(), names::DOMAINS, "an address family")?,
                 ty: self.constant(next(), names::TYPES, "a socket type")?,
                 protocol: {
@@ -1509,7 +1466,7 @@ impl<'a> Parser<'a> {
                     }
                 },
             },
-            "setsockopt" => {
+            Name::Setsockopt => {
                 let fd = self.fd(actor, next())?;
                 let level = next();
                 let level_name = match &level.arg {
@@ -1579,7 +1536,7 @@ impl<'a> Parser<'a> {
                 };
                 Call::Setsockopt { fd, opt, value }
             }
-            "bind" => {
+            Name::Bind => {
                 let fd = self.fd(actor, next())?;
                 let mut addr = self.addr(next())?;
                 let raw = match a.next() {
@@ -1598,18 +1555,18 @@ impl<'a> Parser<'a> {
                 }
                 Call::Bind { fd, addr, raw }
             }
-            "connect" => Call::Connect {
+            Name::Connect => Call::Connect {
                 fd: self.fd(actor, next())?,
                 addr: self.addr(next())?,
             },
-            "listen" => Call::Listen {
+            Name::Listen => Call::Listen {
                 fd: self.fd(actor, next())?,
                 backlog: to_i32(self.int(next(), "a backlog")?),
             },
-            "accept" => Call::Accept {
+            Name::Accept => Call::Accept {
                 fd: self.fd(actor, next())?,
             },
-            "send" | "write" => {
+            Name::Send | Name::Write => {
                 let fd = self.fd(actor, next())?;
                 let data = self.data(next())?;
                 let flags = a_flags(self, a.next())?;
@@ -1624,7 +1581,7 @@ impl<'a> Parser<'a> {
                     },
                 }
             }
-            "recv" | "read" => {
+            Name::Recv | Name::Read => {
                 let fd = self.fd(actor, next())?;
                 let len = self.length(next())?;
                 let flags = a_flags(self, a.next())?;
@@ -1639,7 +1596,7 @@ impl<'a> Parser<'a> {
                     },
                 }
             }
-            "sendto" => {
+            Name::Sendto => {
                 let fd = self.fd(actor, next())?;
                 let data = self.data(next())?;
                 let third = next();
@@ -1654,26 +1611,26 @@ impl<'a> Parser<'a> {
                     addr,
                 }
             }
-            "recvfrom" => {
+            Name::Recvfrom => {
                 let fd = self.fd(actor, next())?;
                 let len = self.length(next())?;
                 let flags = a_flags(self, a.next())?;
                 Call::Recvfrom { fd, len, flags }
             }
-            "shutdown" => Call::Shutdown {
+            Name::Shutdown => Call::Shutdown {
                 fd: self.fd(actor, next())?,
                 how: self.constant(next(), names::HOWS, "how to shut down")?,
             },
-            "close" => Call::Close {
+            Name::Close => Call::Close {
                 fd: self.fd(actor, next())?,
             },
-            "getsockname" => Call::Getsockname {
+            Name::Getsockname => Call::Getsockname {
                 fd: self.fd(actor, next())?,
             },
-            "getpeername" => Call::Getpeername {
+            Name::Getpeername => Call::Getpeername {
                 fd: self.fd(actor, next())?,
             },
-            "fork" => {
+            Name::Fork => {
                 let arg = next();
                 let actors = self.actors.as_ref().expect("steps come after actors");
                 let child = match &arg.arg {
@@ -1704,7 +1661,7 @@ impl<'a> Parser<'a> {
                 }
                 Call::Fork { child }
             }
-            "getsockopt" => {
+            Name::Getsockopt => {
                 let fd = self.fd(actor, next())?;
                 let level = next();
                 let opt = next();
@@ -1718,7 +1675,7 @@ impl<'a> Parser<'a> {
                 }
                 Call::SoError { fd }
             }
-            "socketpair" => {
+            Name::Socketpair => {
                 let domain = self.constant(next(), names::DOMAINS, "an address family")?;
                 let ty = self.constant(next(), names::TYPES, "a socket type")?;
                 let proto = next();
@@ -1734,7 +1691,7 @@ impl<'a> Parser<'a> {
                 }
                 Call::Socketpair { ty }
             }
-            "fcntl" => {
+            Name::Fcntl => {
                 let fd = self.fd(actor, next())?;
                 let cmd = next();
                 let third = a.next();
@@ -1762,7 +1719,7 @@ impl<'a> Parser<'a> {
                 };
                 Call::Fcntl { fd, nonblock }
             }
-            "unlink" => match next() {
+            Name::Unlink => match next() {
                 ArgTok {
                     arg: Arg::Str(path),
                     ..
@@ -1780,9 +1737,13 @@ impl<'a> Parser<'a> {
                         .help("write unlink(\"server.sock\")"));
                 }
             },
-            _ => unreachable!("CALLS lists the calls handled here"),
+            Name::Poll => return self.poll(actor, args_left(a), span),
         };
         return Ok(call);
+
+        fn args_left(a: std::vec::IntoIter<ArgTok>) -> Vec<ArgTok> {
+            a.collect()
+        }
 
         fn a_flags(p: &Parser, arg: Option<ArgTok>) -> Result<Vec<MsgFlag>, LessonError> {
             arg.map(|a| p.flags(a)).unwrap_or(Ok(Vec::new()))
