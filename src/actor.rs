@@ -16,7 +16,9 @@
 
 mod sys;
 
-use crate::call::{Addr, Call, Domain, How, MsgFlag, OptValue, Protocol, SockOpt, SockType, Via};
+use crate::call::{
+    Addr, Call, Domain, How, MsgFlag, OptValue, Protocol, SockOpt, SockType, TypeFlag, Via,
+};
 use crate::wire::{self, Done, Extra, Reply, Request, WaitKind};
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -204,6 +206,7 @@ enum Progress {
 enum Pending {
     Accept {
         fd: i32,
+        flags: i32,
     },
     /// `got`: what a MSG_WAITALL receive has gathered so far.
     Recv {
@@ -237,6 +240,7 @@ enum Pending {
     },
     Poll {
         fds: Vec<i32>,
+        events: Vec<i16>,
     },
 }
 
@@ -264,7 +268,7 @@ impl Pending {
 
     fn retry(self) -> Progress {
         match self {
-            Pending::Accept { fd } => accept(fd, true),
+            Pending::Accept { fd, flags } => accept(fd, flags, true),
             Pending::Recv { call, got } => recv(&call, got, true),
             Pending::Close {
                 fd,
@@ -280,7 +284,7 @@ impl Pending {
                 }),
                 r => closed(fd, closing, r.unwrap_or(Err(Errno::EIO))),
             },
-            Pending::Poll { fds } => poll(&fds, true),
+            Pending::Poll { fds, events } => poll(&fds, &events, true),
             Pending::Send { call, sent } => send_rest(call, sent),
             Pending::Connect { fd, addr } => connect_finish(fd, &addr),
             Pending::ConnectAgain { fd, addr } => connect(fd, &addr),
@@ -326,7 +330,7 @@ impl Pending {
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
         let (fds, events): (Vec<i32>, libc::c_short) = match &self {
             Pending::Close { .. } => return self.retry(),
-            Pending::Accept { fd } => (vec![*fd], libc::POLLIN),
+            Pending::Accept { fd, .. } => (vec![*fd], libc::POLLIN),
             Pending::Recv { call, .. } => (
                 call.fd().into_iter().copied().collect(),
                 libc::POLLIN | libc::POLLRDHUP,
@@ -335,7 +339,10 @@ impl Pending {
             Pending::Connect { fd, .. } | Pending::ConnectAgain { fd, .. } => {
                 (vec![*fd], libc::POLLOUT)
             }
-            Pending::Poll { fds } => (fds.clone(), libc::POLLIN),
+            Pending::Poll { fds, events } => {
+                let _ = sys::poll_each(fds, events, ms);
+                return self.retry();
+            }
         };
         let _ = poll_fds(&fds, events, ms);
         self.retry()
@@ -351,10 +358,10 @@ fn start(call: &Call<i32>) -> Progress {
         return Progress::Done(done);
     }
     let progress = match call {
-        Call::Accept { fd } => accept(*fd, false),
+        Call::Accept { fd, flags } => accept(*fd, accept_flags(flags), false),
         Call::Connect { fd, addr } => connect(*fd, addr),
         Call::Recv { .. } | Call::Recvfrom { .. } => recv(call, Vec::new(), false),
-        Call::Poll { fds, wait } => poll(fds, *wait),
+        Call::Poll { fds, events, wait } => poll(fds, events, *wait),
         Call::Close { fd } => close(*fd),
         Call::Send { .. } | Call::Sendto { .. } => send_rest(call.clone(), 0),
         _ => Progress::Done(immediate(call)),
@@ -399,6 +406,7 @@ fn immediate(call: &Call<i32>) -> Done {
             domain,
             ty,
             protocol,
+            flags,
         } => {
             let family = match domain {
                 Domain::Inet => AddressFamily::Inet,
@@ -410,7 +418,8 @@ fn immediate(call: &Call<i32>) -> Done {
                 Protocol::Tcp => Some(sock::SockProtocol::Tcp),
                 Protocol::Udp => Some(sock::SockProtocol::Udp),
             };
-            let r = sock::socket(family, sock_type(*ty), SockFlag::empty(), proto).map(|fd| {
+            let flags = SockFlag::from_bits_truncate(accept_flags(flags));
+            let r = sock::socket(family, sock_type(*ty), flags, proto).map(|fd| {
                 use std::os::fd::IntoRawFd;
                 i64::from(fd.into_raw_fd())
             });
@@ -484,6 +493,12 @@ fn immediate(call: &Call<i32>) -> Done {
             result(r)
         }
         Call::Unlink { path } => return result(nix::unistd::unlink(path.as_str()).map(|()| 0)),
+        Call::Getsockopt { fd, opt } => {
+            let r = getsockopt(*fd, *opt);
+            let mut done = result(r.as_ref().map(|_| 0).map_err(|e| *e));
+            done.extra = r.ok().map(Extra::Opt);
+            done
+        }
         Call::SoError { fd } => {
             let mut v: i32 = 0;
             let mut len = size_of::<i32>() as libc::socklen_t;
@@ -536,6 +551,16 @@ fn immediate(call: &Call<i32>) -> Done {
     done
 }
 
+/// accept4()'s flags.
+fn accept_flags(flags: &[TypeFlag]) -> i32 {
+    flags.iter().fold(0, |acc, f| {
+        acc | match f {
+            TypeFlag::NonBlock => libc::SOCK_NONBLOCK,
+            TypeFlag::CloExec => libc::SOCK_CLOEXEC,
+        }
+    })
+}
+
 fn sock_type(ty: SockType) -> sock::SockType {
     match ty {
         SockType::Stream => sock::SockType::Stream,
@@ -544,8 +569,22 @@ fn sock_type(ty: SockType) -> sock::SockType {
     }
 }
 
-fn setsockopt(fd: i32, opt: SockOpt, value: OptValue) -> nix::Result<()> {
-    let (level, name) = match opt {
+/// getsockopt() of an option setsockopt takes: the value the kernel
+/// reports (SO_RCVBUF doubled, say).
+fn getsockopt(fd: i32, opt: SockOpt) -> nix::Result<OptValue> {
+    let (level, name) = opt_name(opt);
+    if opt == SockOpt::Linger {
+        return sys::get_linger(fd).map(|(on, secs)| OptValue::Linger { on, secs });
+    }
+    let mut v: i32 = 0;
+    let mut len = size_of::<i32>() as libc::socklen_t;
+    // SAFETY: v and len are valid for the kernel to write an int.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut i32).cast(), &mut len) };
+    Errno::result(r).map(|_| OptValue::Int(v))
+}
+
+fn opt_name(opt: SockOpt) -> (i32, i32) {
+    match opt {
         SockOpt::ReuseAddr => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
         SockOpt::ReusePort => (libc::SOL_SOCKET, libc::SO_REUSEPORT),
         SockOpt::RcvBuf => (libc::SOL_SOCKET, libc::SO_RCVBUF),
@@ -555,7 +594,11 @@ fn setsockopt(fd: i32, opt: SockOpt, value: OptValue) -> nix::Result<()> {
         SockOpt::Broadcast => (libc::SOL_SOCKET, libc::SO_BROADCAST),
         SockOpt::TcpNoDelay => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
         SockOpt::Ipv6V6Only => (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
-    };
+    }
+}
+
+fn setsockopt(fd: i32, opt: SockOpt, value: OptValue) -> nix::Result<()> {
+    let (level, name) = opt_name(opt);
     // The fd may be anything the lesson wrote (closed, -1): nix's typed
     // setsockopt wants a borrowed fd, so the raw call is made here.
     let r = match value {
@@ -592,18 +635,18 @@ fn setsockopt(fd: i32, opt: SockOpt, value: OptValue) -> nix::Result<()> {
 /// `retry`: the call was parked before, so `poll` is asked first and no
 /// syscall is repeated while nothing has changed. A first attempt is the
 /// real call, made non-blocking, so errors come back as they would in C.
-fn accept(fd: i32, retry: bool) -> Progress {
+fn accept(fd: i32, flags: i32, retry: bool) -> Progress {
     let blocking = !nonblocking(fd);
     if blocking && retry && ready(fd, libc::POLLIN) == 0 {
-        return Progress::Parked(Pending::Accept { fd });
+        return Progress::Parked(Pending::Accept { fd, flags });
     }
     let r = if blocking {
-        with_nonblock(fd, || sys::accept(fd))
+        with_nonblock(fd, || sys::accept(fd, flags))
     } else {
-        sys::accept(fd)
+        sys::accept(fd, flags)
     };
     match r {
-        Err(Errno::EAGAIN) if blocking => Progress::Parked(Pending::Accept { fd }),
+        Err(Errno::EAGAIN) if blocking => Progress::Parked(Pending::Accept { fd, flags }),
         r => {
             let peer = r.as_ref().ok().and_then(|(_, peer)| peer.clone());
             let mut done = result(r.map(|(new, _)| i64::from(new)));
@@ -665,6 +708,8 @@ fn msg_flags(flags: &[MsgFlag]) -> MsgFlags {
             MsgFlag::Peek => MsgFlags::MSG_PEEK,
             MsgFlag::DontWait => MsgFlags::MSG_DONTWAIT,
             MsgFlag::WaitAll => MsgFlags::MSG_WAITALL,
+            MsgFlag::Trunc => MsgFlags::MSG_TRUNC,
+            MsgFlag::Oob => MsgFlags::MSG_OOB,
         }
     })
 }
@@ -813,16 +858,19 @@ fn recvfrom(fd: i32, buf: &mut [u8], flags: MsgFlags) -> nix::Result<(usize, Opt
     }
 }
 
-/// poll() on `fds` for POLLIN. A blocking poll is made with a zero timeout
-/// and parked when nothing is ready, as every waiting call is.
-fn poll(fds: &[i32], wait: bool) -> Progress {
-    let r = poll_fds(fds, libc::POLLIN, 0);
+/// poll() on `fds` for their `events`. A blocking poll is made with a zero
+/// timeout and parked when nothing is ready, as every waiting call is.
+fn poll(fds: &[i32], events: &[i16], wait: bool) -> Progress {
+    let r = sys::poll_each(fds, events, 0);
     let n = r
         .as_ref()
         .map(|ev| ev.iter().filter(|e| **e != 0).count())
         .unwrap_or(0);
     if n == 0 && wait && r.is_ok() {
-        return Progress::Parked(Pending::Poll { fds: fds.to_vec() });
+        return Progress::Parked(Pending::Poll {
+            fds: fds.to_vec(),
+            events: events.to_vec(),
+        });
     }
     let mut done = result(r.as_ref().map(|_| n as i64).map_err(|e| *e));
     if let Ok(events) = r {

@@ -128,6 +128,11 @@ pub enum MsgFlag {
     Peek,
     DontWait,
     WaitAll,
+    /// recv of a datagram: the datagram's whole length, even when it was
+    /// longer than the buffer.
+    Trunc,
+    /// Out-of-band (TCP urgent) data.
+    Oob,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +140,13 @@ pub enum How {
     Rd,
     Wr,
     RdWr,
+}
+
+/// Flags or-ed into socket()'s type, or given to accept4(): the new fd's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TypeFlag {
+    NonBlock,
+    CloExec,
 }
 
 /// Which system call moves the bytes: `send`/`recv` or `write`/`read`.
@@ -151,6 +163,8 @@ pub enum Call<F> {
         domain: Domain,
         ty: SockType,
         protocol: Protocol,
+        /// SOCK_NONBLOCK, SOCK_CLOEXEC.
+        flags: Vec<TypeFlag>,
     },
     Setsockopt {
         fd: F,
@@ -171,6 +185,8 @@ pub enum Call<F> {
     },
     Accept {
         fd: F,
+        /// accept4()'s flags for the new fd; none: accept().
+        flags: Vec<TypeFlag>,
     },
     Connect {
         fd: F,
@@ -226,6 +242,8 @@ pub enum Call<F> {
     /// read (POLLIN), or with 0 only looks.
     Poll {
         fds: Vec<F>,
+        /// The events asked for, fd by fd (POLLIN, POLLOUT...).
+        events: Vec<i16>,
         wait: bool,
     },
     /// `a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)`: two connected sockets.
@@ -234,6 +252,11 @@ pub enum Call<F> {
     },
     /// `getsockopt(fd, SOL_SOCKET, SO_ERROR)`: the pending error, read and
     /// cleared (how a non-blocking connect tells how it ended).
+    /// getsockopt of an option setsockopt takes.
+    Getsockopt {
+        fd: F,
+        opt: SockOpt,
+    },
     SoError {
         fd: F,
     },
@@ -252,6 +275,7 @@ impl<F> Call<F> {
             Call::Setsockopt { .. } => "setsockopt",
             Call::Bind { .. } => "bind",
             Call::Listen { .. } => "listen",
+            Call::Accept { flags, .. } if !flags.is_empty() => "accept4",
             Call::Accept { .. } => "accept",
             Call::Connect { .. } => "connect",
             Call::Send {
@@ -272,7 +296,7 @@ impl<F> Call<F> {
             Call::Unlink { .. } => "unlink",
             Call::Poll { .. } => "poll",
             Call::Socketpair { .. } => "socketpair",
-            Call::SoError { .. } => "getsockopt",
+            Call::SoError { .. } | Call::Getsockopt { .. } => "getsockopt",
             Call::Fork { .. } => "fork",
         }
     }
@@ -288,7 +312,7 @@ impl<F> Call<F> {
             Call::Setsockopt { fd, .. }
             | Call::Bind { fd, .. }
             | Call::Listen { fd, .. }
-            | Call::Accept { fd }
+            | Call::Accept { fd, .. }
             | Call::Connect { fd, .. }
             | Call::Send { fd, .. }
             | Call::Recv { fd, .. }
@@ -299,7 +323,8 @@ impl<F> Call<F> {
             | Call::Getsockname { fd }
             | Call::Getpeername { fd }
             | Call::Fcntl { fd, .. }
-            | Call::SoError { fd } => Some(fd),
+            | Call::SoError { fd }
+            | Call::Getsockopt { fd, .. } => Some(fd),
         }
     }
 
@@ -323,10 +348,12 @@ impl<F> Call<F> {
                 domain,
                 ty,
                 protocol,
+                flags,
             } => Call::Socket {
                 domain: *domain,
                 ty: *ty,
                 protocol: *protocol,
+                flags: flags.clone(),
             },
             Call::Setsockopt { fd, opt, value } => Call::Setsockopt {
                 fd: f(fd)?,
@@ -342,7 +369,10 @@ impl<F> Call<F> {
                 fd: f(fd)?,
                 backlog: *backlog,
             },
-            Call::Accept { fd } => Call::Accept { fd: f(fd)? },
+            Call::Accept { fd, flags } => Call::Accept {
+                fd: f(fd)?,
+                flags: flags.clone(),
+            },
             Call::Connect { fd, addr } => Call::Connect {
                 fd: f(fd)?,
                 addr: addr.clone(),
@@ -399,9 +429,14 @@ impl<F> Call<F> {
             Call::Unlink { path } => Call::Unlink { path: path.clone() },
             Call::Socketpair { ty } => Call::Socketpair { ty: *ty },
             Call::SoError { fd } => Call::SoError { fd: f(fd)? },
+            Call::Getsockopt { fd, opt } => Call::Getsockopt {
+                fd: f(fd)?,
+                opt: *opt,
+            },
             Call::Fork { child } => Call::Fork { child: *child },
-            Call::Poll { fds, wait } => Call::Poll {
+            Call::Poll { fds, events, wait } => Call::Poll {
                 fds: fds.iter().map(&mut f).collect::<Result<_, _>>()?,
+                events: events.clone(),
                 wait: *wait,
             },
         })
@@ -445,6 +480,7 @@ pub mod names {
     pub const TYPES: &[(&str, SockType)] = &[
         ("SOCK_STREAM", SockType::Stream),
         ("SOCK_DGRAM", SockType::Dgram),
+        ("SOCK_SEQPACKET", SockType::Seqpacket),
     ];
     pub const PROTOCOLS: &[(&str, Protocol)] = &[
         ("0", Protocol::Default),
@@ -469,6 +505,22 @@ pub mod names {
         ("MSG_PEEK", MsgFlag::Peek),
         ("MSG_DONTWAIT", MsgFlag::DontWait),
         ("MSG_WAITALL", MsgFlag::WaitAll),
+        ("MSG_TRUNC", MsgFlag::Trunc),
+        ("MSG_OOB", MsgFlag::Oob),
+    ];
+    pub const TYPE_FLAGS: &[(&str, TypeFlag)] = &[
+        ("SOCK_NONBLOCK", TypeFlag::NonBlock),
+        ("SOCK_CLOEXEC", TypeFlag::CloExec),
+    ];
+    /// Events poll() can ask for and report.
+    pub const POLL_EVENTS: &[(&str, i16)] = &[
+        ("POLLIN", libc::POLLIN),
+        ("POLLOUT", libc::POLLOUT),
+        ("POLLPRI", libc::POLLPRI),
+        ("POLLRDHUP", libc::POLLRDHUP),
+        ("POLLHUP", libc::POLLHUP),
+        ("POLLERR", libc::POLLERR),
+        ("POLLNVAL", libc::POLLNVAL),
     ];
     pub const HOWS: &[(&str, How)] = &[
         ("SHUT_RD", How::Rd),

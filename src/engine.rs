@@ -2264,7 +2264,30 @@ impl Drop for Run {
 
 /// What the call gave instead of `expect`, or `None` if it meets it.
 fn check(expect: &Expect, outcome: &Outcome) -> Option<Got> {
+    use crate::wire::Extra;
     let ok = match (expect, outcome) {
+        // getsockopt: what is expected is the option's value.
+        (
+            Expect::Value(v),
+            Outcome::Returned {
+                extra: Some(Extra::Opt(crate::call::OptValue::Int(x))),
+                ..
+            },
+        ) => i64::from(*x) == *v,
+        (
+            Expect::Value(v),
+            Outcome::Returned {
+                extra: Some(Extra::SoError(x)),
+                ..
+            },
+        ) => i64::from(*x) == *v,
+        (
+            Expect::Errno(e),
+            Outcome::Returned {
+                extra: Some(Extra::SoError(x)),
+                ..
+            },
+        ) => x == e,
         (Expect::Value(v), Outcome::Returned { ret, .. }) => ret == v,
         (Expect::Errno(e), Outcome::Failed { errno }) => errno == e,
         (Expect::Fails, Outcome::Failed { .. }) => true,

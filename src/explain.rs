@@ -157,6 +157,9 @@ pub enum Eof {
     ZeroLength,
     /// A unix stream's peer closed or shut down writing.
     PeerClosed,
+    /// A SOCK_SEQPACKET socket read an empty record, or its peer closed
+    /// or shut down writing: both give 0.
+    RecordOrEnd,
     /// The connection was reset; after its error was reported, reads give 0.
     AfterReset,
 }
@@ -165,6 +168,11 @@ pub enum Eof {
 /// errno, or what a result means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {
+    /// A datagram or record longer than the buffer: `len` bytes were read,
+    /// the rest discarded; MSG_TRUNC made the call return its whole `size`.
+    Truncated { len: usize, size: i64, peek: bool },
+    /// EINVAL from a TCP recv with MSG_OOB: no urgent byte waits.
+    NoUrgent,
     /// EBADF: the fd is not open in this process.
     NotOpen,
     /// ENOTSOCK: the fd is open but is not a socket.
@@ -427,6 +435,20 @@ pub fn why(outcome: &Outcome, ctx: &Context) -> Option<Why> {
             data: Some(d),
             ..
         } if d.is_empty() => eof(ctx).map(Why::Eof),
+        Outcome::Returned { ret, .. } if matches!(ctx.call, Call::Recv { len, .. } | Call::Recvfrom { len, .. } if (*len as i64) < *ret) =>
+        {
+            let (len, flags) = match ctx.call {
+                Call::Recv { len, flags, .. } | Call::Recvfrom { len, flags, .. } => {
+                    (*len, &flags[..])
+                }
+                _ => (0, &[][..]),
+            };
+            Some(Why::Truncated {
+                len,
+                size: *ret,
+                peek: flags.contains(&crate::call::MsgFlag::Peek),
+            })
+        }
         Outcome::Returned {
             extra: Some(Extra::PrivilegedPort { start }),
             ..
@@ -449,6 +471,9 @@ fn eof(ctx: &Context) -> Option<Eof> {
         return Some(Eof::ZeroLength);
     }
     let kind = ctx.kind()?;
+    if kind.ty == crate::call::SockType::Seqpacket && ctx.shut(true).is_none() {
+        return Some(Eof::RecordOrEnd);
+    }
     if !kind.is_stream() {
         // Shut down for reading, with nothing queued: reads return 0 at
         // once; else a datagram with no bytes was read.
@@ -739,6 +764,12 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                 local: ctx.before.and_then(|s| s.local.clone()),
             },
             Call::Accept { .. } if !ctx.listening() => Why::NotListening,
+            Call::Recv { flags, .. } | Call::Recvfrom { flags, .. }
+                if flags.contains(&crate::call::MsgFlag::Oob)
+                    && kind.is_some_and(|k| k.is_tcp()) =>
+            {
+                Why::NoUrgent
+            }
             Call::Listen { .. } if facts.connected => Why::Connected {
                 peer: ctx.before.and_then(|s| s.peer.clone()),
             },

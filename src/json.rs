@@ -263,6 +263,9 @@ pub struct JCallArgs {
     /// poll: true for a timeout of -1 (wait), false for 0 (look).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
+    /// poll: the events asked for, fd by fd.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<Vec<String>>>,
     /// fork: the actor the child becomes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub child: Option<String>,
@@ -305,6 +308,12 @@ pub enum JOutcome {
         /// getsockopt(SO_ERROR): the error read, or `0`.
         #[serde(skip_serializing_if = "Option::is_none")]
         so_error: Option<String>,
+        /// getsockopt of another option: its value (for SO_LINGER,
+        /// `linger` instead).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<i32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        linger: Option<(i32, i32)>,
     },
     Failed {
         /// The errno's name, such as `ECONNREFUSED`.
@@ -481,13 +490,18 @@ pub struct JWhy {
     pub port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<u16>,
+    /// For `truncated`: the buffer's length and the message's whole size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
     /// A fact that decided the explanation, by kind: `address_held`:
     /// SO_REUSEADDR is on; `refused`: the RST that answered the SYN was
     /// captured; `unix_refused`: a socket of the run was bound at the path
     /// before; `privileged_port`: the bind was allowed; `port_unreachable`:
     /// the ICMP message was captured; `would_block` and `handshaking`:
     /// O_NONBLOCK is set (else MSG_DONTWAIT asked); `reset`: this socket's
-    /// own kernel sent the RST.
+    /// own kernel sent the RST; `truncated`: MSG_PEEK left the message queued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag: Option<bool>,
 }
@@ -971,6 +985,8 @@ impl Json {
             sockets: Vec::new(),
             port: None,
             start: None,
+            length: None,
+            size: None,
             flag: None,
         };
         match w {
@@ -1023,6 +1039,11 @@ impl Json {
                 j.flag = Some(*allowed);
             }
             Why::PortUnreachable { seen } => j.flag = Some(*seen),
+            Why::Truncated { len, size, peek } => {
+                j.length = Some(*len);
+                j.size = Some(*size);
+                j.flag = Some(*peek);
+            }
             Why::WouldBlock { nonblocking } | Why::Handshaking { nonblocking } => {
                 j.flag = Some(*nonblocking)
             }
@@ -1076,6 +1097,8 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::Eof(_) => "eof",
         Why::OtherLevel { .. } => "other_level",
         Why::Unsettled => "unsettled",
+        Why::Truncated { .. } => "truncated",
+        Why::NoUrgent => "no_urgent",
     }
 }
 
@@ -1100,6 +1123,7 @@ pub fn eof_json(e: &Eof) -> &'static str {
         Eof::EmptyDatagram => "empty_datagram",
         Eof::ZeroLength => "zero_length",
         Eof::PeerClosed => "peer_closed",
+        Eof::RecordOrEnd => "record_or_end",
         Eof::AfterReset => "after_reset",
     }
 }
@@ -1244,6 +1268,14 @@ fn outcome_json(o: &Outcome) -> JOutcome {
                 Some(Extra::SoError(e)) => Some(errno_name(*e)),
                 _ => None,
             },
+            value: match extra {
+                Some(Extra::Opt(crate::call::OptValue::Int(v))) => Some(*v),
+                _ => None,
+            },
+            linger: match extra {
+                Some(Extra::Opt(crate::call::OptValue::Linger { on, secs })) => Some((*on, *secs)),
+                _ => None,
+            },
         },
         Outcome::Failed { errno } => JOutcome::Failed {
             errno: errno_name(*errno),
@@ -1256,18 +1288,7 @@ fn outcome_json(o: &Outcome) -> JOutcome {
 }
 
 fn poll_names(ev: i16) -> Vec<String> {
-    [
-        (libc::POLLIN, "POLLIN"),
-        (libc::POLLOUT, "POLLOUT"),
-        (libc::POLLHUP, "POLLHUP"),
-        (libc::POLLRDHUP, "POLLRDHUP"),
-        (libc::POLLERR, "POLLERR"),
-        (libc::POLLNVAL, "POLLNVAL"),
-    ]
-    .iter()
-    .filter(|(bit, _)| ev & bit != 0)
-    .map(|(_, n)| n.to_string())
-    .collect()
+    crate::render::poll_names(ev)
 }
 
 fn expect_json(e: &Expect) -> JExpect {
@@ -1316,6 +1337,7 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
         nonblock: None,
         path: None,
         wait: None,
+        events: None,
         child: None,
         no_htons: None,
     };
@@ -1325,10 +1347,21 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
             domain,
             ty,
             protocol,
+            flags,
         } => {
             j.domain = name(cnames::name_of(cnames::DOMAINS, *domain));
             j.ty = name(cnames::name_of(cnames::TYPES, *ty));
             j.protocol = name(cnames::name_of(cnames::PROTOCOLS, *protocol));
+            j.flags = flags
+                .iter()
+                .map(|f| cnames::name_of(cnames::TYPE_FLAGS, *f).to_string())
+                .collect();
+        }
+        Call::Accept { flags, .. } => {
+            j.flags = flags
+                .iter()
+                .map(|f| cnames::name_of(cnames::TYPE_FLAGS, *f).to_string())
+                .collect();
         }
         Call::Socketpair { ty } => {
             j.domain = name("AF_UNIX");
@@ -1346,6 +1379,11 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
         Call::SoError { .. } => {
             j.level = name("SOL_SOCKET");
             j.option = name("SO_ERROR");
+        }
+        Call::Getsockopt { opt, .. } => {
+            let (level, option) = cnames::opt(*opt);
+            j.level = name(level);
+            j.option = name(option);
         }
         Call::Listen { backlog, .. } => j.backlog = Some(*backlog),
         Call::Shutdown { how, .. } => j.how = name(cnames::name_of(cnames::HOWS, *how)),
@@ -1371,8 +1409,9 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
             j.len = Some(*len);
             j.flags = flags(f);
         }
-        Call::Poll { fds, wait } => {
+        Call::Poll { fds, events, wait } => {
             j.fds = Some(fds.clone());
+            j.events = Some(events.iter().map(|e| poll_names(*e)).collect());
             j.wait = Some(*wait);
         }
         _ => {}
@@ -1423,6 +1462,8 @@ pub const WHY_KINDS: &[&str] = &[
     "other_level",
     "eof",
     "unsettled",
+    "truncated",
+    "no_urgent",
 ];
 
 /// Every cause of a reset (`why.rst`, a hop's `rst`).
@@ -1445,6 +1486,7 @@ pub const EOF_KINDS: &[&str] = &[
     "empty_datagram",
     "zero_length",
     "peer_closed",
+    "record_or_end",
     "after_reset",
 ];
 
@@ -1527,6 +1569,12 @@ mod tests {
             Why::OtherLevel { kind: Kind::UDP },
             Why::Eof(Eof::PeerFin),
             Why::Unsettled,
+            Why::Truncated {
+                len: 4,
+                size: 15,
+                peek: false,
+            },
+            Why::NoUrgent,
         ];
         let kinds: Vec<&str> = whys.iter().map(why_kind).collect();
         assert_eq!(kinds, WHY_KINDS);
@@ -1549,6 +1597,7 @@ mod tests {
             Eof::EmptyDatagram,
             Eof::ZeroLength,
             Eof::PeerClosed,
+            Eof::RecordOrEnd,
             Eof::AfterReset,
         ];
         let names: Vec<&str> = eofs.iter().map(eof_json).collect();

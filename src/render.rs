@@ -10,6 +10,24 @@ pub use transcript::{Transcript, TranscriptOptions, wrap};
 
 use crate::call::{Call, OptValue, names as cnames};
 
+/// The names of poll events, in the table's order.
+pub fn poll_names(ev: i16) -> Vec<String> {
+    cnames::POLL_EVENTS
+        .iter()
+        .filter(|(_, bit)| ev & bit != 0)
+        .map(|(n, _)| n.to_string())
+        .collect()
+}
+
+/// SOCK_NONBLOCK|SOCK_CLOEXEC.
+fn type_flags(flags: &[crate::call::TypeFlag]) -> String {
+    flags
+        .iter()
+        .map(|f| cnames::name_of(cnames::TYPE_FLAGS, *f))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 /// Bytes as a C string literal, cut after `max` characters.
 pub fn quote_bytes(data: &[u8], max: usize) -> String {
     let mut s = String::from("\"");
@@ -52,10 +70,16 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             domain,
             ty,
             protocol,
+            flags,
         } => format!(
-            "socket({}, {}, {})",
+            "socket({}, {}{}, {})",
             cnames::name_of(cnames::DOMAINS, *domain),
             cnames::name_of(cnames::TYPES, *ty),
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!("|{}", type_flags(flags))
+            },
             cnames::name_of(cnames::PROTOCOLS, *protocol)
         ),
         Call::Setsockopt { fd, opt, value } => {
@@ -96,7 +120,10 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
         Call::Shutdown { fd, how } => {
             format!("shutdown({fd}, {})", cnames::name_of(cnames::HOWS, *how))
         }
-        Call::Accept { fd }
+        Call::Accept { fd, flags } if !flags.is_empty() => {
+            format!("accept4({fd}, {})", type_flags(flags))
+        }
+        Call::Accept { fd, .. }
         | Call::Close { fd }
         | Call::Getsockname { fd }
         | Call::Getpeername { fd } => format!("{name}({fd})"),
@@ -107,13 +134,30 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
         },
         Call::Unlink { path } => format!("unlink(\"{path}\")"),
         Call::SoError { fd } => format!("getsockopt({fd}, SOL_SOCKET, SO_ERROR)"),
+        Call::Getsockopt { fd, opt } => {
+            let (level, opt) = cnames::opt(*opt);
+            format!("getsockopt({fd}, {level}, {opt})")
+        }
         Call::Fork { .. } => "fork()".to_string(),
         Call::Socketpair { ty } => format!(
             "socketpair(AF_UNIX, {}, 0)",
             cnames::name_of(cnames::TYPES, *ty)
         ),
-        Call::Poll { fds, wait } => {
-            let fds: Vec<String> = fds.iter().map(|f| f.to_string()).collect();
+        Call::Poll { fds, events, wait } => {
+            // poll(3, 4, -1) when each asks for POLLIN alone, else with
+            // each fd's events: poll({3, POLLOUT}, {4, POLLIN}, -1).
+            let plain = events.iter().all(|e| *e == libc::POLLIN);
+            let fds: Vec<String> = fds
+                .iter()
+                .zip(events)
+                .map(|(f, e)| {
+                    if plain {
+                        f.to_string()
+                    } else {
+                        format!("{{{f}, {}}}", poll_names(*e).join("|"))
+                    }
+                })
+                .collect();
             format!("poll({}, {})", fds.join(", "), if *wait { -1 } else { 0 })
         }
     }

@@ -133,6 +133,8 @@ pub enum Extra {
     Poll(Vec<(i32, i16)>),
     /// getsockopt(SO_ERROR): the pending error it read (0 for none).
     SoError(i32),
+    /// getsockopt of another option: the value it read.
+    Opt(crate::call::OptValue),
     /// close of a socket: what it held as it was closed.
     Closed(Closing),
     /// bind to a port below `start` (net.ipv4.ip_unprivileged_port_start)

@@ -60,6 +60,30 @@ fn whys(lesson: &str) -> Vec<(u64, String, String, String)> {
 /// (lesson, step, the explanation's kind, for a reset its cause, for a 0
 /// from recv what it means).
 const PREMISES: &[(&str, u64, &str, &str, &str)] = &[
+    ("tests/scenarios/msg-flags.lesson", 6, "truncated", "", ""),
+    ("tests/scenarios/msg-flags.lesson", 7, "truncated", "", ""),
+    ("tests/scenarios/msg-flags.lesson", 22, "no_urgent", "", ""),
+    (
+        "tests/scenarios/msg-flags.lesson",
+        37,
+        "eof",
+        "",
+        "record_or_end",
+    ),
+    (
+        "tests/scenarios/msg-flags.lesson",
+        44,
+        "would_block",
+        "",
+        "",
+    ),
+    (
+        "tests/scenarios/msg-flags.lesson",
+        48,
+        "would_block",
+        "",
+        "",
+    ),
     ("tests/scenarios/more-errnos.lesson", 1, "not_open", "", ""),
     (
         "tests/scenarios/more-errnos.lesson",

@@ -90,17 +90,19 @@ pub fn connect(fd: i32, addr: &Addr) -> nix::Result<()> {
 }
 
 /// accept(), with the peer's address it reports.
-pub fn accept(fd: i32) -> nix::Result<(i32, Option<Addr>)> {
+pub fn accept(fd: i32, flags: i32) -> nix::Result<(i32, Option<Addr>)> {
     // SAFETY: an all-zero sockaddr_storage is a valid value.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: storage and len are valid for the kernel to write an address.
     let new = unsafe {
-        libc::accept(
-            fd,
-            (&mut storage as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        )
+        let addr = (&mut storage as *mut libc::sockaddr_storage).cast();
+        // accept() as C calls it, accept4() only with flags.
+        if flags == 0 {
+            libc::accept(fd, addr, &mut len)
+        } else {
+            libc::accept4(fd, addr, &mut len, flags)
+        }
     };
     let new = Errno::result(new)?;
     // SAFETY: the kernel wrote a sockaddr of `len` bytes into storage.
@@ -418,6 +420,11 @@ pub fn kind(fd: i32) -> Option<Kind> {
 
 /// SO_LINGER, when it is on: (on, seconds).
 pub fn linger(fd: i32) -> Option<(i32, i32)> {
+    get_linger(fd).ok().filter(|(on, _)| *on != 0)
+}
+
+/// SO_LINGER as the kernel reports it: (l_onoff, l_linger).
+pub fn get_linger(fd: i32) -> nix::Result<(i32, i32)> {
     let mut l = libc::linger {
         l_onoff: 0,
         l_linger: 0,
@@ -433,7 +440,7 @@ pub fn linger(fd: i32) -> Option<(i32, i32)> {
             &mut len,
         )
     };
-    (r == 0 && l.l_onoff != 0).then_some((l.l_onoff, l.l_linger))
+    Errno::result(r).map(|_| (l.l_onoff, l.l_linger))
 }
 
 /// Bytes waiting to be read (SIOCINQ).
@@ -524,9 +531,15 @@ pub fn with_sndtimeo<T>(fd: i32, ms: u32, f: impl FnOnce() -> T) -> T {
 /// `poll` on the fds for `events`, waiting at most `ms` (0: only look);
 /// the events each reported.
 pub fn poll_fds(fds: &[i32], events: libc::c_short, ms: i32) -> nix::Result<Vec<libc::c_short>> {
+    poll_each(fds, &vec![events; fds.len()], ms)
+}
+
+/// poll() on each fd for its own events.
+pub fn poll_each(fds: &[i32], events: &[i16], ms: i32) -> nix::Result<Vec<libc::c_short>> {
     let mut set: Vec<libc::pollfd> = fds
         .iter()
-        .map(|&fd| libc::pollfd {
+        .zip(events)
+        .map(|(&fd, &events)| libc::pollfd {
             fd,
             events,
             revents: 0,

@@ -180,8 +180,11 @@ enum Arg {
     Strlen(Vec<u8>),
     /// `localhost:8080`: a host name, resolved.
     Named(String, Addr),
+    /// `{s, POLLIN | POLLOUT}`: an fd of poll() with its events.
+    PollFd(Box<ArgTok>, Vec<(String, (usize, usize))>),
 }
 
+#[derive(Debug)]
 struct ArgTok {
     arg: Arg,
     span: (usize, usize),
@@ -1027,6 +1030,13 @@ impl<'a> Parser<'a> {
                 args.truncate(1);
                 args
             }
+            ("accept4", 4) => {
+                out_params(self, &args[1..3])?;
+                let flags = args.pop().expect("four");
+                args.truncate(1);
+                args.push(flags);
+                args
+            }
             ("bind" | "connect", 3)
                 if matches!(&args[2].arg, Arg::Sizeof(_) | Arg::Int(_))
                     || matches!(&args[2].arg, Arg::Ident(n) if decls.lengths.contains(n)) =>
@@ -1072,6 +1082,11 @@ impl<'a> Parser<'a> {
                     out.pop();
                 }
                 out
+            }
+            ("getsockopt", 5) => {
+                out_params(self, &args[3..])?;
+                args.truncate(3);
+                args
             }
             ("setsockopt", 5) if matches!(args[4].arg, Arg::Sizeof(_) | Arg::Int(_)) => {
                 args.truncate(4);
@@ -1340,6 +1355,87 @@ impl<'a> Parser<'a> {
                     Some(Arg::Str(s.clone()))
                 }
                 Tok::Addr(a) => Some(Arg::Addr(a.clone())),
+                Tok::LBrace
+                    if matches!(
+                        (toks.get(i + 1), toks.get(i + 2), toks.get(i + 3)),
+                        (
+                            Some(Token {
+                                tok: Tok::Ident(_) | Tok::Int(_),
+                                ..
+                            }),
+                            Some(Token {
+                                tok: Tok::Comma,
+                                ..
+                            }),
+                            Some(Token {
+                                tok: Tok::Ident(_),
+                                ..
+                            })
+                        )
+                    ) =>
+                {
+                    // {fd, POLLIN | POLLOUT}
+                    let fd = &toks[i + 1];
+                    let fd_arg = match &fd.tok {
+                        Tok::Ident(n) => Arg::Ident(n.clone()),
+                        Tok::Int(n) => Arg::Int(*n),
+                        _ => return Err(expected_arg(self, Some(fd))),
+                    };
+                    let mut events = Vec::new();
+                    let mut j = i + 3;
+                    loop {
+                        match (toks.get(j), toks.get(j + 1)) {
+                            (
+                                Some(
+                                    e @ Token {
+                                        tok: Tok::Ident(n), ..
+                                    },
+                                ),
+                                Some(Token { tok: Tok::Pipe, .. }),
+                            ) => {
+                                events.push((n.clone(), e.span()));
+                                j += 2;
+                            }
+                            (
+                                Some(
+                                    e @ Token {
+                                        tok: Tok::Ident(n), ..
+                                    },
+                                ),
+                                Some(
+                                    close @ Token {
+                                        tok: Tok::RBrace, ..
+                                    },
+                                ),
+                            ) => {
+                                events.push((n.clone(), e.span()));
+                                args.push(ArgTok {
+                                    arg: Arg::PollFd(
+                                        Box::new(ArgTok {
+                                            arg: fd_arg,
+                                            span: fd.span(),
+                                        }),
+                                        events,
+                                    ),
+                                    span: (t.start, close.end - t.start),
+                                });
+                                i = j + 2;
+                                break;
+                            }
+                            (other, _) => {
+                                return Err(self
+                                    .err(
+                                        ErrorKind::Syntax,
+                                        other.map(Token::span).unwrap_or((t.end, 0)),
+                                        "expected poll events, then `}`",
+                                        "such as POLLIN | POLLOUT",
+                                    )
+                                    .help("write {s, POLLOUT} for an fd of poll() and the events it waits for"));
+                            }
+                        }
+                    }
+                    None
+                }
                 Tok::LBrace => {
                     let pair = match &toks[i..] {
                         [
@@ -1455,57 +1551,60 @@ impl<'a> Parser<'a> {
         let mut a = args.into_iter();
         let mut next = || a.next().expect("the argument count was checked");
         let call = match spec.name {
-            Name::Socket => Call::Socket {
-                domain: self.constant(next(), names::DOMAINS, "an address family")?,
-                ty: self.constant(next(), names::TYPES, "a socket type")?,
-                protocol: {
+            Name::Socket => {
+                let domain = self.constant(next(), names::DOMAINS, "an address family")?;
+                // SOCK_STREAM | SOCK_NONBLOCK: the type, and flags for the fd.
+                let (ty, flags) = match next() {
+                    ArgTok {
+                        arg: Arg::Flags(list),
+                        ..
+                    } => {
+                        let mut ty = None;
+                        let mut flags = Vec::new();
+                        for (name, span) in list {
+                            let t = ArgTok {
+                                arg: Arg::Ident(name.clone()),
+                                span,
+                            };
+                            if names::TYPES.iter().any(|(n, _)| *n == name) && ty.is_none() {
+                                ty = Some(self.constant(t, names::TYPES, "a socket type")?);
+                            } else {
+                                flags.push(self.constant(
+                                    t,
+                                    names::TYPE_FLAGS,
+                                    "SOCK_NONBLOCK or SOCK_CLOEXEC",
+                                )?);
+                            }
+                        }
+                        let Some(ty) = ty else {
+                            return Err(self.err(
+                                ErrorKind::UnknownConstant,
+                                span,
+                                "no socket type among the flags",
+                                "expected SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET",
+                            ));
+                        };
+                        (ty, flags)
+                    }
+                    t => (self.constant(t, names::TYPES, "a socket type")?, Vec::new()),
+                };
+                let protocol = {
                     let t = next();
                     match t.arg {
                         Arg::Int(0) => crate::call::Protocol::Default,
                         _ => self.constant(t, names::PROTOCOLS, "a protocol")?,
                     }
-                },
-            },
+                };
+                Call::Socket {
+                    domain,
+                    ty,
+                    protocol,
+                    flags,
+                }
+            }
             Name::Setsockopt => {
                 let fd = self.fd(actor, next())?;
-                let level = next();
-                let level_name = match &level.arg {
-                    Arg::Ident(l) if names::LEVELS.contains(&l.as_str()) => l.clone(),
-                    _ => {
-                        return Err(self.bad_constant(
-                            &level,
-                            names::LEVELS.iter().copied(),
-                            "an option level",
-                        ));
-                    }
-                };
-                let opt_tok = next();
-                let opt_names = names::OPTS.iter().map(|(n, _, _)| *n);
-                let (opt_level, opt) = match &opt_tok.arg {
-                    Arg::Ident(o) => match names::OPTS.iter().find(|(n, _, _)| n == o) {
-                        Some((_, l, opt)) => (*l, *opt),
-                        None => {
-                            return Err(self.bad_constant(&opt_tok, opt_names, "a socket option"));
-                        }
-                    },
-                    _ => return Err(self.bad_constant(&opt_tok, opt_names, "a socket option")),
-                };
-                if opt_level != level_name {
-                    return Err(self
-                        .err(
-                            ErrorKind::UnknownConstant,
-                            level.span,
-                            format!(
-                                "{} lives at level {opt_level}, not {level_name}",
-                                names::opt(opt).1
-                            ),
-                            &format!("expected {opt_level}"),
-                        )
-                        .help(format!(
-                            "write setsockopt(fd, {opt_level}, {}, ...)",
-                            names::opt(opt).1
-                        )));
-                }
+                let opt = self.option(next(), next(), "setsockopt")?;
                 let value = next();
                 let value = match (opt, value.arg) {
                     (crate::call::SockOpt::Linger, Arg::Pair(on, secs)) => OptValue::Linger {
@@ -1565,7 +1664,38 @@ impl<'a> Parser<'a> {
             },
             Name::Accept => Call::Accept {
                 fd: self.fd(actor, next())?,
+                flags: Vec::new(),
             },
+            Name::Accept4 => {
+                let fd = self.fd(actor, next())?;
+                let flags = match next() {
+                    ArgTok {
+                        arg: Arg::Int(0), ..
+                    } => Vec::new(),
+                    ArgTok {
+                        arg: Arg::Flags(list),
+                        ..
+                    } => list
+                        .into_iter()
+                        .map(|(name, span)| {
+                            self.constant(
+                                ArgTok {
+                                    arg: Arg::Ident(name),
+                                    span,
+                                },
+                                names::TYPE_FLAGS,
+                                "SOCK_NONBLOCK or SOCK_CLOEXEC",
+                            )
+                        })
+                        .collect::<Result<_, _>>()?,
+                    t => vec![self.constant(
+                        t,
+                        names::TYPE_FLAGS,
+                        "SOCK_NONBLOCK or SOCK_CLOEXEC",
+                    )?],
+                };
+                Call::Accept { fd, flags }
+            }
             Name::Send | Name::Write => {
                 let fd = self.fd(actor, next())?;
                 let data = self.data(next())?;
@@ -1663,17 +1793,16 @@ impl<'a> Parser<'a> {
             }
             Name::Getsockopt => {
                 let fd = self.fd(actor, next())?;
-                let level = next();
-                let opt = next();
+                let (level, opt) = (next(), next());
                 match (&level.arg, &opt.arg) {
-                    (Arg::Ident(l), Arg::Ident(o)) if l == "SOL_SOCKET" && o == "SO_ERROR" => {}
-                    _ => {
-                        return Err(self
-                            .err(ErrorKind::UnknownConstant, opt.span, "sockstep reads SO_ERROR only", "expected SOL_SOCKET, SO_ERROR")
-                            .help("write getsockopt(s, SOL_SOCKET, SO_ERROR): the kernel's view of options shows in the socket table"));
+                    (Arg::Ident(l), Arg::Ident(o)) if l == "SOL_SOCKET" && o == "SO_ERROR" => {
+                        Call::SoError { fd }
                     }
+                    _ => Call::Getsockopt {
+                        fd,
+                        opt: self.option(level, opt, "getsockopt")?,
+                    },
                 }
-                Call::SoError { fd }
             }
             Name::Socketpair => {
                 let domain = self.constant(next(), names::DOMAINS, "an address family")?;
@@ -1783,11 +1912,78 @@ impl<'a> Parser<'a> {
                     .help("a run never waits for time to pass, so poll takes -1 or 0"));
             }
         };
-        let fds = args
-            .into_iter()
-            .map(|a| self.fd(actor, a))
-            .collect::<Result<_, _>>()?;
-        Ok(Call::Poll { fds, wait })
+        let mut fds = Vec::new();
+        let mut events = Vec::new();
+        for a in args {
+            match a.arg {
+                Arg::PollFd(fd, names) => {
+                    fds.push(self.fd(actor, *fd)?);
+                    let mut ev = 0;
+                    for (name, span) in names {
+                        ev |= self.constant(
+                            ArgTok {
+                                arg: Arg::Ident(name),
+                                span,
+                            },
+                            names::POLL_EVENTS,
+                            "a poll event",
+                        )?;
+                    }
+                    events.push(ev);
+                }
+                _ => {
+                    fds.push(self.fd(actor, a)?);
+                    events.push(libc::POLLIN);
+                }
+            }
+        }
+        Ok(Call::Poll { fds, events, wait })
+    }
+
+    /// An option and its level, as setsockopt and getsockopt take them.
+    fn option(
+        &self,
+        level: ArgTok,
+        opt_tok: ArgTok,
+        call: &str,
+    ) -> Result<crate::call::SockOpt, LessonError> {
+        let level_name = match &level.arg {
+            Arg::Ident(l) if names::LEVELS.contains(&l.as_str()) => l.clone(),
+            _ => {
+                return Err(self.bad_constant(
+                    &level,
+                    names::LEVELS.iter().copied(),
+                    "an option level",
+                ));
+            }
+        };
+        let opt_names = names::OPTS.iter().map(|(n, _, _)| *n);
+        let (opt_level, opt) = match &opt_tok.arg {
+            Arg::Ident(o) => match names::OPTS.iter().find(|(n, _, _)| n == o) {
+                Some((_, l, opt)) => (*l, *opt),
+                None => {
+                    return Err(self.bad_constant(&opt_tok, opt_names, "a socket option"));
+                }
+            },
+            _ => return Err(self.bad_constant(&opt_tok, opt_names, "a socket option")),
+        };
+        if opt_level != level_name {
+            return Err(self
+                .err(
+                    ErrorKind::UnknownConstant,
+                    level.span,
+                    format!(
+                        "{} lives at level {opt_level}, not {level_name}",
+                        names::opt(opt).1
+                    ),
+                    &format!("expected {opt_level}"),
+                )
+                .help(format!(
+                    "write {call}(fd, {opt_level}, {}, ...)",
+                    names::opt(opt).1
+                )));
+        }
+        Ok(opt)
     }
 
     fn fd(&self, actor: usize, arg: ArgTok) -> Result<FdRef, LessonError> {

@@ -250,7 +250,20 @@ pub fn answer(e: &Expect) -> String {
 
 /// What happened instead of what was expected.
 pub fn got(g: &Got) -> String {
+    use crate::wire::Extra;
     match g {
+        Got::Outcome(Outcome::Returned {
+            extra: Some(Extra::Opt(crate::call::OptValue::Int(v))),
+            ..
+        }) => format!("the option's value was {v}"),
+        Got::Outcome(Outcome::Returned {
+            extra: Some(Extra::SoError(0)),
+            ..
+        }) => "SO_ERROR was 0: no error".into(),
+        Got::Outcome(Outcome::Returned {
+            extra: Some(Extra::SoError(e)),
+            ..
+        }) => format!("SO_ERROR was {}", errno_name(*e)),
         Got::Outcome(Outcome::Returned {
             ret, data: Some(d), ..
         }) => format!("it returned {ret} with {}", quote_bytes(d, 40)),
@@ -417,10 +430,10 @@ impl Words<'_> {
             // socket's first datagram only, and the sender's queue as
             // buffer memory: only a stream's bytes to read are said.
             if s.recv_q > 0 {
-                q.push(if s.kind.is_stream() {
-                    format!("{} to read", self.bytes(s.recv_q))
-                } else {
-                    "datagrams waiting to be read".to_string()
+                q.push(match s.kind.ty {
+                    SockType::Stream => format!("{} to read", self.bytes(s.recv_q)),
+                    SockType::Seqpacket => "records waiting to be read".to_string(),
+                    SockType::Dgram => "datagrams waiting to be read".to_string(),
                 });
             }
             return q;
@@ -813,6 +826,18 @@ impl Words<'_> {
         match extra {
             Some(Extra::Poll(ready)) => lines.push(poll_events(ready)),
             Some(Extra::SoError(0)) => lines.push("SO_ERROR = 0: no error".into()),
+            Some(Extra::Opt(v)) => {
+                let opt = match call {
+                    Call::Getsockopt { opt, .. } => crate::call::names::opt(*opt).1,
+                    _ => "the option",
+                };
+                lines.push(match v {
+                    crate::call::OptValue::Int(n) => format!("{opt} = {n}"),
+                    crate::call::OptValue::Linger { on, secs } => {
+                        format!("{opt} = {{l_onoff {on}, l_linger {secs}}}")
+                    }
+                });
+            }
             Some(Extra::SoError(e)) => lines.push(format!(
                 "SO_ERROR = {} ({})",
                 errno_name(*e),
@@ -1184,6 +1209,25 @@ impl Words<'_> {
                  CAP_NET_BIND_SERVICE); an ordinary user's program gets EACCES"
             ),
             Why::TooBig => "the datagram is larger than the socket can send in one piece".into(),
+            Why::NoUrgent => "MSG_OOB asks for TCP's urgent byte, and none is waiting: none was \
+                              sent with MSG_OOB, or it was read already"
+                .into(),
+            Why::Truncated {
+                len,
+                size,
+                peek: false,
+            } => format!(
+                "the message was {size} bytes: the {len} that fit the buffer were read and the \
+                 rest discarded; MSG_TRUNC makes the call return the whole length"
+            ),
+            Why::Truncated {
+                len,
+                size,
+                peek: true,
+            } => format!(
+                "the message is {size} bytes: the {len} that fit the buffer were copied, and \
+                 MSG_PEEK left it all queued; MSG_TRUNC makes the call return the whole length"
+            ),
             Why::WrongType => {
                 format!("the socket at {target} is of another type (stream or datagram)")
             }
@@ -1519,6 +1563,10 @@ pub fn eof(e: &Eof) -> &'static str {
         }
         Eof::EmptyDatagram => "0 bytes: an empty datagram; datagram sockets have no end of file",
         Eof::ZeroLength => "0 bytes: the call asked for 0 bytes",
+        Eof::RecordOrEnd => {
+            "0 bytes: an empty record, or the end: the peer closed or shut down writing; a \
+             SOCK_SEQPACKET socket gives 0 for both"
+        }
         Eof::PeerClosed => {
             "0 bytes: end of file, the other end of this unix stream was closed or shut down \
              for writing"

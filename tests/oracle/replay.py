@@ -35,12 +35,15 @@ OPT = {"SO_REUSEADDR": 2, "SO_REUSEPORT": 15, "SO_RCVBUF": 8, "SO_SNDBUF": 7,
        "SO_LINGER": 13, "SO_KEEPALIVE": 9, "SO_BROADCAST": 6, "TCP_NODELAY": 1,
        "IPV6_V6ONLY": 26, "SO_ERROR": 4}
 MSG = {"MSG_NOSIGNAL": 0x4000, "MSG_PEEK": 0x2, "MSG_DONTWAIT": 0x40,
-       "MSG_WAITALL": 0x100}
+       "MSG_WAITALL": 0x100, "MSG_TRUNC": 0x20, "MSG_OOB": 0x1,
+       "SOCK_NONBLOCK": 0o4000, "SOCK_CLOEXEC": 0o2000000}
 HOW = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
 F_GETFL, F_SETFL, O_NONBLOCK = 3, 4, 0o4000
 POLLIN = 0x1
 # x86_64 system call numbers a blocked call can be asleep in.
-SLEEPS_IN = {"accept": {43, 288}, "recv": {45}, "recvfrom": {45}, "read": {0},
+POLL_EVENTS = {"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8,
+               "POLLHUP": 0x10, "POLLNVAL": 0x20, "POLLRDHUP": 0x2000}
+SLEEPS_IN = {"accept": {43, 288}, "accept4": {288}, "recv": {45}, "recvfrom": {45}, "read": {0},
              "send": {44}, "sendto": {44}, "write": {1}, "connect": {42},
              "close": {3}, "poll": {7, 271}}
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1",
@@ -97,7 +100,7 @@ def call(c):
     addr = None
     ctypes.set_errno(0)
     if name == "socket":
-        r = libc.socket(AF[c["domain"]], TYPE[c["type"]], PROTO[c["protocol"]])
+        r = libc.socket(AF[c["domain"]], TYPE[c["type"]] | flags, PROTO[c["protocol"]])
     elif name == "socketpair":
         sv = (ctypes.c_int * 2)()
         r = libc.socketpair(1, TYPE[c["type"]], 0, sv)
@@ -119,6 +122,8 @@ def call(c):
         r = libc.listen(fd, c["backlog"])
     elif name == "accept":
         r = libc.accept(fd, None, None)
+    elif name == "accept4":
+        r = libc.accept4(fd, None, None, flags)
     elif name in ("send", "write", "sendto"):
         payload = bytes.fromhex(c["data"]["hex"]) if "hex" in c["data"] else \
             c["data"]["text"].encode()
@@ -165,8 +170,10 @@ def call(c):
     elif name == "poll":
         fds = c["fds"]
         arr = (ctypes.c_byte * (8 * len(fds)))()
-        for i, f in enumerate(fds):
-            struct.pack_into("ihh", arr, 8 * i, f, POLLIN, 0)
+        events = c.get("events") or [["POLLIN"]] * len(fds)
+        for i, (f, ev) in enumerate(zip(fds, events)):
+            bits = sum(POLL_EVENTS[e] for e in ev)
+            struct.pack_into("ihh", arr, 8 * i, f, bits, 0)
         r = libc.poll(arr, len(fds), -1 if c["wait"] else 0)
     else:
         return {"unsupported": name}
