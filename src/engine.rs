@@ -113,6 +113,8 @@ struct Actor {
     peek: Option<peek::Peek>,
     /// Names the lesson bound to fds.
     bindings: HashMap<String, i32>,
+    /// Names the lesson bound to addresses the kernel reported.
+    addrs: HashMap<String, crate::call::Addr>,
     /// Its open fds, as the kernel reported them at its last call.
     fds: BTreeMap<i32, FdState>,
     parked: Option<Parked>,
@@ -652,7 +654,14 @@ impl Run {
     fn run_step(&mut self, i: usize, events: &mut Vec<Event>) -> Result<(), EngineError> {
         let step = self.lesson.steps[i].clone();
         let actor = step.actor;
-        let call = self.resolve(actor, &step.call);
+        let mut call = self.resolve(actor, &step.call);
+        // An address the run bound earlier (`sendto(u, "x", peer)`).
+        if let Some(name) = &step.addr_from
+            && let Some(addr) = self.actors[actor].addrs.get(name).cloned()
+            && let Some(slot) = call.addr_mut()
+        {
+            *slot = addr;
+        }
         self.step_log.number = Some(step.number);
         if !step.before.is_empty() {
             events.push(Event::Section {
@@ -678,7 +687,7 @@ impl Run {
                 let fds = self.changed_fds(actor, &done);
                 let outcome = self.apply(actor, step.binding.as_deref(), &call, &done, step.number);
                 // socketpair: the two names take the two fds, in order.
-                let mut binding = step.binding.clone();
+                let mut binding = shown_binding(&step);
                 if let (Some(a), Some(b)) = (&step.binding, &step.binding2) {
                     let fd = |i: usize| done.fds.get(i).map(|s| s.fd).unwrap_or(-1);
                     let names = &mut self.actors[actor].bindings;
@@ -686,7 +695,8 @@ impl Run {
                     names.insert(b.clone(), fd(1));
                     binding = Some(format!("{a}, {b}"));
                 }
-                let fail = step.expect.as_ref().and_then(|e| check(e, &outcome));
+                self.bind_addr(actor, &step, &outcome);
+                let fail = step.expect.as_ref().and_then(|e| self.check(e, &outcome));
                 events.push(Event::Call {
                     step: step.number,
                     actor,
@@ -726,7 +736,7 @@ impl Run {
                 events.push(Event::Call {
                     step: step.number,
                     actor,
-                    binding: step.binding.clone(),
+                    binding: shown_binding(&step),
                     call,
                     outcome,
                     fds,
@@ -937,15 +947,20 @@ impl Run {
                     });
                 }
             }
-            let (fds, bindings) = {
+            let (fds, bindings, addrs) = {
                 let parent = &self.actors[actor];
-                (parent.fds.clone(), parent.bindings.clone())
+                (
+                    parent.fds.clone(),
+                    parent.bindings.clone(),
+                    parent.addrs.clone(),
+                )
             };
             let c = &mut self.actors[child];
             c.peek = pidfd.map(peek::Peek::from_pidfd);
             c.proc = Some(forked);
             c.fds = fds;
             c.bindings = bindings;
+            c.addrs = addrs;
         }
         Ok(reply)
     }
@@ -1729,14 +1744,15 @@ impl Run {
                     &done,
                     step.number,
                 );
+                self.bind_addr(actor, &step, &outcome);
                 let fail = match &step.expect {
                     Some(Expect::Blocks) | None => None,
-                    Some(e) => check(e, &outcome),
+                    Some(e) => self.check(e, &outcome),
                 };
                 events.push(Event::Completed {
                     step: step.number,
                     actor,
-                    binding: step.binding.clone(),
+                    binding: shown_binding(&step),
                     call: parked.call,
                     outcome,
                     fds,
@@ -1757,6 +1773,38 @@ impl Run {
                 error: std::io::Error::other(format!("unexpected answer {other:?}")),
             }),
         }
+    }
+
+    /// Binds the address a call reported to the name the step gives it.
+    fn bind_addr(&mut self, actor: usize, step: &crate::lesson::Step, outcome: &Outcome) {
+        if let (Some((name, _)), Some(addr)) = (&step.binds_addr, reported(outcome)) {
+            self.actors[actor].addrs.insert(name.clone(), addr.clone());
+        }
+    }
+
+    /// What the call gave instead of `expect`, or `None` if it meets it.
+    fn check(&self, expect: &Expect, outcome: &Outcome) -> Option<Got> {
+        let ok = match expect {
+            Expect::Addr(a) => reported(outcome).is_some_and(|r| r == a),
+            Expect::AddrEphemeral(ip) => reported(outcome).is_some_and(|r| {
+                let port = r.port().unwrap_or(0);
+                let same_ip = match (r, ip) {
+                    (Addr::V4(a), std::net::IpAddr::V4(ip)) => a.ip() == ip,
+                    (Addr::V6(a), std::net::IpAddr::V6(ip)) => a.ip() == ip,
+                    _ => false,
+                };
+                // Not a port the lesson writes (as the host's loopback
+                // may have moved it).
+                let written = self
+                    .lesson
+                    .ports()
+                    .iter()
+                    .any(|p| *p == port || self.remap.get(p) == Some(&port));
+                same_ip && port != 0 && !written
+            }),
+            _ => return check(expect, outcome),
+        };
+        (!ok).then(|| Got::Outcome(outcome.clone()))
     }
 
     /// Records a completed call: binds its name, updates the fd table and
@@ -2259,6 +2307,28 @@ impl Drop for Run {
         if let Some(hub) = self.hub.take() {
             hub.kill();
         }
+    }
+}
+
+/// The name a step's call is shown bound to: the fd's, or the address's
+/// when written `peer = recvfrom(...)`.
+fn shown_binding(step: &crate::lesson::Step) -> Option<String> {
+    step.binding.clone().or_else(|| match &step.binds_addr {
+        Some((name, true)) => Some(name.clone()),
+        _ => None,
+    })
+}
+
+/// The address a call reported: recvfrom's sender, accept's peer,
+/// getsockname's or getpeername's.
+fn reported(outcome: &Outcome) -> Option<&crate::call::Addr> {
+    match outcome {
+        Outcome::Returned {
+            extra: Some(crate::wire::Extra::Accepted(peer)),
+            ..
+        } => Some(peer),
+        Outcome::Returned { addr, .. } => addr.as_ref(),
+        _ => None,
     }
 }
 

@@ -547,6 +547,14 @@ pub enum JExpect {
     Signal {
         signal: String,
     },
+    /// The address the call reports.
+    Addr {
+        addr: JAddr,
+    },
+    /// An address of this IP with a port the kernel picked (`=> 127.0.0.1:eph`).
+    Ephemeral {
+        ip: String,
+    },
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -1305,6 +1313,8 @@ fn expect_json(e: &Expect) -> JExpect {
         Expect::Signal(s) => JExpect::Signal {
             signal: signal_name(*s),
         },
+        Expect::Addr(a) => JExpect::Addr { addr: addr_json(a) },
+        Expect::AddrEphemeral(ip) => JExpect::Ephemeral { ip: ip.to_string() },
     }
 }
 

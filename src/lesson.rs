@@ -66,6 +66,12 @@ pub struct Step {
     /// Narration set apart by a blank line before the step: it opens a new
     /// part of the lesson and is shown before the call.
     pub before: Vec<String>,
+    /// The call's address is the one this name holds when the step runs
+    /// (bound by an earlier recvfrom, accept, getsockname or getpeername).
+    pub addr_from: Option<String>,
+    /// The name the address the call reports is bound to, and whether the
+    /// step writes it as `name = call(...)` (else as `&name`).
+    pub binds_addr: Option<(String, bool)>,
 }
 
 /// What a step expects of its call.
@@ -84,6 +90,11 @@ pub enum Expect {
     Blocks,
     /// `=> SIGPIPE`: the call kills its process with this signal.
     Signal(i32),
+    /// `=> 127.0.0.1:8080`: the address the call reports (recvfrom's
+    /// sender, accept's peer, getsockname's, getpeername's).
+    Addr(crate::call::Addr),
+    /// `=> 127.0.0.1:eph`: an address with a port the kernel picked.
+    AddrEphemeral(std::net::IpAddr),
 }
 
 impl Lesson {

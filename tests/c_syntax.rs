@@ -124,3 +124,32 @@ fn c_that_would_misbehave_gets_a_positioned_error() {
         assert!(e.contains("t.lesson:8:"), "{step}: positioned: {e}");
     }
 }
+
+#[test]
+fn addresses_the_run_reports_can_be_named_used_and_expected() {
+    // Parsed: where the name is bound, and the step that uses it.
+    let l = parse("peer = recvfrom(s, 100)   => 127.0.0.1:eph\na: sendto(s, \"x\", peer)").unwrap();
+    let n = l.steps.len();
+    assert_eq!(l.steps[n - 2].binds_addr, Some(("peer".into(), true)));
+    assert_eq!(l.steps[n - 1].addr_from.as_deref(), Some("peer"));
+    let l = parse("struct sockaddr_in who;\na: c = accept(s, (struct sockaddr *)&who, &len);\na: connect(s, who)").unwrap();
+    let n = l.steps.len();
+    assert_eq!(l.steps[n - 2].binds_addr, Some(("who".into(), false)));
+    assert_eq!(l.steps[n - 1].addr_from.as_deref(), Some("who"));
+    // An address can be expected only of a call that reports one.
+    let e = parse("connect(s, addr) => 127.0.0.1:8080").unwrap_err();
+    assert!(e.contains("connect() reports no address"), "{e}");
+    assert!(parse("getsockname(s) => [::1]:eph").is_ok());
+    // And the run: scenario address-values binds, uses and expects them.
+    let out = run_lesson("tests/scenarios/address-values.lesson", &[], "addr-values");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("peer = recvfrom(3, 100) = 13 \"hi from alice\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("sendto(3, \"echo\", 127.0.0.1:eph1) = 4"),
+        "{text}"
+    );
+}

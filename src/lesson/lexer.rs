@@ -36,6 +36,9 @@ pub enum Tok {
     /// A host name with a port, resolved as getaddrinfo would:
     /// `localhost:8080`.
     NamedAddr(String, Addr),
+    /// `127.0.0.1:eph`: an address with a port the kernel picked, as an
+    /// expectation.
+    EphAddr(std::net::IpAddr),
 }
 
 #[derive(Debug, Clone)]
@@ -177,9 +180,18 @@ impl Lexer<'_> {
                     let len = line[i..]
                         .find(|c: char| c.is_whitespace() || c == ',' || c == ')')
                         .unwrap_or(line.len() - i);
-                    let addr = self.addr6(base + i, &line[i..i + len])?;
+                    let word = &line[i..i + len];
+                    let tok = match word
+                        .strip_suffix(":eph")
+                        .and_then(|w| w.strip_prefix('['))
+                        .and_then(|w| w.strip_suffix(']'))
+                        .and_then(|ip| ip.parse::<Ipv6Addr>().ok())
+                    {
+                        Some(ip) => Tok::EphAddr(ip.into()),
+                        None => Tok::Addr(self.addr6(base + i, word)?),
+                    };
                     toks.push(Token {
-                        tok: Tok::Addr(addr),
+                        tok,
                         start,
                         end: start + len,
                     });
@@ -193,7 +205,12 @@ impl Lexer<'_> {
                         .map(|n| n + 1)
                         .unwrap_or(line.len() - i);
                     let word = &line[i..i + len];
-                    let tok = if word.contains('.') || (word.contains(':') && c != b'-') {
+                    let tok = if let Some(ip) = word
+                        .strip_suffix(":eph")
+                        .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+                    {
+                        Tok::EphAddr(ip.into())
+                    } else if word.contains('.') || (word.contains(':') && c != b'-') {
                         Tok::Addr(self.addr4(base + i, word)?)
                     } else {
                         Tok::Int(word.parse().map_err(|_| {

@@ -102,6 +102,10 @@ struct Parser<'a> {
     payload: usize,
     /// What C declarations named, per actor.
     decls: Vec<Decls>,
+    /// For the step being parsed: the runtime address name its call uses,
+    /// and the one the address it reports is bound to.
+    addr_from: Option<String>,
+    binds_addr: Option<(String, bool)>,
     /// Said before the narration of the step being parsed (a host name
     /// resolved).
     notes: Vec<String>,
@@ -116,6 +120,9 @@ struct Decls {
     addrs: Vec<(String, Addr)>,
     strings: Vec<(String, Vec<u8>)>,
     ints: Vec<(String, i64)>,
+    /// Addresses known when the run gets there: `peer = recvfrom(...)`,
+    /// `accept(s, &peer, &len)`, `struct sockaddr_in peer;`.
+    runtime: Vec<String>,
     lengths: Vec<String>,
     counts: Vec<String>,
 }
@@ -140,7 +147,8 @@ impl Decls {
         self.ints.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
     fn knows(&self, name: &str) -> bool {
-        self.int(name).is_some()
+        self.runtime.iter().any(|n| n == name)
+            || self.int(name).is_some()
             || self.buffer(name).is_some()
             || self.addr(name).is_some()
             || self.string(name).is_some()
@@ -180,6 +188,8 @@ enum Arg {
     Strlen(Vec<u8>),
     /// `localhost:8080`: a host name, resolved.
     Named(String, Addr),
+    /// An address the run binds to a name: known when the step runs.
+    Runtime(String),
     /// `{s, POLLIN | POLLOUT}`: an fd of poll() with its events.
     PollFd(Box<ArgTok>, Vec<(String, (usize, usize))>),
 }
@@ -207,6 +217,8 @@ impl<'a> Parser<'a> {
             payload: 0,
             decls: Vec::new(),
             notes: Vec::new(),
+            addr_from: None,
+            binds_addr: None,
         }
     }
 
@@ -657,6 +669,23 @@ impl<'a> Parser<'a> {
             args,
             (call_tok.start, close.end - call_tok.start),
         )?;
+        // `peer = recvfrom(u, 100)`, `a = getsockname(s)`: the name holds
+        // the address the call reports (C's `n = recvfrom(...)`, with the
+        // address in `&peer`, binds the count).
+        if let Some((name, _)) = &binding
+            && self.binds_addr.is_none()
+            && matches!(
+                call,
+                Call::Recvfrom { .. } | Call::Getsockname { .. } | Call::Getpeername { .. }
+            )
+        {
+            let d = &mut self.decls[actor];
+            if !d.runtime.contains(name) {
+                d.runtime.push(name.clone());
+            }
+            self.binds_addr = Some((name.clone(), true));
+            binding = None;
+        }
         let counts = matches!(
             call,
             Call::Send { .. } | Call::Recv { .. } | Call::Sendto { .. } | Call::Recvfrom { .. }
@@ -749,6 +778,7 @@ impl<'a> Parser<'a> {
         // A forked child starts with its parent's names, as with its fds.
         if let Call::Fork { child } = call {
             self.bound[child] = self.bound[actor].clone();
+            self.decls[child] = self.decls[actor].clone();
         }
         if let (Some((a, _)), Some((b, span))) = (&binding, &binding2)
             && a == b
@@ -786,6 +816,8 @@ impl<'a> Parser<'a> {
             quiz,
             narration: std::mem::take(&mut self.notes),
             before: std::mem::take(&mut self.before),
+            addr_from: self.addr_from.take(),
+            binds_addr: self.binds_addr.take(),
         });
         self.gap = false;
         Ok(())
@@ -804,6 +836,20 @@ impl<'a> Parser<'a> {
             [head @ .., Token { tok: Tok::Semi, .. }] => head,
             _ => toks,
         };
+        if let [
+            Token {
+                tok: Tok::Ident(name),
+                ..
+            },
+        ] = toks
+            && typed
+            && !self.bound[actor].contains(name)
+        {
+            // `struct sockaddr_in peer;`, `int n;`: an address the run
+            // will fill in, or a name C needs and sockstep does not.
+            self.decls[actor].runtime.push(name.clone());
+            return Ok(true);
+        }
         let [
             Token {
                 tok: Tok::Ident(name),
@@ -908,11 +954,30 @@ impl<'a> Parser<'a> {
     /// `bind(s, 127.0.0.1:8080)`, `accept(s, NULL, NULL)` is `accept(s)`.
     /// Also the names a declaration gave, `SOMAXCONN`, and a numeric `how`.
     fn c_form(
-        &self,
+        &mut self,
         actor: usize,
         name: &str,
         mut args: Vec<ArgTok>,
     ) -> Result<(Vec<ArgTok>, Vec<String>), LessonError> {
+        // accept's and recvfrom's `&peer`: the run binds the address the
+        // kernel writes there.
+        let out_at = match (name, args.len()) {
+            ("accept", 3) | ("accept4", 4) => Some(1),
+            ("recvfrom", 6) => Some(4),
+            _ => None,
+        };
+        if let Some(i) = out_at
+            && let Arg::Ref(peer) = &args[i].arg
+        {
+            let peer = peer.clone();
+            let d = &mut self.decls[actor];
+            d.addrs.retain(|(n, _)| *n != peer);
+            if !d.runtime.contains(&peer) {
+                d.runtime.push(peer.clone());
+            }
+            self.binds_addr = Some((peer, false));
+            args[i].arg = Arg::Ident("NULL".into());
+        }
         let decls = &self.decls[actor];
         let mut notes = Vec::new();
         let null = |a: &ArgTok| {
@@ -929,7 +994,9 @@ impl<'a> Parser<'a> {
                 }
                 _ => continue,
             };
-            if let Some(addr) = decls.addr(&named) {
+            if decls.runtime.contains(&named) {
+                a.arg = Arg::Runtime(named);
+            } else if let Some(addr) = decls.addr(&named) {
                 a.arg = Arg::Addr(addr.clone());
             } else if let Some(text) = decls.string(&named) {
                 a.arg = Arg::Str(text.to_vec());
@@ -2036,9 +2103,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn addr(&self, arg: ArgTok) -> Result<Addr, LessonError> {
+    fn addr(&mut self, arg: ArgTok) -> Result<Addr, LessonError> {
         match arg.arg {
             Arg::Addr(a) => Ok(a),
+            Arg::Runtime(name) => {
+                // Filled in when the step runs.
+                self.addr_from = Some(name);
+                Ok(Addr::V4(std::net::SocketAddrV4::new(
+                    std::net::Ipv4Addr::UNSPECIFIED,
+                    0,
+                )))
+            }
             Arg::Str(path) => Ok(Addr::Unix(String::from_utf8_lossy(&path).into_owned())),
             Arg::Ident(w) if w == "localhost" || w.starts_with("INADDR") => Err(self
                 .err(
@@ -2245,6 +2320,18 @@ impl<'a> Parser<'a> {
                     )
                     .help("expect a return value instead, such as `=> 0`"));
             }
+            Tok::Addr(a) | Tok::NamedAddr(_, a) if reports_addr(call) => Expect::Addr(a.clone()),
+            Tok::EphAddr(ip) if reports_addr(call) => Expect::AddrEphemeral(*ip),
+            Tok::Addr(_) | Tok::NamedAddr(..) | Tok::EphAddr(_) => {
+                return Err(self
+                    .err(
+                        ErrorKind::BadExpectation,
+                        value.span(),
+                        format!("{}() reports no address", call.name()),
+                        "an address can be expected of recvfrom, accept, getsockname and getpeername",
+                    )
+                    .help("expect a return value instead, such as `=> 0`"));
+            }
             Tok::Ident(w) if w == "blocks" => Expect::Blocks,
             Tok::Ident(w) if w.starts_with("SIG") => match SIGNALS.iter().find(|(n, _)| n == w) {
                 Some((_, s)) => Expect::Signal(*s),
@@ -2293,6 +2380,17 @@ impl<'a> Parser<'a> {
 
 fn to_i32(n: i64) -> i32 {
     n.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+}
+
+/// Whether the call reports an address that `=> 127.0.0.1:8080` can expect.
+fn reports_addr(call: &Call<FdRef>) -> bool {
+    matches!(
+        call,
+        Call::Recvfrom { .. }
+            | Call::Accept { .. }
+            | Call::Getsockname { .. }
+            | Call::Getpeername { .. }
+    )
 }
 
 fn quote_list(names: &[String]) -> String {

@@ -234,6 +234,8 @@ pub fn expectation(e: &Expect) -> String {
         Expect::Bytes(b) => quote_bytes(b, 40),
         Expect::Blocks => "it to block".into(),
         Expect::Signal(s) => format!("the process to die of {}", signal_name(*s)),
+        Expect::Addr(a) => a.to_string(),
+        Expect::AddrEphemeral(ip) => format!("{ip} with a port the kernel picked"),
     }
 }
 

@@ -81,9 +81,11 @@ def sockaddr(a):
 def from_sockaddr(buf, n):
     fam = struct.unpack("=H", buf[:2])[0] if n >= 2 else 0
     if fam == 2:
-        return {"family": "inet", "ip": socket.inet_ntop(socket.AF_INET, buf[4:8])}
+        return {"family": "inet", "ip": socket.inet_ntop(socket.AF_INET, buf[4:8]),
+                "port": struct.unpack("!H", buf[2:4])[0]}
     if fam == 10:
-        return {"family": "inet6", "ip": socket.inet_ntop(socket.AF_INET6, buf[8:24])}
+        return {"family": "inet6", "ip": socket.inet_ntop(socket.AF_INET6, buf[8:24]),
+                "port": struct.unpack("!H", buf[2:4])[0]}
     if fam == 1:
         return {"family": "unix"}
     return None
@@ -370,6 +372,7 @@ class Replay:
     def __init__(self, events):
         self.events = events
         self.mismatches = []
+        self.ports = {}
         self.chan = {}
         self.pid = {}
         self.blocked = {}
@@ -423,6 +426,10 @@ class Replay:
             self.chan[c["child"]] = ours
             self.pid[c["child"]] = got["ret"]
             return
+        # A port the kernel picked differs between the two runs: an address
+        # sockstep's run reported and a later call uses is this run's.
+        if "addr" in c and c["addr"].get("port") in self.ports:
+            c = dict(c, addr=dict(c["addr"], port=self.ports[c["addr"]["port"]]))
         send_msg(self.chan[actor], {"op": "call", "call": c})
         if outcome["kind"] == "blocked":
             nrs = SLEEPS_IN.get(c["name"], set())
@@ -460,6 +467,9 @@ class Replay:
             want = (outcome["ret"], None)
         else:
             want = (-1, outcome["errno"])
+        theirs, ours = outcome.get("addr") or {}, got.get("addr") or {}
+        if theirs.get("port") and ours.get("port"):
+            self.ports[theirs["port"]] = ours["port"]
         have = (got["ret"], got["errno"])
         if have != want:
             self.wrong("another result", actor=actor, call=c["c"], sockstep=want, plain=have)
