@@ -214,12 +214,20 @@ impl Lexer<'_> {
                         Tok::Addr(self.addr4(base + i, word)?)
                     } else {
                         Tok::Int(word.parse().map_err(|_| {
-                            self.err(
+                            let e = self.err(
                                 ErrorKind::Syntax,
                                 (start, len),
                                 format!("`{word}` is not a number"),
                                 "expected a whole number",
-                            )
+                            );
+                            if word == "-" {
+                                e.help(
+                                    "sockstep does no arithmetic: write the number itself \
+                                     (1023 for BUFFER_SIZE - 1)",
+                                )
+                            } else {
+                                e
+                            }
                         })?)
                     };
                     toks.push(Token {

@@ -1184,6 +1184,17 @@ impl<'a> Parser<'a> {
             "perror" | "printf" | "exit" => {
                 Some("sockstep shows each call's result and errno itself")
             }
+            "select" | "pselect" | "epoll_wait" | "epoll_create" | "epoll_ctl" => Some(
+                "sockstep has poll() for this: poll(s, c, -1) waits until s or c is readable, \
+                 poll({s, POLLOUT}, -1) until s is writable, and 0 instead of -1 looks without waiting",
+            ),
+            "sleep" | "usleep" | "nanosleep" => Some(
+                "a run does not wait for time to pass: each step runs when the one before is done, \
+                 and a call that would wait is parked until another step lets it go on",
+            ),
+            "memset" | "bzero" | "malloc" | "free" => Some(
+                "sockstep keeps buffers itself: declare one as `char buf[1024];` and pass buf",
+            ),
             _ => None,
         };
         if let Some(h) = helper {
@@ -2014,6 +2025,13 @@ impl<'a> Parser<'a> {
         opt_tok: ArgTok,
         call: &str,
     ) -> Result<crate::call::SockOpt, LessonError> {
+        if let Arg::Ident(o) = &opt_tok.arg
+            && (o == "SO_RCVTIMEO" || o == "SO_SNDTIMEO")
+        {
+            return Err(self
+                .err(ErrorKind::UnknownConstant, opt_tok.span, format!("sockstep does not take {o} yet"), "a timed wait")
+                .help("a call that would wait is parked, and a deadlock is named when nothing can move; to not wait at all, pass MSG_DONTWAIT or set O_NONBLOCK"));
+        }
         let level_name = match &level.arg {
             Arg::Ident(l) if names::LEVELS.contains(&l.as_str()) => l.clone(),
             _ => {
