@@ -14,7 +14,7 @@ fn the_book_is_up_to_date_with_the_lessons() {
             on_disk == text,
             "book/src/{name} is out of date: run `cargo run -- book book/src`"
         );
-        if name.starts_with("lessons/0") {
+        if name.starts_with("lessons/") && name != "lessons/README.md" {
             assert!(summary.contains(&name), "SUMMARY.md does not list {name}");
         }
     }

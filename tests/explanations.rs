@@ -321,7 +321,7 @@ const PREMISES: &[(&str, u64, &str, &str, &str)] = &[
         "",
     ),
     ("lessons/09-udp.lesson", 13, "port_unreachable", "", ""),
-    ("lessons/14-nonblocking.lesson", 10, "would_block", "", ""),
+    ("lessons/14-nonblocking.lesson", 11, "would_block", "", ""),
     (
         "tests/scenarios/accept-reset.lesson",
         12,

@@ -1192,9 +1192,9 @@ impl<'a> Parser<'a> {
                 "a run does not wait for time to pass: each step runs when the one before is done, \
                  and a call that would wait is parked until another step lets it go on",
             ),
-            "memset" | "bzero" | "malloc" | "free" => Some(
-                "sockstep keeps buffers itself: declare one as `char buf[1024];` and pass buf",
-            ),
+            "memset" | "bzero" | "malloc" | "free" => {
+                Some("sockstep keeps buffers itself: declare one as `char buf[1024];` and pass buf")
+            }
             _ => None,
         };
         if let Some(h) = helper {
