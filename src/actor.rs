@@ -778,15 +778,18 @@ fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {
         return Progress::Done(done);
     }
     let mut done = result(r.map(|n| n as i64));
+    // TCP's MSG_TRUNC discards the bytes without copying them.
+    let discarded = flags.contains(&MsgFlag::Trunc) && sys::kind(fd).is_some_and(|k| k.is_stream());
     if let Some(n) = done.errno.is_none().then_some(done.ret as usize) {
         buf.truncate(n);
-        done.data = Some(buf);
+        done.data = (!discarded).then_some(buf);
         done.addr = from;
     }
     let st = fd_state(fd);
     // What is left to read, so that a step that moved no packet need not
-    // read every socket of the run again.
-    if st.kind.is_some_and(|k| k.is_tcp()) {
+    // read every socket of the run again. At TCP's urgent mark SIOCINQ
+    // says 0 whatever follows it: the tables are read instead.
+    if st.kind.is_some_and(|k| k.is_tcp()) && !sys::at_mark(fd) {
         done.inq = Some(sys::inq(fd));
     }
     done.fds.push(st);

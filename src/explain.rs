@@ -171,8 +171,12 @@ pub enum Why {
     /// A datagram or record longer than the buffer: `len` bytes were read,
     /// the rest discarded; MSG_TRUNC made the call return its whole `size`.
     Truncated { len: usize, size: i64, peek: bool },
-    /// EINVAL from a TCP recv with MSG_OOB: no urgent byte waits.
-    NoUrgent,
+    /// EINVAL from a TCP recv with MSG_OOB: no urgent byte is held
+    /// (`connected`: the socket has a connection, which could have one).
+    NoUrgent { connected: bool },
+    /// TCP recv with MSG_TRUNC: `len` bytes discarded without being
+    /// copied (`peek`: MSG_PEEK, copied nothing and left them queued).
+    Discarded { len: i64, peek: bool },
     /// EBADF: the fd is not open in this process.
     NotOpen,
     /// ENOTSOCK: the fd is open but is not a socket.
@@ -435,6 +439,16 @@ pub fn why(outcome: &Outcome, ctx: &Context) -> Option<Why> {
             data: Some(d),
             ..
         } if d.is_empty() => eof(ctx).map(Why::Eof),
+        Outcome::Returned { ret, .. }
+            if *ret > 0
+                && ctx.kind().is_some_and(|k| k.is_stream())
+                && matches!(ctx.call, Call::Recv { flags, .. } | Call::Recvfrom { flags, .. }
+                    if flags.contains(&crate::call::MsgFlag::Trunc)) =>
+        {
+            let peek = matches!(ctx.call, Call::Recv { flags, .. } | Call::Recvfrom { flags, .. }
+                if flags.contains(&crate::call::MsgFlag::Peek));
+            Some(Why::Discarded { len: *ret, peek })
+        }
         Outcome::Returned { ret, .. } if matches!(ctx.call, Call::Recv { len, .. } | Call::Recvfrom { len, .. } if (*len as i64) < *ret) =>
         {
             let (len, flags) = match ctx.call {
@@ -768,7 +782,9 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                 if flags.contains(&crate::call::MsgFlag::Oob)
                     && kind.is_some_and(|k| k.is_tcp()) =>
             {
-                Why::NoUrgent
+                Why::NoUrgent {
+                    connected: facts.connected,
+                }
             }
             Call::Listen { .. } if facts.connected => Why::Connected {
                 peer: ctx.before.and_then(|s| s.peer.clone()),

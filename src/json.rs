@@ -1047,6 +1047,11 @@ impl Json {
                 j.flag = Some(*allowed);
             }
             Why::PortUnreachable { seen } => j.flag = Some(*seen),
+            Why::NoUrgent { connected } => j.flag = Some(*connected),
+            Why::Discarded { len, peek } => {
+                j.size = Some(*len);
+                j.flag = Some(*peek);
+            }
             Why::Truncated { len, size, peek } => {
                 j.length = Some(*len);
                 j.size = Some(*size);
@@ -1106,7 +1111,8 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::OtherLevel { .. } => "other_level",
         Why::Unsettled => "unsettled",
         Why::Truncated { .. } => "truncated",
-        Why::NoUrgent => "no_urgent",
+        Why::NoUrgent { .. } => "no_urgent",
+        Why::Discarded { .. } => "discarded",
     }
 }
 
@@ -1474,6 +1480,7 @@ pub const WHY_KINDS: &[&str] = &[
     "unsettled",
     "truncated",
     "no_urgent",
+    "discarded",
 ];
 
 /// Every cause of a reset (`why.rst`, a hop's `rst`).
@@ -1584,7 +1591,11 @@ mod tests {
                 size: 15,
                 peek: false,
             },
-            Why::NoUrgent,
+            Why::NoUrgent { connected: true },
+            Why::Discarded {
+                len: 4,
+                peek: false,
+            },
         ];
         let kinds: Vec<&str> = whys.iter().map(why_kind).collect();
         assert_eq!(kinds, WHY_KINDS);

@@ -443,6 +443,15 @@ pub fn get_linger(fd: i32) -> nix::Result<(i32, i32)> {
     Errno::result(r).map(|_| (l.l_onoff, l.l_linger))
 }
 
+/// Whether the next byte to read is TCP's urgent mark (SIOCATMARK).
+pub fn at_mark(fd: i32) -> bool {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCATMARK writes one int.
+    // SIOCATMARK, from asm-generic/sockios.h (libc does not have it).
+    let r = unsafe { libc::ioctl(fd, 0x8905, &mut n) };
+    r == 0 && n != 0
+}
+
 /// Bytes waiting to be read (SIOCINQ).
 pub fn inq(fd: i32) -> u32 {
     let mut n: libc::c_int = 0;

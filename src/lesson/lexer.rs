@@ -249,9 +249,9 @@ impl Lexer<'_> {
                     if word == "localhost"
                         && let Some(digits) = port
                     {
-                        // As getaddrinfo("localhost") gives an AF_INET
-                        // socket: 127.0.0.1 (an AF_INET6 one gets ::1 from
-                        // the parser).
+                        // 127.0.0.1, as /etc/hosts maps localhost for
+                        // IPv4 (the parser makes it ::1 for an AF_INET6
+                        // socket).
                         let p =
                             self.port(start + len + 1, &line[i + len + 1..i + len + 1 + digits])?;
                         let addr = Addr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, p));

@@ -120,6 +120,9 @@ struct Decls {
     addrs: Vec<(String, Addr)>,
     strings: Vec<(String, Vec<u8>)>,
     ints: Vec<(String, i64)>,
+    /// The family of each socket a name holds, where a socket() step bound
+    /// it.
+    domains: Vec<(String, crate::call::Domain)>,
     /// Addresses known when the run gets there: `peer = recvfrom(...)`,
     /// `accept(s, &peer, &len)`, `struct sockaddr_in peer;`.
     runtime: Vec<String>,
@@ -804,6 +807,9 @@ impl<'a> Parser<'a> {
         {
             self.bound[actor].push(name.clone());
         }
+        if let (Some((name, _)), Call::Socket { domain, .. }) = (&binding, &call) {
+            self.decls[actor].domains.push((name.clone(), *domain));
+        }
         self.steps.push(Step {
             number: self.steps.len() + 1,
             actor,
@@ -979,6 +985,15 @@ impl<'a> Parser<'a> {
             args[i].arg = Arg::Ident("NULL".into());
         }
         let decls = &self.decls[actor];
+        let v6 = match args.first().map(|a| &a.arg) {
+            Some(Arg::Ident(fd)) => decls
+                .domains
+                .iter()
+                .rev()
+                .find(|(n, _)| n == fd)
+                .is_some_and(|(_, d)| *d == crate::call::Domain::Inet6),
+            _ => false,
+        };
         let mut notes = Vec::new();
         let null = |a: &ArgTok| {
             matches!(&a.arg, Arg::Ident(n) if n == "NULL") || matches!(a.arg, Arg::Int(0))
@@ -988,8 +1003,18 @@ impl<'a> Parser<'a> {
             let named = match &a.arg {
                 Arg::Ref(n) | Arg::Ident(n) => n.clone(),
                 Arg::Named(host, addr) => {
-                    notes.push(crate::render::words::resolved(host, addr));
-                    a.arg = Arg::Addr(addr.clone());
+                    // localhost is ::1 for an IPv6 socket.
+                    let addr = match (v6, addr) {
+                        (true, Addr::V4(a)) => Addr::V6(std::net::SocketAddrV6::new(
+                            std::net::Ipv6Addr::LOCALHOST,
+                            a.port(),
+                            0,
+                            0,
+                        )),
+                        _ => addr.clone(),
+                    };
+                    notes.push(crate::render::words::resolved(host, &addr));
+                    a.arg = Arg::Addr(addr);
                     continue;
                 }
                 _ => continue,

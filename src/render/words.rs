@@ -1211,9 +1211,25 @@ impl Words<'_> {
                  CAP_NET_BIND_SERVICE); an ordinary user's program gets EACCES"
             ),
             Why::TooBig => "the datagram is larger than the socket can send in one piece".into(),
-            Why::NoUrgent => "MSG_OOB asks for TCP's urgent byte, and none is waiting: none was \
-                              sent with MSG_OOB, or it was read already"
-                .into(),
+            Why::NoUrgent { connected: true } => {
+                "MSG_OOB asks for TCP's urgent byte, and none is held: none was sent with \
+                 MSG_OOB, it was read already, or ordinary reads went past it (which drops it)"
+                    .into()
+            }
+            Why::NoUrgent { connected: false } => {
+                "MSG_OOB asks for TCP's urgent byte, and this socket has no connection to \
+                 have one"
+                    .into()
+            }
+            Why::Discarded { len, peek: false } => format!(
+                "MSG_TRUNC on a TCP socket: {} discarded without being copied into the buffer",
+                plural(*len as u64, "byte", "bytes")
+            ),
+            Why::Discarded { peek: true, .. } => {
+                "MSG_TRUNC with MSG_PEEK on a TCP socket: nothing copied, and the bytes stay \
+                 queued"
+                    .into()
+            }
             Why::Truncated {
                 len,
                 size,
@@ -1800,5 +1816,9 @@ pub fn resolved(host: &str, addr: &crate::call::Addr) -> String {
         crate::call::Addr::V6(a) => a.ip().to_string(),
         crate::call::Addr::Unix(p) => p.clone(),
     };
-    format!("`{host}` is {ip}: the address getaddrinfo(\"{host}\") gives for an IPv4 socket.")
+    let family = match addr {
+        crate::call::Addr::V6(_) => "IPv6",
+        _ => "IPv4",
+    };
+    format!("`{host}` is read as {ip}, as /etc/hosts maps it for {family}.")
 }
