@@ -562,14 +562,12 @@ pub fn epipe(ctx: &Context) -> Why {
 fn unix_peer(ctx: &Context, k: Kind) -> Why {
     let peer = ctx.before.and_then(|s| s.peer_inode).filter(|i| *i != 0);
     let alive = peer.is_some_and(|i| ctx.view_after.iter().any(|s| s.inode == i));
+    // SOCK_STREAM and SOCK_SEQPACKET have connections; SOCK_DGRAM has not.
+    let stream = k.ty != crate::call::SockType::Dgram;
     if alive {
-        Why::PeerShutRead {
-            stream: k.is_stream(),
-        }
+        Why::PeerShutRead { stream }
     } else {
-        Why::PeerClosed {
-            stream: k.is_stream(),
-        }
+        Why::PeerClosed { stream }
     }
 }
 

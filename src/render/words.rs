@@ -738,7 +738,7 @@ impl Words<'_> {
         let at = step.map(|s| format!(" at step {s}")).unwrap_or_default();
         match c {
             RstCause::UnreadData { bytes } => format!(
-                "the other end of this unix stream was closed{at} with {} it had not read, and \
+                "the other end of this unix connection was closed{at} with {} it had not read, and \
                  the kernel reports that to this end as ECONNRESET",
                 self.bytes(*bytes)
             ),
@@ -746,11 +746,13 @@ impl Words<'_> {
                 "this connection was still in the accept queue of the listener that was \
                  closed{at}, and the kernel reports that to this end as ECONNRESET"
             ),
-            _ => "the other end of this unix stream is gone; the kernel reports ECONNRESET when \
+            _ => {
+                "the other end of this unix connection is gone; the kernel reports ECONNRESET when \
                   it was closed with data it had not read, or when this connection was still in \
                   the accept queue of a listener that was closed; what was seen does not say \
                   which"
-                .into(),
+                    .into()
+            }
         }
     }
 
@@ -984,7 +986,8 @@ impl Words<'_> {
                 crate::call::names::name_of(crate::call::names::HOWS, *how)
             ),
             Why::PeerClosed { stream: true, .. } => {
-                "the other end of this unix stream is closed: nobody will read what is sent".into()
+                "the other end of this unix connection is closed: nobody will read what is sent"
+                    .into()
             }
             Why::PeerClosed { stream: false, .. } => match errno {
                 Some(libc::ENOTCONN) => "the socket this one was connected to was closed, and \
@@ -992,10 +995,12 @@ impl Words<'_> {
                     .into(),
                 _ => "the socket this one is connected to is closed".into(),
             },
-            Why::PeerShutRead { stream: true } => "the other end of this unix stream is open, but \
+            Why::PeerShutRead { stream: true } => {
+                "the other end of this unix connection is open, but \
                                                    shut down for reading: nothing will read what \
                                                    is sent"
-                .into(),
+                    .into()
+            }
             Why::PeerShutRead { stream: false } if call.addr().is_some() => format!(
                 "the socket at {target} is open, but shut down for reading: it takes no more \
                  datagrams"
@@ -1586,7 +1591,7 @@ pub fn eof(e: &Eof) -> &'static str {
              SOCK_SEQPACKET socket gives 0 for both"
         }
         Eof::PeerClosed => {
-            "0 bytes: end of file, the other end of this unix stream was closed or shut down \
+            "0 bytes: end of file, the other end of this unix connection was closed or shut down \
              for writing"
         }
         Eof::AfterReset => {
