@@ -160,6 +160,9 @@ pub enum Eof {
     /// A SOCK_SEQPACKET socket read an empty record, or its peer closed
     /// or shut down writing: both give 0.
     RecordOrEnd,
+    /// A SOCK_SEQPACKET socket shut down for reading: reads give 0 once no
+    /// bytes wait, and an empty record reads as 0 too.
+    ShutReadOrRecord { how: How },
     /// The connection was reset; after its error was reported, reads give 0.
     AfterReset,
 }
@@ -485,8 +488,11 @@ fn eof(ctx: &Context) -> Option<Eof> {
         return Some(Eof::ZeroLength);
     }
     let kind = ctx.kind()?;
-    if kind.ty == crate::call::SockType::Seqpacket && ctx.shut(true).is_none() {
-        return Some(Eof::RecordOrEnd);
+    if kind.ty == crate::call::SockType::Seqpacket {
+        return Some(match ctx.shut(true) {
+            Some((_, how)) => Eof::ShutReadOrRecord { how },
+            None => Eof::RecordOrEnd,
+        });
     }
     if !kind.is_stream() {
         // Shut down for reading, with nothing queued: reads return 0 at

@@ -1138,6 +1138,7 @@ pub fn eof_json(e: &Eof) -> &'static str {
         Eof::ZeroLength => "zero_length",
         Eof::PeerClosed => "peer_closed",
         Eof::RecordOrEnd => "record_or_end",
+        Eof::ShutReadOrRecord { .. } => "shut_read_or_record",
         Eof::AfterReset => "after_reset",
     }
 }
@@ -1504,6 +1505,7 @@ pub const EOF_KINDS: &[&str] = &[
     "zero_length",
     "peer_closed",
     "record_or_end",
+    "shut_read_or_record",
     "after_reset",
 ];
 
@@ -1619,6 +1621,7 @@ mod tests {
             Eof::ZeroLength,
             Eof::PeerClosed,
             Eof::RecordOrEnd,
+            Eof::ShutReadOrRecord { how: How::Rd },
             Eof::AfterReset,
         ];
         let names: Vec<&str> = eofs.iter().map(eof_json).collect();

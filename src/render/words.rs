@@ -1586,6 +1586,16 @@ pub fn eof(e: &Eof) -> &'static str {
         }
         Eof::EmptyDatagram => "0 bytes: an empty datagram; datagram sockets have no end of file",
         Eof::ZeroLength => "0 bytes: the call asked for 0 bytes",
+        Eof::ShutReadOrRecord { how } => match how {
+            crate::call::How::RdWr => {
+                "0 bytes: this socket was shut down for reading (shutdown SHUT_RDWR): reads \
+                 return 0 once no bytes are waiting, and an empty record reads as 0 too"
+            }
+            _ => {
+                "0 bytes: this socket was shut down for reading (shutdown SHUT_RD): reads \
+                 return 0 once no bytes are waiting, and an empty record reads as 0 too"
+            }
+        },
         Eof::RecordOrEnd => {
             "0 bytes: an empty record, or the end: the peer closed or shut down writing; a \
              SOCK_SEQPACKET socket gives 0 for both"
