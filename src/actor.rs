@@ -327,6 +327,16 @@ impl Pending {
             let (call, sent) = (call.clone(), *sent);
             return send_in_handshake(call, sent, ms);
         }
+        // SO_RCVTIMEO: the receive is made as C makes it, blocking; the
+        // kernel ends it with EAGAIN when the time runs out.
+        if let Pending::Recv { call, got } = &self
+            && got.is_empty()
+            && call
+                .fd()
+                .is_some_and(|fd| sys::rcvtimeo(*fd).is_ok_and(|t| t != (0, 0)))
+        {
+            return recv_timed(call);
+        }
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
         let (fds, events): (Vec<i32>, libc::c_short) = match &self {
             Pending::Close { .. } => return self.retry(),
@@ -576,6 +586,9 @@ fn getsockopt(fd: i32, opt: SockOpt) -> nix::Result<OptValue> {
     if opt == SockOpt::Linger {
         return sys::get_linger(fd).map(|(on, secs)| OptValue::Linger { on, secs });
     }
+    if opt == SockOpt::RcvTimeo {
+        return sys::rcvtimeo(fd).map(|(secs, usecs)| OptValue::Time { secs, usecs });
+    }
     let mut v: i32 = 0;
     let mut len = size_of::<i32>() as libc::socklen_t;
     // SAFETY: v and len are valid for the kernel to write an int.
@@ -594,42 +607,35 @@ fn opt_name(opt: SockOpt) -> (i32, i32) {
         SockOpt::Broadcast => (libc::SOL_SOCKET, libc::SO_BROADCAST),
         SockOpt::TcpNoDelay => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
         SockOpt::Ipv6V6Only => (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
+        SockOpt::RcvTimeo => (libc::SOL_SOCKET, libc::SO_RCVTIMEO),
     }
 }
 
 fn setsockopt(fd: i32, opt: SockOpt, value: OptValue) -> nix::Result<()> {
     let (level, name) = opt_name(opt);
     // The fd may be anything the lesson wrote (closed, -1): nix's typed
-    // setsockopt wants a borrowed fd, so the raw call is made here.
-    let r = match value {
-        OptValue::Int(v) => unsafe {
-            // SAFETY: the option value is a c_int that outlives the call.
-            libc::setsockopt(
-                fd,
-                level,
-                name,
-                (&v as *const i32).cast(),
-                size_of::<i32>() as libc::socklen_t,
-            )
-        },
-        OptValue::Linger { on, secs } => {
-            let l = libc::linger {
+    // setsockopt wants a borrowed fd, so the raw call is made.
+    match value {
+        OptValue::Int(v) => sys::set_struct(fd, level, name, v),
+        OptValue::Time { secs, usecs } => sys::set_struct(
+            fd,
+            level,
+            name,
+            libc::timeval {
+                tv_sec: secs,
+                tv_usec: usecs,
+            },
+        ),
+        OptValue::Linger { on, secs } => sys::set_struct(
+            fd,
+            level,
+            name,
+            libc::linger {
                 l_onoff: on,
                 l_linger: secs,
-            };
-            // SAFETY: as above, with a struct linger.
-            unsafe {
-                libc::setsockopt(
-                    fd,
-                    level,
-                    name,
-                    (&l as *const libc::linger).cast(),
-                    size_of::<libc::linger>() as libc::socklen_t,
-                )
-            }
-        }
-    };
-    Errno::result(r).map(drop)
+            },
+        ),
+    }
 }
 
 /// `retry`: the call was parked before, so `poll` is asked first and no
@@ -726,6 +732,35 @@ fn receiving(call: &Call<i32>) -> Option<(i32, usize, &[MsgFlag], Via)> {
         Call::Recvfrom { fd, len, flags } => Some((*fd, *len, flags.as_slice(), Via::Socket)),
         _ => None,
     }
+}
+
+/// A blocking receive on a socket with SO_RCVTIMEO: it returns what
+/// arrives, or EAGAIN when the kernel's timer ends the wait.
+fn recv_timed(call: &Call<i32>) -> Progress {
+    let Some((fd, len, flags, via)) = receiving(call) else {
+        return Progress::Done(result(Err(Errno::EINVAL)));
+    };
+    let mut buf = vec![0u8; len];
+    let mut from = None;
+    let r = match (call, via) {
+        (Call::Recvfrom { .. }, _) => recvfrom(fd, &mut buf, msg_flags(flags)).map(|(n, a)| {
+            from = a;
+            n
+        }),
+        (_, Via::Socket) => sock::recv(fd, &mut buf, msg_flags(flags)),
+        // SAFETY: buf is valid for len bytes.
+        (_, Via::File) => Errno::result(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), len) })
+            .map(|n| n as usize),
+    };
+    let mut done = result(r.map(|n| n as i64));
+    if let Some(n) = done.errno.is_none().then_some(done.ret as usize) {
+        buf.truncate(n);
+        done.data = Some(buf);
+        done.addr = from;
+    }
+    done.facts = Some(sys::fd_facts(fd));
+    done.fds.push(fd_state(fd));
+    Progress::Done(done)
 }
 
 fn recv(call: &Call<i32>, got: Vec<u8>, retry: bool) -> Progress {

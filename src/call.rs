@@ -98,6 +98,8 @@ pub enum SockOpt {
     Broadcast,
     TcpNoDelay,
     Ipv6V6Only,
+    /// SO_RCVTIMEO: how long a blocking receive waits before EAGAIN.
+    RcvTimeo,
 }
 
 impl SockOpt {
@@ -119,6 +121,11 @@ pub enum OptValue {
     Linger {
         on: i32,
         secs: i32,
+    },
+    /// `struct timeval { tv_sec, tv_usec }`, written `{1, 0}`.
+    Time {
+        secs: i64,
+        usecs: i64,
     },
 }
 
@@ -499,6 +506,7 @@ pub mod names {
         ("SO_BROADCAST", "SOL_SOCKET", SockOpt::Broadcast),
         ("TCP_NODELAY", "IPPROTO_TCP", SockOpt::TcpNoDelay),
         ("IPV6_V6ONLY", "IPPROTO_IPV6", SockOpt::Ipv6V6Only),
+        ("SO_RCVTIMEO", "SOL_SOCKET", SockOpt::RcvTimeo),
     ];
     pub const FLAGS: &[(&str, MsgFlag)] = &[
         ("MSG_NOSIGNAL", MsgFlag::NoSignal),

@@ -207,6 +207,8 @@ pub struct Run {
     /// Sockets (by inode) whose connect began: the step, and the accept
     /// queue of the listener at its address as the SYN found it.
     connecting: HashMap<u64, Connecting>,
+    /// SO_RCVTIMEO of the sockets the lesson set it on, by inode: ms.
+    rcvtimeo: HashMap<u64, u32>,
     /// Sockets (by inode) whose connect in progress a shutdown() aborted,
     /// and the step.
     aborted: HashMap<u64, usize>,
@@ -283,6 +285,7 @@ impl Run {
             v6only: HashSet::new(),
             bound: HashSet::new(),
             connecting: HashMap::new(),
+            rcvtimeo: HashMap::new(),
             aborted: HashMap::new(),
             disconnected: HashMap::new(),
             last_timer: None,
@@ -845,6 +848,27 @@ impl Run {
                     step: self.lesson.steps[p.step].number,
                     timer: TimerWait::Linger { secs },
                     ms: u32::try_from(secs).unwrap_or(0).saturating_mul(1000),
+                });
+            }
+        }
+        // A receive on a socket with SO_RCVTIMEO: the kernel ends it.
+        for (actor, a) in self.actors.iter().enumerate() {
+            let Some(p) = &a.parked else { continue };
+            let (Call::Recv { fd, .. } | Call::Recvfrom { fd, .. }) = &p.call else {
+                continue;
+            };
+            if let Some(ms) = a
+                .fds
+                .get(fd)
+                .and_then(|s| self.rcvtimeo.get(&s.inode))
+                .filter(|ms| **ms > 0)
+            {
+                consider(Armed {
+                    actor,
+                    waiter: Some(actor),
+                    step: self.lesson.steps[p.step].number,
+                    timer: TimerWait::RecvTimeout { ms: *ms },
+                    ms: *ms,
                 });
             }
         }
@@ -1841,6 +1865,20 @@ impl Run {
         }
         if done.errno == Some(libc::EINPROGRESS) {
             self.began_connect(actor, call, step);
+        }
+        if let (
+            Call::Setsockopt {
+                fd,
+                opt: crate::call::SockOpt::RcvTimeo,
+                value: crate::call::OptValue::Time { secs, usecs },
+            },
+            None,
+        ) = (call, done.errno)
+            && let Some(inode) = self.actors[actor].fds.get(fd).map(|s| s.inode)
+        {
+            let ms = secs.saturating_mul(1000).saturating_add(usecs / 1000);
+            self.rcvtimeo
+                .insert(inode, u32::try_from(ms).unwrap_or(u32::MAX));
         }
         // A connect that succeeded leaves nothing pending; one that found
         // the connection over leaves the socket unconnected.

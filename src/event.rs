@@ -110,6 +110,8 @@ pub enum TimerWait {
     /// close() with SO_LINGER waits for its data to be acknowledged, at
     /// most this many seconds.
     Linger { secs: i32 },
+    /// A receive on a socket with SO_RCVTIMEO waits this long at most.
+    RecvTimeout { ms: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

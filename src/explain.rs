@@ -174,6 +174,9 @@ pub enum Why {
     /// A datagram or record longer than the buffer: `len` bytes were read,
     /// the rest discarded; MSG_TRUNC made the call return its whole `size`.
     Truncated { len: usize, size: i64, peek: bool },
+    /// EAGAIN from a blocking receive on a socket with SO_RCVTIMEO: its time
+    /// ran out with nothing to read.
+    RecvTimeout,
     /// EINVAL from a TCP recv with MSG_OOB: no urgent byte is held
     /// (`connected`: the socket has a connection, which could have one).
     NoUrgent { connected: bool },
@@ -870,6 +873,14 @@ fn failed(errno: i32, ctx: &Context) -> Why {
         libc::EAGAIN if facts.state == Some(State::SynSent) => Why::Handshaking {
             nonblocking: facts.nonblocking,
         },
+        libc::EAGAIN
+            if facts.rcvtimeo
+                && !facts.nonblocking
+                && matches!(call, Call::Recv { flags, .. } | Call::Recvfrom { flags, .. }
+                    if !flags.contains(&crate::call::MsgFlag::DontWait)) =>
+        {
+            Why::RecvTimeout
+        }
         libc::EAGAIN => Why::WouldBlock {
             nonblocking: facts.nonblocking,
         },

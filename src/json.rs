@@ -245,6 +245,9 @@ pub struct JCallArgs {
     /// setsockopt(SO_LINGER): `[l_onoff, l_linger]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linger: Option<(i32, i32)>,
+    /// setsockopt(SO_RCVTIMEO): `[tv_sec, tv_usec]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeval: Option<(i64, i64)>,
     /// listen: the backlog.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backlog: Option<i32>,
@@ -298,10 +301,10 @@ pub enum JOutcome {
         ret: i64,
         /// The bytes a read received.
         #[serde(skip_serializing_if = "Option::is_none")]
-        data: Option<JBytes>,
+        data: Option<Box<JBytes>>,
         /// The address recvfrom, getsockname or getpeername gave.
         #[serde(skip_serializing_if = "Option::is_none")]
-        addr: Option<JAddr>,
+        addr: Option<Box<JAddr>>,
         /// poll: the fds with events.
         #[serde(skip_serializing_if = "Option::is_none")]
         ready: Option<Vec<JReady>>,
@@ -314,6 +317,8 @@ pub enum JOutcome {
         value: Option<i32>,
         #[serde(skip_serializing_if = "Option::is_none")]
         linger: Option<(i32, i32)>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        timeval: Option<(i64, i64)>,
     },
     Failed {
         /// The errno's name, such as `ECONNREFUSED`.
@@ -516,6 +521,10 @@ pub enum JTimerWait {
     },
     Linger {
         secs: i32,
+    },
+    /// SO_RCVTIMEO: the receive waits this long at most.
+    RecvTimeout {
+        ms: u32,
     },
 }
 
@@ -767,6 +776,7 @@ impl Json {
                         queue: *queue,
                     },
                     TimerWait::Linger { secs } => JTimerWait::Linger { secs: *secs },
+                    TimerWait::RecvTimeout { ms } => JTimerWait::RecvTimeout { ms: *ms },
                 },
                 ms: *ms,
             },
@@ -1112,6 +1122,7 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::Unsettled => "unsettled",
         Why::Truncated { .. } => "truncated",
         Why::NoUrgent { .. } => "no_urgent",
+        Why::RecvTimeout => "recv_timeout",
         Why::Discarded { .. } => "discarded",
     }
 }
@@ -1264,8 +1275,8 @@ fn outcome_json(o: &Outcome) -> JOutcome {
             extra,
         } => JOutcome::Returned {
             ret: *ret,
-            data: data.as_deref().map(bytes_json),
-            addr: addr.as_ref().map(addr_json),
+            data: data.as_deref().map(|d| Box::new(bytes_json(d))),
+            addr: addr.as_ref().map(|a| Box::new(addr_json(a))),
             ready: match extra {
                 Some(Extra::Poll(ready)) => Some(
                     ready
@@ -1289,6 +1300,12 @@ fn outcome_json(o: &Outcome) -> JOutcome {
             },
             linger: match extra {
                 Some(Extra::Opt(crate::call::OptValue::Linger { on, secs })) => Some((*on, *secs)),
+                _ => None,
+            },
+            timeval: match extra {
+                Some(Extra::Opt(crate::call::OptValue::Time { secs, usecs })) => {
+                    Some((*secs, *usecs))
+                }
                 _ => None,
             },
         },
@@ -1348,6 +1365,7 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
         option: None,
         value: None,
         linger: None,
+        timeval: None,
         backlog: None,
         how: None,
         cmd: None,
@@ -1391,6 +1409,7 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
             match value {
                 crate::call::OptValue::Int(v) => j.value = Some(*v),
                 crate::call::OptValue::Linger { on, secs } => j.linger = Some((*on, *secs)),
+                crate::call::OptValue::Time { secs, usecs } => j.timeval = Some((*secs, *usecs)),
             }
         }
         Call::SoError { .. } => {
@@ -1481,6 +1500,7 @@ pub const WHY_KINDS: &[&str] = &[
     "unsettled",
     "truncated",
     "no_urgent",
+    "recv_timeout",
     "discarded",
 ];
 
@@ -1594,6 +1614,7 @@ mod tests {
                 peek: false,
             },
             Why::NoUrgent { connected: true },
+            Why::RecvTimeout,
             Why::Discarded {
                 len: 4,
                 peek: false,

@@ -87,6 +87,7 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             let value = match value {
                 OptValue::Int(v) => v.to_string(),
                 OptValue::Linger { on, secs } => format!("{{{on}, {secs}}}"),
+                OptValue::Time { secs, usecs } => format!("{{{secs}, {usecs}}}"),
             };
             format!("setsockopt({fd}, {level}, {opt}, {value})")
         }

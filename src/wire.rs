@@ -173,6 +173,8 @@ pub struct FdFacts {
     pub reuseaddr: bool,
     pub reuseport: bool,
     pub nonblocking: bool,
+    /// SO_RCVTIMEO is set: a blocking receive waits that long at most.
+    pub rcvtimeo: bool,
     /// Whether the socket has a local address (is bound, or autobound).
     pub bound: bool,
     /// Whether the socket has a peer (getpeername succeeds).

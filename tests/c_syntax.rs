@@ -118,6 +118,27 @@ fn c_that_would_misbehave_gets_a_positioned_error() {
             "recv(s, buf, BUFFER_SIZE, 0);",
             "expected the buffer's length",
         ),
+        (
+            "recv(s, buf, BUFFER_SIZE - 1, 0);",
+            "write the number itself",
+        ),
+        (
+            "select(4, NULL, NULL, NULL, NULL);",
+            "sockstep has poll() for this",
+        ),
+        ("sleep(1);", "a run does not wait for time to pass"),
+        (
+            "setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, 1);",
+            "sockstep does not take SO_SNDTIMEO yet",
+        ),
+        (
+            "setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, 1);",
+            "SO_RCVTIMEO takes a struct timeval",
+        ),
+        (
+            "connect(s, addr) => 127.0.0.1:8080",
+            "connect() reports no address",
+        ),
     ] {
         let e = parse(step).expect_err(step);
         assert!(e.contains(says), "{step}: {e}");

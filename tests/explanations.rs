@@ -60,6 +60,13 @@ fn whys(lesson: &str) -> Vec<(u64, String, String, String)> {
 /// (lesson, step, the explanation's kind, for a reset its cause, for a 0
 /// from recv what it means).
 const PREMISES: &[(&str, u64, &str, &str, &str)] = &[
+    (
+        "tests/scenarios/rcvtimeo.lesson",
+        11,
+        "recv_timeout",
+        "",
+        "",
+    ),
     ("tests/scenarios/msg-flags.lesson", 6, "truncated", "", ""),
     ("tests/scenarios/msg-flags.lesson", 7, "truncated", "", ""),
     ("tests/scenarios/msg-flags.lesson", 19, "no_urgent", "", ""),

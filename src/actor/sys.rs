@@ -281,6 +281,7 @@ pub fn fd_facts(fd: i32) -> FdFacts {
         reuseaddr: flag(libc::SO_REUSEADDR),
         reuseport: flag(libc::SO_REUSEPORT),
         nonblocking: nonblocking(fd),
+        rcvtimeo: rcvtimeo(fd).unwrap_or((0, 0)) != (0, 0),
         bound: local(fd).is_some(),
         connected: peer(fd).is_some(),
         port_start: None,
@@ -423,24 +424,49 @@ pub fn linger(fd: i32) -> Option<(i32, i32)> {
     get_linger(fd).ok().filter(|(on, _)| *on != 0)
 }
 
+/// A socket option whose value is a plain C struct, as the kernel reports
+/// it.
+fn get_struct<T: Copy>(fd: i32, level: i32, name: i32, zero: T) -> nix::Result<T> {
+    let mut v = zero;
+    let mut len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: v and len are valid for the kernel to write a T, a plain C
+    // struct of the size the option takes.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut T).cast(), &mut len) };
+    Errno::result(r).map(|_| v)
+}
+
+/// Sets a socket option whose value is a plain C struct (or an int).
+pub fn set_struct<T: Copy>(fd: i32, level: i32, name: i32, v: T) -> nix::Result<()> {
+    // SAFETY: v is a plain C value of the size the option takes, valid for
+    // the call.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&v as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    };
+    Errno::result(r).map(drop)
+}
+
+/// SO_RCVTIMEO as the kernel reports it: (tv_sec, tv_usec).
+pub fn rcvtimeo(fd: i32) -> nix::Result<(i64, i64)> {
+    let zero = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    get_struct(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, zero).map(|t| (t.tv_sec, t.tv_usec))
+}
+
 /// SO_LINGER as the kernel reports it: (l_onoff, l_linger).
 pub fn get_linger(fd: i32) -> nix::Result<(i32, i32)> {
-    let mut l = libc::linger {
+    let zero = libc::linger {
         l_onoff: 0,
         l_linger: 0,
     };
-    let mut len = size_of::<libc::linger>() as libc::socklen_t;
-    // SAFETY: l and len are valid for the kernel to write a struct linger.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&mut l as *mut libc::linger).cast(),
-            &mut len,
-        )
-    };
-    Errno::result(r).map(|_| (l.l_onoff, l.l_linger))
+    get_struct(fd, libc::SOL_SOCKET, libc::SO_LINGER, zero).map(|l| (l.l_onoff, l.l_linger))
 }
 
 /// Whether the next byte to read is TCP's urgent mark (SIOCATMARK).

@@ -1710,6 +1710,21 @@ impl<'a> Parser<'a> {
                 let opt = self.option(next(), next(), "setsockopt")?;
                 let value = next();
                 let value = match (opt, value.arg) {
+                    (crate::call::SockOpt::RcvTimeo, Arg::Pair(secs, usecs))
+                        if secs >= 0 && (0..1_000_000).contains(&usecs) =>
+                    {
+                        OptValue::Time { secs, usecs }
+                    }
+                    (crate::call::SockOpt::RcvTimeo, _) => {
+                        return Err(self
+                            .err(
+                                ErrorKind::Syntax,
+                                value.span,
+                                "SO_RCVTIMEO takes a struct timeval",
+                                "expected {seconds, microseconds}",
+                            )
+                            .help("write {1, 0} for one second, {0, 500000} for half of one"));
+                    }
                     (crate::call::SockOpt::Linger, Arg::Pair(on, secs)) => OptValue::Linger {
                         on: to_i32(on),
                         secs: to_i32(secs),
@@ -2051,7 +2066,7 @@ impl<'a> Parser<'a> {
         call: &str,
     ) -> Result<crate::call::SockOpt, LessonError> {
         if let Arg::Ident(o) = &opt_tok.arg
-            && (o == "SO_RCVTIMEO" || o == "SO_SNDTIMEO")
+            && o == "SO_SNDTIMEO"
         {
             return Err(self
                 .err(ErrorKind::UnknownConstant, opt_tok.span, format!("sockstep does not take {o} yet"), "a timed wait")

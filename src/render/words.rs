@@ -837,6 +837,9 @@ impl Words<'_> {
                 };
                 lines.push(match v {
                     crate::call::OptValue::Int(n) => format!("{opt} = {n}"),
+                    crate::call::OptValue::Time { secs, usecs } => {
+                        format!("{opt} = {{tv_sec {secs}, tv_usec {usecs}}}")
+                    }
                     crate::call::OptValue::Linger { on, secs } => {
                         format!("{opt} = {{l_onoff {on}, l_linger {secs}}}")
                     }
@@ -1216,6 +1219,9 @@ impl Words<'_> {
                  CAP_NET_BIND_SERVICE); an ordinary user's program gets EACCES"
             ),
             Why::TooBig => "the datagram is larger than the socket can send in one piece".into(),
+            Why::RecvTimeout => "the socket's SO_RCVTIMEO ran out before anything arrived to \
+                                 read: the kernel ends the wait with EAGAIN"
+                .into(),
             Why::NoUrgent { connected: true } => {
                 "MSG_OOB asks for TCP's urgent byte, and none is held: none was sent with \
                  MSG_OOB, it was read already, or ordinary reads went past it (which drops it)"
@@ -1468,6 +1474,11 @@ impl Words<'_> {
                  acknowledged; SO_LINGER lets it wait {} at most{when}: sockstep lets the time \
                  run.",
                 plural(u64::try_from(*secs).unwrap_or(0), "second", "seconds")
+            ),
+            TimerWait::RecvTimeout { ms } => format!(
+                "No step can run. {name}'s receive (step {step}) waits for data; SO_RCVTIMEO \
+                 lets it wait {ms} ms at most{when}, then the kernel ends it with EAGAIN: \
+                 sockstep lets the time run."
             ),
         }
     }
