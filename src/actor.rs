@@ -337,6 +337,22 @@ impl Pending {
         {
             return recv_timed(call);
         }
+        // accept() waits under SO_RCVTIMEO too.
+        if let Pending::Accept { fd, flags } = &self
+            && sys::rcvtimeo(*fd).is_ok_and(|t| t != (0, 0))
+        {
+            let (fd, flags) = (*fd, *flags);
+            let r = sys::accept(fd, flags);
+            let peer = r.as_ref().ok().and_then(|(_, peer)| peer.clone());
+            let mut done = result(r.map(|(new, _)| i64::from(new)));
+            done.facts = Some(sys::fd_facts(fd));
+            done.fds.push(fd_state(fd));
+            if done.errno.is_none() {
+                done.fds.push(fd_state(done.ret as i32));
+            }
+            done.extra = peer.map(Extra::Accepted);
+            return Progress::Done(done);
+        }
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
         let (fds, events): (Vec<i32>, libc::c_short) = match &self {
             Pending::Close { .. } => return self.retry(),

@@ -854,7 +854,9 @@ impl Run {
         // A receive on a socket with SO_RCVTIMEO: the kernel ends it.
         for (actor, a) in self.actors.iter().enumerate() {
             let Some(p) = &a.parked else { continue };
-            let (Call::Recv { fd, .. } | Call::Recvfrom { fd, .. }) = &p.call else {
+            let (Call::Recv { fd, .. } | Call::Recvfrom { fd, .. } | Call::Accept { fd, .. }) =
+                &p.call
+            else {
                 continue;
             };
             if let Some(ms) = a

@@ -876,8 +876,9 @@ fn failed(errno: i32, ctx: &Context) -> Why {
         libc::EAGAIN
             if facts.rcvtimeo
                 && !facts.nonblocking
-                && matches!(call, Call::Recv { flags, .. } | Call::Recvfrom { flags, .. }
-                    if !flags.contains(&crate::call::MsgFlag::DontWait)) =>
+                && (matches!(call, Call::Recv { flags, .. } | Call::Recvfrom { flags, .. }
+                    if !flags.contains(&crate::call::MsgFlag::DontWait))
+                    || matches!(call, Call::Accept { .. })) =>
         {
             Why::RecvTimeout
         }

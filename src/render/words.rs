@@ -1219,6 +1219,11 @@ impl Words<'_> {
                  CAP_NET_BIND_SERVICE); an ordinary user's program gets EACCES"
             ),
             Why::TooBig => "the datagram is larger than the socket can send in one piece".into(),
+            Why::RecvTimeout if matches!(call, Call::Accept { .. }) => {
+                "the socket's SO_RCVTIMEO ran out before a connection arrived: the kernel ends \
+                 the wait with EAGAIN"
+                    .into()
+            }
             Why::RecvTimeout => "the socket's SO_RCVTIMEO ran out before anything arrived to \
                                  read: the kernel ends the wait with EAGAIN"
                 .into(),
@@ -1476,7 +1481,7 @@ impl Words<'_> {
                 plural(u64::try_from(*secs).unwrap_or(0), "second", "seconds")
             ),
             TimerWait::RecvTimeout { ms } => format!(
-                "No step can run. {name}'s receive (step {step}) waits for data; SO_RCVTIMEO \
+                "No step can run. {name}'s call (step {step}) waits; SO_RCVTIMEO \
                  lets it wait {ms} ms at most{when}, then the kernel ends it with EAGAIN: \
                  sockstep lets the time run."
             ),
