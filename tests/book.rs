@@ -33,3 +33,18 @@ fn the_reference_lists_every_call_of_the_table_with_its_c_signature() {
         );
     }
 }
+
+#[test]
+fn the_readme_names_every_kind_of_explanation_the_json_gives() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let kinds = sockstep::json::WHY_KINDS
+        .iter()
+        .chain(sockstep::json::EOF_KINDS)
+        .chain(sockstep::json::RST_CAUSES);
+    for kind in kinds {
+        assert!(
+            readme.contains(&format!("`{kind}`")),
+            "README lacks `{kind}`"
+        );
+    }
+}
