@@ -115,6 +115,10 @@ struct Actor {
     bindings: HashMap<String, i32>,
     /// Names the lesson bound to addresses the kernel reported.
     addrs: HashMap<String, crate::call::Addr>,
+    /// The lesson's declared buffers, as the receives into them left them.
+    buffers: HashMap<String, Vec<u8>>,
+    /// Names bound to the counts calls returned (`n = recv(...)`).
+    counts: HashMap<String, i64>,
     /// Its open fds, as the kernel reported them at its last call.
     fds: BTreeMap<i32, FdState>,
     parked: Option<Parked>,
@@ -658,6 +662,22 @@ impl Run {
         let step = self.lesson.steps[i].clone();
         let actor = step.actor;
         let mut call = self.resolve(actor, &step.call);
+        // A buffer's bytes (`send(c, buf, n, 0)`): what receives put there,
+        // zeros past that, as many as the length says.
+        if let Some((buf, len)) = &step.data_from
+            && let Call::Send { data, .. } | Call::Sendto { data, .. } = &mut call
+        {
+            let a = &self.actors[actor];
+            let n = match len {
+                crate::lesson::Length::Bytes(n) => *n,
+                crate::lesson::Length::Count(name) => {
+                    usize::try_from(a.counts.get(name).copied().unwrap_or(0)).unwrap_or(0)
+                }
+            };
+            let mut bytes = a.buffers.get(buf).cloned().unwrap_or_default();
+            bytes.resize(n, 0);
+            *data = bytes;
+        }
         // An address the run bound earlier (`sendto(u, "x", peer)`).
         if let Some(name) = &step.addr_from
             && let Some(addr) = self.actors[actor].addrs.get(name).cloned()
@@ -973,12 +993,14 @@ impl Run {
                     });
                 }
             }
-            let (fds, bindings, addrs) = {
+            let (fds, bindings, addrs, buffers, counts) = {
                 let parent = &self.actors[actor];
                 (
                     parent.fds.clone(),
                     parent.bindings.clone(),
                     parent.addrs.clone(),
+                    parent.buffers.clone(),
+                    parent.counts.clone(),
                 )
             };
             let c = &mut self.actors[child];
@@ -987,6 +1009,8 @@ impl Run {
             c.fds = fds;
             c.bindings = bindings;
             c.addrs = addrs;
+            c.buffers = buffers;
+            c.counts = counts;
         }
         Ok(reply)
     }
@@ -1801,10 +1825,27 @@ impl Run {
         }
     }
 
-    /// Binds the address a call reported to the name the step gives it.
+    /// Keeps what a call gave that later steps may use: the address it
+    /// reported, the count it returned, the bytes it put in a buffer.
     fn bind_addr(&mut self, actor: usize, step: &crate::lesson::Step, outcome: &Outcome) {
+        let a = &mut self.actors[actor];
         if let (Some((name, _)), Some(addr)) = (&step.binds_addr, reported(outcome)) {
-            self.actors[actor].addrs.insert(name.clone(), addr.clone());
+            a.addrs.insert(name.clone(), addr.clone());
+        }
+        let Outcome::Returned { ret, data, .. } = outcome else {
+            return;
+        };
+        if let Some(name) = &step.binds_count {
+            a.counts.insert(name.clone(), *ret);
+        }
+        if let (Some(buf), Some(d)) = (&step.fills, data) {
+            // As in C, the bytes go to the buffer's start; what was
+            // after them stays.
+            let b = a.buffers.entry(buf.clone()).or_default();
+            if b.len() < d.len() {
+                b.resize(d.len(), 0);
+            }
+            b[..d.len()].copy_from_slice(d);
         }
     }
 

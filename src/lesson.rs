@@ -72,6 +72,21 @@ pub struct Step {
     /// The name the address the call reports is bound to, and whether the
     /// step writes it as `name = call(...)` (else as `&name`).
     pub binds_addr: Option<(String, bool)>,
+    /// `n = recv(...)`: the name the count the call returns is bound to.
+    pub binds_count: Option<String>,
+    /// `recv(c, buf, ...)`: the declared buffer the bytes received go to.
+    pub fills: Option<String>,
+    /// `send(c, buf, n, 0)`: the data is the buffer's bytes when the step
+    /// runs, as many as the length says.
+    pub data_from: Option<(String, Length)>,
+}
+
+/// How many bytes of a buffer a send takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Length {
+    Bytes(usize),
+    /// The count a name holds (`n = recv(...)`).
+    Count(String),
 }
 
 /// What a step expects of its call.

@@ -174,3 +174,19 @@ fn addresses_the_run_reports_can_be_named_used_and_expected() {
         "{text}"
     );
 }
+
+#[test]
+fn a_buffer_holds_what_recv_put_there_and_send_sends_it() {
+    let out = run_lesson("tests/scenarios/echo-buffer.lesson", &[], "echo-buffer");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    // n = 7: the echo sends what the server received.
+    assert!(text.contains("send(4, \"echo me\") = 7"), "{text}");
+    // 4 bytes of a buffer that received "hi" over "echo me": "hiho".
+    assert!(text.contains("send(4, \"hiho\") = 4"), "{text}");
+    let e = parse("send(s, buf, sizeof(buf), 0);").unwrap_err();
+    assert!(
+        e.contains("expected how many bytes of the buffer to send"),
+        "{e}"
+    );
+}

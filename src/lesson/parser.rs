@@ -106,6 +106,8 @@ struct Parser<'a> {
     /// and the one the address it reports is bound to.
     addr_from: Option<String>,
     binds_addr: Option<(String, bool)>,
+    fills: Option<String>,
+    data_from: Option<(String, super::Length)>,
     /// Said before the narration of the step being parsed (a host name
     /// resolved).
     notes: Vec<String>,
@@ -222,6 +224,8 @@ impl<'a> Parser<'a> {
             notes: Vec::new(),
             addr_from: None,
             binds_addr: None,
+            fills: None,
+            data_from: None,
         }
     }
 
@@ -693,6 +697,7 @@ impl<'a> Parser<'a> {
             call,
             Call::Send { .. } | Call::Recv { .. } | Call::Sendto { .. } | Call::Recvfrom { .. }
         );
+        let mut count_name = None;
         if let Some((name, _)) = &binding
             && counts
         {
@@ -700,6 +705,7 @@ impl<'a> Parser<'a> {
             if !self.decls[actor].counts.contains(name) {
                 self.decls[actor].counts.push(name.clone());
             }
+            count_name = Some(name.clone());
             binding = None;
         }
         if let Some((name, span)) = &binding
@@ -824,6 +830,9 @@ impl<'a> Parser<'a> {
             before: std::mem::take(&mut self.before),
             addr_from: self.addr_from.take(),
             binds_addr: self.binds_addr.take(),
+            binds_count: count_name,
+            fills: self.fills.take(),
+            data_from: self.data_from.take(),
         });
         self.gap = false;
         Ok(())
@@ -984,7 +993,14 @@ impl<'a> Parser<'a> {
             self.binds_addr = Some((peer, false));
             args[i].arg = Arg::Ident("NULL".into());
         }
+        let mut fills = None;
+        let mut data_from = None;
         let decls = &self.decls[actor];
+        // The declared buffer a call's second argument names, if it does.
+        let buffer = match args.get(1).map(|a| &a.arg) {
+            Some(Arg::Ident(b) | Arg::Ref(b)) if decls.buffer(b).is_some() => Some(b.clone()),
+            _ => None,
+        };
         let v6 = match args.first().map(|a| &a.arg) {
             Some(Arg::Ident(fd)) => decls
                 .domains
@@ -1137,6 +1153,11 @@ impl<'a> Parser<'a> {
                 args
             }
             ("recv", 4) | ("read", 3) => {
+                if let Arg::Ident(b) | Arg::Ref(b) = &args[1].arg
+                    && decls.buffer(b).is_some()
+                {
+                    fills = Some(b.clone());
+                }
                 let n = length(self, &args[2], Some(&args[1]))?;
                 let span = args[2].span;
                 let mut it = args.into_iter();
@@ -1148,12 +1169,51 @@ impl<'a> Parser<'a> {
                 out
             }
             ("recvfrom", 6) => {
+                if let Arg::Ident(b) | Arg::Ref(b) = &args[1].arg
+                    && decls.buffer(b).is_some()
+                {
+                    fills = Some(b.clone());
+                }
                 out_params(self, &args[4..])?;
                 let n = length(self, &args[2], Some(&args[1]))?;
                 let span = args[2].span;
                 args.truncate(4);
                 let flags = args.pop().expect("four");
                 vec![args.remove(0), int(n, span), flags]
+            }
+            ("send", 4) | ("write", 3) | ("sendto", 6) if buffer.is_some() => {
+                // A buffer's bytes, known when the step runs: what a recv
+                // put there (an echo).
+                let buf = buffer.clone().unwrap_or_default();
+                let size = decls.buffer(&buf).unwrap_or(0);
+                let len = match &args[2].arg {
+                    Arg::Int(n) if usize::try_from(*n).is_ok_and(|n| n <= size) => {
+                        super::Length::Bytes(*n as usize)
+                    }
+                    Arg::Ident(n) if decls.counts.contains(n) => super::Length::Count(n.clone()),
+                    _ => {
+                        return Err(self
+                            .err(ErrorKind::Syntax, args[2].span, "expected how many bytes of the buffer to send", "a number up to its size, or a count such as n")
+                            .help("write the count recv() returned: n = recv(c, buf, sizeof(buf), 0); then send(c, buf, n, 0)"));
+                    }
+                };
+                data_from = Some((buf.clone(), len));
+                let span = args[1].span;
+                let mut it = args.into_iter();
+                let fd = it.next().expect("three or more");
+                let _ = (it.next(), it.next());
+                let mut out = vec![
+                    fd,
+                    ArgTok {
+                        arg: Arg::Str(Vec::new()),
+                        span,
+                    },
+                ];
+                out.extend(it);
+                if name == "sendto" {
+                    out.pop();
+                }
+                out
             }
             ("send", 4) | ("write", 3) | ("sendto", 6) => {
                 let data = sent(self, &args[1], &args[2])?;
@@ -1192,6 +1252,8 @@ impl<'a> Parser<'a> {
             }
             _ => args,
         };
+        self.fills = fills;
+        self.data_from = data_from;
         Ok((args, notes))
     }
 
