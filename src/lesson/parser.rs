@@ -1181,42 +1181,30 @@ impl<'a> Parser<'a> {
                 let flags = args.pop().expect("four");
                 vec![args.remove(0), int(n, span), flags]
             }
-            ("send", 4) | ("write", 3) | ("sendto", 6) if buffer.is_some() => {
-                // A buffer's bytes, known when the step runs: what a recv
-                // put there (an echo).
-                let buf = buffer.clone().unwrap_or_default();
-                let size = decls.buffer(&buf).unwrap_or(0);
-                let len = match &args[2].arg {
-                    Arg::Int(n) if usize::try_from(*n).is_ok_and(|n| n <= size) => {
-                        super::Length::Bytes(*n as usize)
-                    }
-                    Arg::Ident(n) if decls.counts.contains(n) => super::Length::Count(n.clone()),
-                    _ => {
-                        return Err(self
-                            .err(ErrorKind::Syntax, args[2].span, "expected how many bytes of the buffer to send", "a number up to its size, or a count such as n")
-                            .help("write the count recv() returned: n = recv(c, buf, sizeof(buf), 0); then send(c, buf, n, 0)"));
-                    }
-                };
-                data_from = Some((buf.clone(), len));
-                let span = args[1].span;
-                let mut it = args.into_iter();
-                let fd = it.next().expect("three or more");
-                let _ = (it.next(), it.next());
-                let mut out = vec![
-                    fd,
-                    ArgTok {
-                        arg: Arg::Str(Vec::new()),
-                        span,
-                    },
-                ];
-                out.extend(it);
-                if name == "sendto" {
-                    out.pop();
-                }
-                out
-            }
             ("send", 4) | ("write", 3) | ("sendto", 6) => {
-                let data = sent(self, &args[1], &args[2])?;
+                let data = match &buffer {
+                    // A buffer's bytes, known when the step runs: what a
+                    // recv put there (an echo).
+                    Some(buf) => {
+                        let size = decls.buffer(buf).unwrap_or(0);
+                        let len = match &args[2].arg {
+                            Arg::Int(n) if usize::try_from(*n).is_ok_and(|n| n <= size) => {
+                                super::Length::Bytes(*n as usize)
+                            }
+                            Arg::Ident(n) if decls.counts.contains(n) => {
+                                super::Length::Count(n.clone())
+                            }
+                            _ => {
+                                return Err(self
+                                    .err(ErrorKind::Syntax, args[2].span, "expected how many bytes of the buffer to send", "a number up to its size, or a count such as n")
+                                    .help("write the count recv() returned: n = recv(c, buf, sizeof(buf), 0); then send(c, buf, n, 0)"));
+                            }
+                        };
+                        data_from = Some((buf.clone(), len));
+                        Vec::new()
+                    }
+                    None => sent(self, &args[1], &args[2])?,
+                };
                 let span = args[1].span;
                 let mut it = args.into_iter();
                 let fd = it.next().expect("three or more");
