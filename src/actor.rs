@@ -342,15 +342,8 @@ impl Pending {
             && sys::rcvtimeo(*fd).is_ok_and(|t| t != (0, 0))
         {
             let (fd, flags) = (*fd, *flags);
-            let r = sys::accept(fd, flags);
-            let peer = r.as_ref().ok().and_then(|(_, peer)| peer.clone());
-            let mut done = result(r.map(|(new, _)| i64::from(new)));
+            let mut done = accepted(fd, sys::accept(fd, flags));
             done.facts = Some(sys::fd_facts(fd));
-            done.fds.push(fd_state(fd));
-            if done.errno.is_none() {
-                done.fds.push(fd_state(done.ret as i32));
-            }
-            done.extra = peer.map(Extra::Accepted);
             return Progress::Done(done);
         }
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
@@ -669,17 +662,20 @@ fn accept(fd: i32, flags: i32, retry: bool) -> Progress {
     };
     match r {
         Err(Errno::EAGAIN) if blocking => Progress::Parked(Pending::Accept { fd, flags }),
-        r => {
-            let peer = r.as_ref().ok().and_then(|(_, peer)| peer.clone());
-            let mut done = result(r.map(|(new, _)| i64::from(new)));
-            done.fds.push(fd_state(fd));
-            if done.errno.is_none() {
-                done.fds.push(fd_state(done.ret as i32));
-            }
-            done.extra = peer.map(Extra::Accepted);
-            Progress::Done(done)
-        }
+        r => Progress::Done(accepted(fd, r)),
     }
+}
+
+/// What accept() on `fd` gave: the new fd with the peer it reports.
+fn accepted(fd: i32, r: nix::Result<(i32, Option<Addr>)>) -> Done {
+    let peer = r.as_ref().ok().and_then(|(_, peer)| peer.clone());
+    let mut done = result(r.map(|(new, _)| i64::from(new)));
+    done.fds.push(fd_state(fd));
+    if done.errno.is_none() {
+        done.fds.push(fd_state(done.ret as i32));
+    }
+    done.extra = peer.map(Extra::Accepted);
+    done
 }
 
 fn connect(fd: i32, addr: &Addr) -> Progress {

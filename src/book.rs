@@ -90,20 +90,14 @@ fn exercises_chapter() -> String {
          checks the exercise you are on each time you save it.\n\n",
     );
     for (i, ex) in crate::exercise::all().iter().enumerate() {
-        let src = String::from_utf8_lossy(ex.start);
-        let field = |key: &str| {
-            src.lines().find_map(|l| {
-                let rest = l.trim().strip_prefix(key)?.trim();
-                Some(rest.trim_matches('"').to_string())
-            })
-        };
+        let field = |key: &str| crate::exercise::header(ex.start, key).unwrap_or_default();
         writeln!(
             text,
             "## {}. {}\n\n`{}`: {}\n",
             i + 1,
-            field("lesson").unwrap_or_default(),
+            field("lesson"),
             ex.file,
-            field("goal").unwrap_or_default()
+            field("goal")
         )
         .ok();
     }

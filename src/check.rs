@@ -246,7 +246,7 @@ fn show_hint(file: &str) -> ExitCode {
     };
     let Some(ex) = exercise::find(file, exercise::title(&bytes).as_deref()) else {
         // A lesson of the author's own may carry its hint.
-        match hint_of(&bytes) {
+        match exercise::header(&bytes, "hint") {
             Some(h) => out!("hint: {h}\n"),
             None => out!("{file} is not one of sockstep's exercises, and has no hint line\n"),
         }
@@ -289,17 +289,6 @@ fn show_hint(file: &str) -> ExitCode {
     // shows the first hint again next time.
     let _ = std::fs::write(&seen_file, text);
     ExitCode::from(EXIT_OK)
-}
-
-/// The `hint "..."` line of an author's own exercise, read even from a
-/// file that does not parse (a blank left in it, say).
-fn hint_of(bytes: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(bytes);
-    text.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix("hint")?.trim();
-        let inner = rest.strip_prefix('"')?.strip_suffix('"')?;
-        Some(inner.replace("\\\"", "\""))
-    })
 }
 
 /// The folder that holds the student's exercises: the one named, else the

@@ -718,7 +718,7 @@ impl Run {
                     names.insert(b.clone(), fd(1));
                     binding = Some(format!("{a}, {b}"));
                 }
-                self.bind_addr(actor, &step, &outcome);
+                self.keep_results(actor, &step, &outcome);
                 let fail = step.expect.as_ref().and_then(|e| self.check(e, &outcome));
                 events.push(Event::Call {
                     step: step.number,
@@ -1794,7 +1794,7 @@ impl Run {
                     &done,
                     step.number,
                 );
-                self.bind_addr(actor, &step, &outcome);
+                self.keep_results(actor, &step, &outcome);
                 let fail = match &step.expect {
                     Some(Expect::Blocks) | None => None,
                     Some(e) => self.check(e, &outcome),
@@ -1827,7 +1827,7 @@ impl Run {
 
     /// Keeps what a call gave that later steps may use: the address it
     /// reported, the count it returned, the bytes it put in a buffer.
-    fn bind_addr(&mut self, actor: usize, step: &crate::lesson::Step, outcome: &Outcome) {
+    fn keep_results(&mut self, actor: usize, step: &crate::lesson::Step, outcome: &Outcome) {
         let a = &mut self.actors[actor];
         if let (Some((name, _)), Some(addr)) = (&step.binds_addr, reported(outcome)) {
             a.addrs.insert(name.clone(), addr.clone());

@@ -249,10 +249,20 @@ pub fn find(path: &str, title: Option<&str>) -> Option<Exercise> {
 
 /// The title a lesson file's `lesson "..."` line gives.
 pub fn title(bytes: &[u8]) -> Option<String> {
+    header(bytes, "lesson")
+}
+
+/// The string of a lesson file's header line `key "..."`, read even from
+/// a file that does not parse (a blank left in it, say).
+pub fn header(bytes: &[u8], key: &str) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     text.lines().find_map(|l| {
-        let inner = l.trim().strip_prefix("lesson")?.trim();
-        Some(inner.strip_prefix('"')?.strip_suffix('"')?.to_string())
+        let rest = l.trim().strip_prefix(key)?;
+        if !rest.starts_with([' ', '\t']) {
+            return None;
+        }
+        let inner = rest.trim().strip_prefix('"')?.strip_suffix('"')?;
+        Some(inner.replace("\\\"", "\""))
     })
 }
 

@@ -1319,6 +1319,14 @@ fn outcome_json(o: &Outcome) -> JOutcome {
     }
 }
 
+/// SOCK_NONBLOCK, SOCK_CLOEXEC by name.
+fn type_flags(flags: &[crate::call::TypeFlag]) -> Vec<String> {
+    flags
+        .iter()
+        .map(|f| cnames::name_of(cnames::TYPE_FLAGS, *f).to_string())
+        .collect()
+}
+
 fn poll_names(ev: i16) -> Vec<String> {
     crate::render::poll_names(ev)
 }
@@ -1387,17 +1395,9 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
             j.domain = name(cnames::name_of(cnames::DOMAINS, *domain));
             j.ty = name(cnames::name_of(cnames::TYPES, *ty));
             j.protocol = name(cnames::name_of(cnames::PROTOCOLS, *protocol));
-            j.flags = flags
-                .iter()
-                .map(|f| cnames::name_of(cnames::TYPE_FLAGS, *f).to_string())
-                .collect();
+            j.flags = type_flags(flags);
         }
-        Call::Accept { flags, .. } => {
-            j.flags = flags
-                .iter()
-                .map(|f| cnames::name_of(cnames::TYPE_FLAGS, *f).to_string())
-                .collect();
-        }
+        Call::Accept { flags, .. } => j.flags = type_flags(flags),
         Call::Socketpair { ty } => {
             j.domain = name("AF_UNIX");
             j.ty = name(cnames::name_of(cnames::TYPES, *ty));
