@@ -1614,10 +1614,10 @@ impl<'a> Parser<'a> {
                             .err(
                                 ErrorKind::Syntax,
                                 t.span(),
-                                "expected `{on, seconds}`",
-                                "a struct linger is written {1, 0}",
+                                "expected two numbers or an fd and poll events in braces",
+                                "not understood",
                             )
-                            .help("SO_LINGER takes {l_onoff, l_linger}, such as {1, 0}"));
+                            .help("SO_LINGER takes {1, 0}, SO_RCVTIMEO {seconds, microseconds}, and poll {s, POLLIN | POLLOUT}"));
                     };
                     args.push(ArgTok {
                         arg: Arg::Pair(a, b),
