@@ -106,11 +106,15 @@ fn no_lesson_leaves_a_process_and_a_killed_run_leaves_nothing_for_long() {
         use std::io::Write;
         let _ = child.stdin.as_mut().unwrap().write_all(b"n");
         let procs = run_of(child.id());
+        // sockstep itself, not the shell `script` may start it from
+        // (`sh -c "... lessons/19-fork-server.lesson"` ends the same way).
         let main = procs.iter().copied().find(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| c.ends_with(b"lessons/19-fork-server.lesson\0"))
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                c == format!("{BIN}\0run\0lessons/19-fork-server.lesson\0").as_bytes()
+            })
         });
-        // script, sockstep, the hub (two), server, worker, client.
+        // script, sockstep, the hub (two), server, worker, client (and
+        // the shell between script and sockstep, where it does not exec).
         if let Some(main) = main
             && procs.len() >= 7
         {
