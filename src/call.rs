@@ -29,6 +29,15 @@ pub enum Addr {
 }
 
 impl Addr {
+    /// The IP address, for an IPv4 or IPv6 one.
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        match self {
+            Addr::V4(a) => Some(std::net::IpAddr::V4(*a.ip())),
+            Addr::V6(a) => Some(std::net::IpAddr::V6(*a.ip())),
+            Addr::Unix(_) => None,
+        }
+    }
+
     pub fn port(&self) -> Option<u16> {
         match self {
             Addr::V4(a) => Some(a.port()),

@@ -5,6 +5,8 @@
 
 mod nflog;
 
+pub use nflog::Sees;
+
 use crate::call::Addr;
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
@@ -37,8 +39,8 @@ impl Capture {
     /// close waits for an RCU grace period); on the host's network, a
     /// packet socket only (the host's netfilter rules are not the run's to
     /// change).
-    pub fn open(private: bool) -> std::io::Result<Capture> {
-        if private && let Ok(fd) = nflog::open() {
+    pub fn open(private: bool, sees: Sees) -> std::io::Result<Capture> {
+        if private && let Ok(fd) = nflog::open(sees) {
             let c = Capture::from_fd(fd);
             c.bigger_buffer();
             return Ok(c);
@@ -288,6 +290,10 @@ pub struct Packet {
     pub from: Option<usize>,
     /// The actor whose socket it is for.
     pub to: Option<usize>,
+    /// In a run with hosts, the host whose loopback it crossed (`None` for
+    /// a packet on the link, or in a run on one machine).
+    #[serde(skip)]
+    pub host: Option<usize>,
 }
 
 impl Packet {
@@ -369,6 +375,7 @@ pub fn decode(frame: &[u8]) -> Option<Packet> {
                 dst: dst_ip.with_port(dp),
                 from: None,
                 to: None,
+                host: None,
                 payload: Payload::Tcp {
                     flags,
                     seq,
@@ -384,6 +391,7 @@ pub fn decode(frame: &[u8]) -> Option<Packet> {
                 dst: dst_ip.with_port(dp),
                 from: None,
                 to: None,
+                host: None,
                 payload: Payload::Udp {
                     data: l4.get(8..)?.to_vec(),
                 },
@@ -416,6 +424,7 @@ pub fn decode(frame: &[u8]) -> Option<Packet> {
                 dst: dst_ip.with_port(0),
                 from: None,
                 to: None,
+                host: None,
                 payload: if unreachable {
                     Payload::Unreachable {
                         code: l4[1],

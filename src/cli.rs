@@ -201,7 +201,12 @@ extern "C" fn on_sigint(_: libc::c_int) {
 pub fn main() -> ExitCode {
     let mut args = std::env::args();
     if args.nth(1).as_deref() == Some("__hub") {
-        return crate::hub::hub_main(args.next().as_deref() == Some("--host"));
+        let flag = args.next();
+        let hosts = match flag.as_deref() {
+            Some("--hosts") => args.next().and_then(|n| n.parse().ok()).unwrap_or(1),
+            _ => 1,
+        };
+        return crate::hub::hub_main(flag.as_deref() == Some("--host"), hosts);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

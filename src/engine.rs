@@ -72,6 +72,9 @@ pub enum EngineError {
     Channel { who: String, error: std::io::Error },
     /// The run's working directory could not be made.
     RunDir(std::io::Error),
+    /// The lesson names hosts, and the run cannot have their namespaces:
+    /// why (the host's network was asked for, or what failed).
+    NoHosts(HostReason),
 }
 
 impl fmt::Display for EngineError {
@@ -92,6 +95,12 @@ impl fmt::Display for EngineError {
                 write!(f, "lost the control channel to {who}: {error}")
             }
             EngineError::RunDir(e) => write!(f, "cannot make the run's directory: {e}"),
+            EngineError::NoHosts(reason) => write!(
+                f,
+                "this lesson runs on two hosts, each its own network namespace, \
+                 and the run cannot have them: {}",
+                crate::render::words::host_reason(reason)
+            ),
         }
     }
 }
@@ -188,6 +197,10 @@ pub struct Run {
     capture: Option<Capture>,
     /// sock_diag in the run's namespace, for TCP and unix; without it, /proc.
     diag: Option<crate::kernel::Diag>,
+    /// The lesson's second host, if it names two.
+    second: Option<SecondHost>,
+    /// The host each actor runs on; empty when the lesson has no hosts.
+    actor_hosts: Vec<usize>,
     /// Sockets with no fd, in the order first seen.
     seen: view::Seen,
     /// Which actor each local address belonged to, and when it was first
@@ -225,6 +238,53 @@ pub struct Run {
     /// The last timer told: (actor, step, timer).
     last_timer: Option<(usize, usize, TimerWait)>,
     step_log: StepLog,
+}
+
+/// What the engine reads of the second host: its packets, its sockets
+/// through sock_diag, and a process of its namespace (for /proc/PID/net).
+struct SecondHost {
+    capture: Option<Capture>,
+    diag: Option<crate::kernel::Diag>,
+    /// The keeper process of its namespace, as this process numbers it.
+    pid: Option<u32>,
+}
+
+/// The rows of one host's tables: TCP and unix from sock_diag where it
+/// answers, the rest (or all, without it) from /proc/PID/net of a process
+/// in the host's namespace.
+fn host_rows(
+    diag: Option<&crate::kernel::Diag>,
+    pid: Option<u32>,
+    mut tables: crate::kernel::Tables,
+) -> Vec<crate::kernel::Row> {
+    let mut rows = Vec::new();
+    if let Some(diag) = diag {
+        let v4 = if tables.tcp {
+            diag.tcp(libc::AF_INET as u8)
+        } else {
+            Ok(Vec::new())
+        };
+        let v6 = if tables.tcp6 {
+            diag.tcp(libc::AF_INET6 as u8)
+        } else {
+            Ok(Vec::new())
+        };
+        // Should sock_diag fail, /proc/net/tcp tells the same.
+        if let (Ok(a), Ok(b)) = (v4, v6) {
+            rows.extend(a);
+            rows.extend(b);
+            tables.tcp = false;
+            tables.tcp6 = false;
+        }
+        if tables.unix
+            && let Ok(u) = diag.unix()
+        {
+            rows.extend(u);
+            tables.unix = false;
+        }
+    }
+    rows.extend(crate::kernel::read(pid, tables));
+    rows
 }
 
 /// A connect that has begun.
@@ -279,6 +339,14 @@ impl Run {
             frames: Some(Vec::new()),
             capture: None,
             diag: None,
+            second: None,
+            actor_hosts: if lesson.hosts.is_empty() {
+                Vec::new()
+            } else {
+                (0..lesson.actors.len())
+                    .map(|a| lesson.host_of(a))
+                    .collect()
+            },
             seen: Vec::new(),
             addr_owner: Vec::new(),
             resets: Vec::new(),
@@ -334,8 +402,20 @@ impl Run {
                 }
             }
         }
-        run.diag = run.open_diag()?;
-        let no_capture = match run.open_capture(opts.capture)? {
+        run.diag = run.open_diag(0)?;
+        if run.lesson.hosts.len() > 1 {
+            let capture = if opts.capture {
+                run.open_capture(true, 1)?.ok()
+            } else {
+                None
+            };
+            run.second = Some(SecondHost {
+                capture,
+                diag: run.open_diag(1)?,
+                pid: run.keeper(1)?,
+            });
+        }
+        let no_capture = match run.open_capture(opts.capture, 0)? {
             Ok(c) => {
                 run.capture = Some(c);
                 None
@@ -360,6 +440,7 @@ impl Run {
             rooted_paths: paths
                 .iter()
                 .any(|p| p.starts_with('/') || p.split('/').any(|c| c == "..")),
+            hosts: run.hosts(),
         });
         if let Some(reason) = no_capture {
             run.header.push(Event::NoCapture { reason });
@@ -370,6 +451,21 @@ impl Run {
             });
         }
         Ok(run)
+    }
+
+    /// The lesson's hosts, with their addresses on the link.
+    fn hosts(&self) -> Vec<crate::event::HostInfo> {
+        (self.lesson.hosts.iter().enumerate())
+            .map(|(i, h)| {
+                let (v4, v6) = crate::netns::host_addrs(i);
+                crate::event::HostInfo {
+                    name: h.name.clone(),
+                    actors: h.actors.clone(),
+                    v4,
+                    v6,
+                }
+            })
+            .collect()
     }
 
     /// The events that open the run: its title, network and introduction.
@@ -442,10 +538,13 @@ impl Run {
     /// Starts the hub: it makes the private namespace (unless the host's
     /// loopback is asked for, or that fails) and captures loopback packets.
     fn start_hub(&mut self, opts: &Options) -> Result<Network, EngineError> {
+        let hosts = self.lesson.hosts.len();
         let spawn = |host: bool| {
             let mut args = vec!["__hub".to_string()];
             if host {
                 args.push("--host".into());
+            } else if hosts > 1 {
+                args.extend(["--hosts".into(), hosts.to_string()]);
             }
             let mut hub = Proc::spawn(&opts.exe, &args, self.run_dir.path(), opts.watchdog)
                 .map_err(EngineError::Spawn)?;
@@ -472,6 +571,10 @@ impl Run {
                 }
             }
         }
+        // Hosts are namespaces: on the host's network there are none.
+        if hosts > 1 {
+            return Err(EngineError::NoHosts(reason));
+        }
         if let (hub, Some(Reply::Ready)) = spawn(true)? {
             self.hub = Some(hub);
         }
@@ -492,8 +595,16 @@ impl Run {
             )));
         };
         let (ctl_fd, proc_fd) = actor_fds();
-        hub.send_fd(&Request::Spawn { ctl_fd, proc_fd }, theirs.as_raw_fd())
-            .map_err(channel)?;
+        let host = self.lesson.host_of(i) as u8;
+        hub.send_fd(
+            &Request::Spawn {
+                ctl_fd,
+                proc_fd,
+                host,
+            },
+            theirs.as_raw_fd(),
+        )
+        .map_err(channel)?;
         drop(theirs);
         match hub.recv_fd().map_err(channel)? {
             (Some(Reply::Spawned { pid }), Some(pidfd)) => {
@@ -1015,8 +1126,40 @@ impl Run {
         Ok(reply)
     }
 
-    /// Asks the hub for its packet socket; `Err` says why there is none.
-    fn open_capture(&mut self, wanted: bool) -> Result<Result<Capture, NoCapture>, EngineError> {
+    /// Asks the hub for a process that keeps host `host`'s namespace, and
+    /// gives its pid as this process numbers it (read from its pidfd).
+    fn keeper(&mut self, host: u8) -> Result<Option<u32>, EngineError> {
+        let Some(hub) = self.hub.as_mut() else {
+            return Ok(None);
+        };
+        let channel = |error| EngineError::Channel {
+            who: "the hub".into(),
+            error,
+        };
+        hub.send(&Request::Keeper { host }).map_err(channel)?;
+        Ok(match hub.recv_fd().map_err(channel)? {
+            (Some(Reply::Spawned { .. }), Some(pidfd)) => {
+                use std::os::fd::AsRawFd;
+                // The pidfd closes here; the keeper lives as long as the run.
+                std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))
+                    .ok()
+                    .and_then(|info| {
+                        info.lines()
+                            .find_map(|l| l.strip_prefix("Pid:"))
+                            .and_then(|p| p.trim().parse().ok())
+                    })
+            }
+            _ => None,
+        })
+    }
+
+    /// Asks the hub for host `host`'s packet socket; `Err` says why there
+    /// is none.
+    fn open_capture(
+        &mut self,
+        wanted: bool,
+        host_index: u8,
+    ) -> Result<Result<Capture, NoCapture>, EngineError> {
         if !wanted {
             return Ok(Err(NoCapture::NotAsked));
         }
@@ -1028,7 +1171,8 @@ impl Run {
             who: "the hub".into(),
             error,
         };
-        hub.send(&Request::Capture).map_err(channel)?;
+        hub.send(&Request::Capture { host: host_index })
+            .map_err(channel)?;
         Ok(match hub.recv_fd().map_err(channel)? {
             (Some(Reply::Fd), Some(fd)) => Ok(Capture::from_fd(fd)),
             (Some(Reply::NoSocket(errno)), _) => Err(NoCapture::Denied { errno, host }),
@@ -1036,8 +1180,8 @@ impl Run {
         })
     }
 
-    /// Asks the hub for a sock_diag socket in the run's namespace.
-    fn open_diag(&mut self) -> Result<Option<crate::kernel::Diag>, EngineError> {
+    /// Asks the hub for a sock_diag socket in host `host`'s namespace.
+    fn open_diag(&mut self, host: u8) -> Result<Option<crate::kernel::Diag>, EngineError> {
         let Some(hub) = self.hub.as_mut() else {
             return Ok(None);
         };
@@ -1045,7 +1189,7 @@ impl Run {
             who: "the hub".into(),
             error,
         };
-        hub.send(&Request::Diag).map_err(channel)?;
+        hub.send(&Request::Diag { host }).map_err(channel)?;
         Ok(match hub.recv_fd().map_err(channel)? {
             (Some(Reply::Fd), Some(fd)) => Some(crate::kernel::Diag::from_fd(fd)),
             _ => None,
@@ -1060,14 +1204,25 @@ impl Run {
         let ports = &self.ports;
         let private = self.private;
         let mut packets = Vec::new();
-        let drained = capture.drain();
+        // Each frame with the host whose log it came from.
+        let mut drained: Vec<(Frame, usize)> =
+            capture.drain().into_iter().map(|f| (f, 0)).collect();
+        // The second host's log holds the packets of its loopback only
+        // (those of the link are in the first's, in the order they crossed).
+        let hosts = self.second.is_some();
+        if let Some(c) = self.second.as_ref().and_then(|h| h.capture.as_ref()) {
+            drained.extend(c.drain().into_iter().map(|f| (f, 1)));
+        }
         // The kernel drops frames only when its buffer for the socket is
         // full, which takes many more than this: the count is asked then.
         let may_have_lost = drained.len() >= 32;
-        for f in drained {
-            let Some(p) = crate::capture::decode(&f.bytes) else {
+        for (f, host) in drained {
+            let Some(mut p) = crate::capture::decode(&f.bytes) else {
                 continue;
             };
+            if hosts && p.src.ip().is_some_and(|ip| ip.is_loopback()) {
+                p.host = Some(host);
+            }
             let ours = |a: &Addr| a.port().is_some_and(|port| ports.contains(&port));
             let about_ours = match &p.payload {
                 Payload::Unreachable { about: Some(a), .. } => ours(a),
@@ -1094,17 +1249,28 @@ impl Run {
     /// is for, from the views before and after the step.
     fn attribute_packets(&self, events: &mut [Event], from: usize) {
         let views = [&self.step_log.before, &self.sockets];
-        let sockets = || views.iter().flat_map(|v| v.iter());
-        let by_pair = |local: &Addr, peer: &Addr| {
-            sockets()
+        // In a run with hosts, a packet on a host's loopback is for that
+        // host's sockets only.
+        let on = |s: &Socket, host: Option<usize>| match (host, s.holder.actor()) {
+            (Some(h), Some(a)) => self.actor_hosts.get(a) == Some(&h),
+            _ => true,
+        };
+        let sockets = |host: Option<usize>| {
+            views
+                .iter()
+                .flat_map(|v| v.iter())
+                .filter(move |s| on(s, host))
+        };
+        let by_pair = |local: &Addr, peer: &Addr, host: Option<usize>| {
+            sockets(host)
                 .find(|s| is(&s.local, local) && is(&s.peer, peer))
                 .and_then(|s| s.holder.actor())
         };
         // A segment for no connection goes to a listener, never to a
         // socket that is only bound; an IPv4 one to an IPv6 wildcard
         // listener only if it takes IPv4 (not IPV6_V6ONLY).
-        let by_local = |local: &Addr| {
-            sockets()
+        let by_local = |local: &Addr, host: Option<usize>| {
+            sockets(host)
                 .filter(|s| {
                     if s.kind.is_tcp() {
                         s.state == State::Listen
@@ -1128,6 +1294,7 @@ impl Run {
                     // A socket gone within the step: whose address it was.
                     self.addr_owner
                         .iter()
+                        .filter(|(_, o)| host.is_none_or(|h| self.actor_hosts.get(*o) == Some(&h)))
                         .find(|(a, _)| {
                             a.same(local) || (a.port() == local.port() && is_unspecified(a))
                         })
@@ -1142,11 +1309,12 @@ impl Run {
                 match &p.payload {
                     Payload::Unreachable { sender, .. } => {
                         p.from = None;
-                        p.to = sender.as_ref().and_then(by_local);
+                        p.to = sender.as_ref().and_then(|a| by_local(a, p.host));
                     }
                     _ => {
-                        p.from = by_pair(&p.src, &p.dst).or_else(|| by_local(&p.src));
-                        p.to = by_pair(&p.dst, &p.src).or_else(|| by_local(&p.dst));
+                        let h = p.host;
+                        p.from = by_pair(&p.src, &p.dst, h).or_else(|| by_local(&p.src, h));
+                        p.to = by_pair(&p.dst, &p.src, h).or_else(|| by_local(&p.dst, h));
                     }
                 }
             }
@@ -1370,6 +1538,8 @@ impl Run {
             private: self.private,
             aborted: inode.and_then(|i| self.aborted.get(&i).copied()),
             disconnected: inode.and_then(|i| self.disconnected.get(&i).copied()),
+            hosts: &self.actor_hosts,
+            actor,
         }
     }
 
@@ -1389,32 +1559,12 @@ impl Run {
             rows.extend(self.tcp_rows_as_before());
             tables.tcp = false;
             tables.tcp6 = false;
-        } else if let Some(diag) = &self.diag {
-            let v4 = if tables.tcp {
-                diag.tcp(libc::AF_INET as u8)
-            } else {
-                Ok(Vec::new())
-            };
-            let v6 = if tables.tcp6 {
-                diag.tcp(libc::AF_INET6 as u8)
-            } else {
-                Ok(Vec::new())
-            };
-            // Should sock_diag fail, /proc/net/tcp tells the same.
-            if let (Ok(a), Ok(b)) = (v4, v6) {
-                rows.extend(a);
-                rows.extend(b);
-                tables.tcp = false;
-                tables.tcp6 = false;
-            }
-            if tables.unix
-                && let Ok(u) = diag.unix()
-            {
-                rows.extend(u);
-                tables.unix = false;
-            }
         }
-        rows.extend(crate::kernel::read(pid, tables));
+        rows.extend(host_rows(self.diag.as_ref(), pid, tables));
+        // The second host's sockets, read in its namespace the same way.
+        if let Some(h) = &self.second {
+            rows.extend(host_rows(h.diag.as_ref(), h.pid, tables));
+        }
         if !quiet {
             self.dumped = Instant::now();
         }

@@ -114,6 +114,16 @@ pub enum TimerWait {
     RecvTimeout { ms: u32 },
 }
 
+/// A host of the run: its name, the actors on it, its addresses on the
+/// link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostInfo {
+    pub name: String,
+    pub actors: Vec<usize>,
+    pub v4: std::net::Ipv4Addr,
+    pub v6: std::net::Ipv6Addr,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The run has begun.
@@ -133,6 +143,9 @@ pub enum Event {
         /// absolute path, or one with `..`): it is taken inside the run's
         /// directory, which the actors see as `/`.
         rooted_paths: bool,
+        /// The hosts the actors run on, joined by a link; none when the
+        /// lesson runs on one.
+        hosts: Vec<HostInfo>,
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },

@@ -257,6 +257,12 @@ pub enum Why {
         rst: bool,
         bound: Option<Socket>,
         earlier: Option<(usize, Addr)>,
+        /// In a run with hosts: the host whose kernel the address reached.
+        answered: Option<Answered>,
+        /// A listener on the address's port that did not take the
+        /// connection: bound to another address of its host, or on
+        /// another host.
+        listener: Option<Socket>,
     },
     /// ECONNABORTED from connect() on a socket whose earlier connect
     /// (begun at `step`) failed and whose error was read already (SO_ERROR
@@ -350,6 +356,14 @@ pub struct Reset {
 }
 
 /// What is known around a call, to choose why it gave what it gave.
+/// In a run with hosts, the host an address reached: `loopback` when it
+/// is a loopback address, which is the connecting host's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered {
+    pub host: usize,
+    pub loopback: bool,
+}
+
 pub struct Context<'a> {
     pub call: &'a Call<i32>,
     /// The kernel's view of the call's socket before the step.
@@ -391,9 +405,35 @@ pub struct Context<'a> {
     /// The step at which a connect() left this socket unconnected
     /// (ECONNABORTED), if none has connected it since.
     pub disconnected: Option<usize>,
+    /// The host each actor runs on; empty when the run has one.
+    pub hosts: &'a [usize],
+    /// The actor that made the call.
+    pub actor: usize,
 }
 
 impl Context<'_> {
+    /// In a run with hosts, the host an address is on: the caller's own for
+    /// a loopback address, the one whose link address it is otherwise.
+    fn answering_host(&self, a: &Addr) -> Option<Answered> {
+        let own = *self.hosts.get(self.actor)?;
+        let ip = a.ip()?;
+        if ip.is_loopback() {
+            return Some(Answered {
+                host: own,
+                loopback: true,
+            });
+        }
+        (0..self.hosts.iter().max().map_or(0, |m| m + 1))
+            .find(|&h| {
+                let (v4, v6) = crate::netns::host_addrs(h);
+                ip == std::net::IpAddr::V4(v4) || ip == std::net::IpAddr::V6(v6)
+            })
+            .map(|host| Answered {
+                host,
+                loopback: false,
+            })
+    }
+
     /// The socket's kind, from the actor's facts or the view before.
     fn kind(&self) -> Option<Kind> {
         self.facts
@@ -688,6 +728,25 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             (_, _) if kind.is_some_and(|k| k.is_tcp()) => match refused_at {
                 None => Why::Unsettled,
                 Some(a) => Why::Refused {
+                    answered: ctx.answering_host(a),
+                    listener: {
+                        let answered = ctx.answering_host(a);
+                        ctx.sockets()
+                            .find(|s| {
+                                let elsewhere = answered.is_some_and(|h| {
+                                    s.holder.actor().and_then(|x| ctx.hosts.get(x).copied())
+                                        != Some(h.host)
+                                });
+                                s.kind.is_tcp()
+                                    && s.state == State::Listen
+                                    && s.local.as_ref().is_some_and(|l| {
+                                        family(l) == family(a)
+                                            && l.port() == a.port()
+                                            && (!overlaps(l, a) || elsewhere)
+                                    })
+                            })
+                            .cloned()
+                    },
                     rst: ctx
                         .packets
                         .is_some_and(|ps| ps.iter().any(|p| p.has(RST) && p.src.same(a))),

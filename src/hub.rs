@@ -20,27 +20,35 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
-/// Entry point of `sockstep __hub [--host]`.
-pub fn hub_main(host: bool) -> ExitCode {
+/// Entry point of `sockstep __hub [--host | --hosts 2]`.
+pub fn hub_main(host: bool, hosts: usize) -> ExitCode {
     close_fds_from(HUB_FD + 1);
     // SAFETY: the engine passes the hub's channel at HUB_FD and nothing
     // else in this process owns it.
     let mut ctl = unsafe { UnixStream::from_raw_fd(HUB_FD) };
     let setup = if host { Ok(()) } else { crate::netns::create() };
-    if let Err(e) = setup {
-        let _ = wire::send(&mut ctl, &Reply::SetupFailed(e));
-        return ExitCode::FAILURE;
-    }
+    // A second host: its namespace, and the link to the first.
+    let setup = setup.and_then(|()| match hosts {
+        2 => crate::netns::link_second_host().map(Vec::from),
+        _ => Ok(Vec::new()),
+    });
+    let namespaces = match setup {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = wire::send(&mut ctl, &Reply::SetupFailed(e));
+            return ExitCode::FAILURE;
+        }
+    };
     if host {
         // SAFETY: prctl with integer arguments.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-        return serve(ctl, true);
+        return serve(ctl, true, namespaces);
     }
     // A PID namespace: its first process is the run's init.
     if nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).is_err() {
         // SAFETY: as above.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-        return serve(ctl, false);
+        return serve(ctl, false, namespaces);
     }
     // SAFETY: the hub is single-threaded here; the child goes on with its
     // own copy of the channel.
@@ -50,7 +58,7 @@ pub fn hub_main(host: bool) -> ExitCode {
             // process of the namespace).
             // SAFETY: prctl with integer arguments.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-            serve(ctl, false)
+            serve(ctl, false, namespaces)
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(ctl);
@@ -83,7 +91,7 @@ pub fn close_fds_from(first: i32) {
 
 /// The hub's loop: answers the engine, and reaps the run's processes as
 /// they end (a SIGCHLD signalfd beside the channel).
-fn serve(mut ctl: UnixStream, host: bool) -> ExitCode {
+fn serve(mut ctl: UnixStream, host: bool, namespaces: Vec<OwnedFd>) -> ExitCode {
     let mut mask = nix::sys::signal::SigSet::empty();
     mask.add(nix::sys::signal::Signal::SIGCHLD);
     let _ = mask.thread_block();
@@ -135,18 +143,43 @@ fn serve(mut ctl: UnixStream, host: bool) -> ExitCode {
             _ => return ExitCode::SUCCESS,
         };
         let sent = match req {
-            Request::Capture => socket_reply(
-                &mut ctl,
-                crate::capture::Capture::open(!host).map(|c| c.into_fd()),
-            ),
-            Request::Diag => {
-                socket_reply(&mut ctl, crate::kernel::Diag::open().map(|d| d.into_fd()))
+            Request::Capture { host: h } => {
+                let first = usize::from(h) == 0;
+                let linked = namespaces.len() > 1;
+                let fd = in_host(&namespaces, h, || {
+                    crate::capture::Capture::open(!host, crate::capture::Sees::of(first, linked))
+                        .map(|c| c.into_fd())
+                });
+                socket_reply(&mut ctl, fd)
             }
-            Request::Spawn { ctl_fd, proc_fd } => match (fd, &proc) {
-                (Some(channel), Some(proc)) => {
-                    spawn_actor(&mut ctl, channel, proc.as_raw_fd(), ctl_fd, proc_fd, host)
-                }
+            Request::Diag { host: h } => socket_reply(
+                &mut ctl,
+                in_host(&namespaces, h, || {
+                    crate::kernel::Diag::open().map(|d| d.into_fd())
+                }),
+            ),
+            Request::Spawn {
+                ctl_fd,
+                proc_fd,
+                host: h,
+            } => match (fd, &proc, netns_of(&namespaces, h)) {
+                (Some(channel), Some(proc), Ok(netns)) => spawn_actor(
+                    &mut ctl,
+                    Some(Child::Actor {
+                        channel,
+                        proc: proc.as_raw_fd(),
+                        ctl_fd,
+                        proc_fd,
+                        host,
+                    }),
+                    netns,
+                ),
+                (_, _, Err(e)) => wire::send(&mut ctl, &Reply::NotSpawned(e)),
                 _ => wire::send(&mut ctl, &Reply::NotSpawned(libc::EBADF)),
+            },
+            Request::Keeper { host: h } => match netns_of(&namespaces, h) {
+                Ok(netns) => spawn_actor(&mut ctl, None, netns),
+                Err(e) => wire::send(&mut ctl, &Reply::NotSpawned(e)),
             },
             Request::Status { pid } => {
                 let status = statuses.remove(&pid).unwrap_or_else(|| wait_for(pid));
@@ -212,25 +245,87 @@ fn wait_for(pid: i32) -> Status {
     }
 }
 
-/// Forks an actor: the child sets itself up and runs the actor's loop;
-/// the hub answers with its pid and a pidfd for it.
+/// The network namespace of host `h`: `None` for the hub's own (host 0,
+/// or the only one); an errno for a host the run does not have.
+fn netns_of(namespaces: &[OwnedFd], h: u8) -> Result<Option<&OwnedFd>, i32> {
+    match usize::from(h) {
+        0 => Ok(None),
+        i => namespaces.get(i).map(Some).ok_or(libc::EINVAL),
+    }
+}
+
+/// Runs `f` in host `h`'s network namespace (a socket made there stays
+/// there), then comes back to the hub's own.
+fn in_host<T>(
+    namespaces: &[OwnedFd],
+    h: u8,
+    f: impl FnOnce() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    use nix::sched::{CloneFlags, setns};
+    let io = |e: Errno| std::io::Error::from_raw_os_error(e as i32);
+    let Some(netns) = netns_of(namespaces, h).map_err(std::io::Error::from_raw_os_error)? else {
+        return f();
+    };
+    setns(netns, CloneFlags::CLONE_NEWNET).map_err(io)?;
+    let out = f();
+    setns(&namespaces[0], CloneFlags::CLONE_NEWNET).map_err(io)?;
+    out
+}
+
+/// What a process the hub forks goes on as.
+enum Child {
+    /// An actor, on its channel (at `ctl_fd`), with a handle on /proc.
+    Actor {
+        channel: OwnedFd,
+        proc: RawFd,
+        ctl_fd: i32,
+        proc_fd: i32,
+        host: bool,
+    },
+}
+
+/// Forks an actor (or, for `None`, a keeper of a host's namespace, which
+/// only waits to be killed with the run): the child joins its host's
+/// network namespace, sets itself up and runs the actor's loop; the hub
+/// answers with its pid and a pidfd for it.
 fn spawn_actor(
     ctl: &mut UnixStream,
-    channel: OwnedFd,
-    proc: RawFd,
-    ctl_fd: i32,
-    proc_fd: i32,
-    host: bool,
+    child: Option<Child>,
+    netns: Option<&OwnedFd>,
 ) -> std::io::Result<()> {
     // SAFETY: the hub is single-threaded; the child only rearranges fds,
-    // confines itself and goes on as an actor.
+    // joins a namespace, confines itself and goes on as an actor.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
-            let code = crate::actor::actor_child(channel, proc, ctl_fd, proc_fd, host);
+            if let Some(ns) = netns
+                && nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).is_err()
+            {
+                std::process::exit(1);
+            }
+            let code = match child {
+                Some(Child::Actor {
+                    channel,
+                    proc,
+                    ctl_fd,
+                    proc_fd,
+                    host,
+                }) => crate::actor::actor_child(channel, proc, ctl_fd, proc_fd, host),
+                None => {
+                    close_fds_from(3);
+                    // SAFETY: prctl with integer arguments; pause only waits.
+                    unsafe {
+                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                        loop {
+                            libc::pause();
+                        }
+                    }
+                }
+            };
             std::process::exit(code);
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => {
-            drop(channel);
+        Ok(nix::unistd::ForkResult::Parent { child: pid }) => {
+            drop(child);
+            let child = pid;
             // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
             let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) };
             if pidfd < 0 {

@@ -54,6 +54,9 @@ pub enum JsonEvent {
         /// Unix socket paths outside the lesson's directory (absolute, or
         /// with `..`) are taken inside the run's directory.
         rooted_paths: bool,
+        /// The hosts the actors run on, each its own network namespace,
+        /// joined by a link; empty when the lesson runs on one machine.
+        hosts: Vec<JHost>,
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },
@@ -158,6 +161,16 @@ pub enum JNetwork {
         /// The errno of the failed step, where there is one.
         errno: Option<String>,
     },
+}
+
+/// A host of the run.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JHost {
+    pub name: String,
+    /// The actors that run on it.
+    pub actors: Vec<String>,
+    /// Its addresses on the link.
+    pub addrs: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -509,6 +522,13 @@ pub struct JWhy {
     /// own kernel sent the RST; `truncated`: MSG_PEEK left the message queued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag: Option<bool>,
+    /// For `refused` in a run with hosts: the host whose kernel answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// For `refused`: a listener on the port that did not take the
+    /// connection (bound to another address, or on another host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listener: Option<JSocket>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -610,10 +630,11 @@ pub fn schema() -> String {
     serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
 }
 
-/// Turns events into JSON lines; remembers the actors' names.
+/// Turns events into JSON lines; remembers the actors' and hosts' names.
 #[derive(Default)]
 pub struct Json {
     actors: Vec<String>,
+    hosts: Vec<String>,
 }
 
 impl Json {
@@ -648,8 +669,10 @@ impl Json {
                 remapped,
                 confinement,
                 rooted_paths,
+                hosts,
             } => {
                 self.actors = actors.clone();
+                self.hosts = hosts.iter().map(|h| h.name.clone()).collect();
                 JsonEvent::Start {
                     version: VERSION,
                     title: title.clone(),
@@ -674,6 +697,14 @@ impl Json {
                     }
                     .into(),
                     rooted_paths: *rooted_paths,
+                    hosts: hosts
+                        .iter()
+                        .map(|h| JHost {
+                            name: h.name.clone(),
+                            actors: h.actors.iter().map(|&a| actors[a].clone()).collect(),
+                            addrs: vec![h.v4.to_string(), h.v6.to_string()],
+                        })
+                        .collect(),
                 }
             }
             Event::Intro { lines } => JsonEvent::Intro {
@@ -1006,6 +1037,8 @@ impl Json {
             length: None,
             size: None,
             flag: None,
+            host: None,
+            listener: None,
         };
         match w {
             Why::Reset {
@@ -1028,10 +1061,14 @@ impl Json {
                 rst,
                 bound,
                 earlier,
+                answered,
+                listener,
             } => {
                 j.sockets = bound.iter().map(|s| self.socket(s)).collect();
                 j.flag = Some(*rst);
                 j.step = earlier.as_ref().map(|(s, _)| *s);
+                j.host = answered.and_then(|a| self.hosts.get(a.host).cloned());
+                j.listener = listener.as_ref().map(|s| self.socket(s));
             }
             Why::AttemptEnded { step }
             | Why::ConnectAborted { step }
@@ -1243,6 +1280,7 @@ fn network_json(n: &Network) -> JNetwork {
                 SetupError::Nested(e) => ("nested", Some(*e)),
                 SetupError::Loopback(e) => ("loopback", Some(*e)),
                 SetupError::Quickack(e) => ("quickack", Some(*e)),
+                SetupError::Link(e) => ("link", Some(*e)),
                 SetupError::Join(e) => ("join", Some(*e)),
                 SetupError::Gone => ("gone", None),
             };
@@ -1576,6 +1614,8 @@ mod tests {
                 rst: true,
                 bound: None,
                 earlier: None,
+                answered: None,
+                listener: None,
             },
             Why::AttemptEnded { step: 1 },
             Why::ConnectionOver { step: None },

@@ -33,6 +33,9 @@ pub struct Lesson {
     pub hint: Option<String>,
     /// Actor names in the order of their columns.
     pub actors: Vec<String>,
+    /// `hosts lab: server; laptop: client`: the machines the actors run
+    /// on, joined by a link; none for a lesson on one machine.
+    pub hosts: Vec<Host>,
     /// Narration before the first step.
     pub intro: Vec<String>,
     pub steps: Vec<Step>,
@@ -40,6 +43,15 @@ pub struct Lesson {
     pub expect_deadlock: bool,
     /// The lesson's text, as it was read.
     pub source: String,
+}
+
+/// A machine of the lesson: its own network namespace, with loopback and
+/// an end of the link to the other host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub name: String,
+    /// The actors that run on it (indices into [`Lesson::actors`]).
+    pub actors: Vec<usize>,
 }
 
 /// One step: one actor makes one call.
@@ -141,6 +153,14 @@ impl Lesson {
         // an IPv4 socket may talk to one: read both when either is used.
         t.tcp6 |= t.tcp && t.tcp6;
         t
+    }
+
+    /// The host actor `a` runs on (0 in a lesson without hosts).
+    pub fn host_of(&self, a: usize) -> usize {
+        self.hosts
+            .iter()
+            .position(|h| h.actors.contains(&a))
+            .unwrap_or(0)
     }
 
     /// Whether actor `a` comes to be by another actor's fork.

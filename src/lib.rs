@@ -22,6 +22,7 @@ pub mod hub;
 pub mod json;
 pub mod kernel;
 pub mod lesson;
+pub mod netlink;
 pub mod netns;
 pub mod render;
 pub mod sock;

@@ -5,11 +5,12 @@
 //! through `/proc/PID/ns`. Both run in freshly started, single-threaded
 //! processes, as `unshare` and `setns` of a user namespace require.
 
+use crate::netlink::Msg;
 use crate::wire::SetupError;
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::unistd::{getgid, getuid};
 use std::fs::{self, File};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Creates a user and network namespace for the calling process and brings
 /// its loopback up.
@@ -42,7 +43,7 @@ pub fn create() -> Result<(), SetupError> {
             net: net as i32,
         })?,
     }
-    loopback_up().map_err(|e| SetupError::Loopback(e as i32))?;
+    loopback_up("lo").map_err(|e| SetupError::Loopback(e as i32))?;
     // Without delayed ACKs, what the kernel sends after a step does not
     // depend on how long the step took (a delayed ACK leaves after 40 ms or
     // more, or rides on the next segment): runs are the same every time.
@@ -53,13 +54,7 @@ pub fn create() -> Result<(), SetupError> {
 /// `ip route replace local 127.0.0.0/8 dev lo table local ... quickack 1`
 /// would (for 127.0.0.0/8, 127.0.0.1 and ::1).
 fn quickack_routes() -> nix::Result<()> {
-    use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
-    let nl = socket(
-        AddressFamily::Netlink,
-        SockType::Raw,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::NetlinkRoute,
-    )?;
+    let nl = route_socket()?;
     // SAFETY: if_nametoindex reads a NUL-terminated string.
     let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
     let v4 = |dst: [u8; 4], len| Route {
@@ -106,24 +101,82 @@ struct Route {
     src: Option<Vec<u8>>,
 }
 
+/// A routing netlink request, acknowledged: its header and fixed part.
+struct Nl(Msg);
+
+impl Nl {
+    fn new(kind: u16, flags: u16, fixed: &[u8]) -> Nl {
+        let flags = libc::NLM_F_REQUEST as u16 | libc::NLM_F_ACK as u16 | flags;
+        Nl(Msg::new(kind, flags, 1, fixed))
+    }
+
+    fn attr(self, kind: u16, data: &[u8]) -> Nl {
+        Nl(self.0.attr(kind, data))
+    }
+
+    fn str(self, kind: u16, s: &str) -> Nl {
+        Nl(self.0.str(kind, s))
+    }
+
+    fn begin(self, kind: u16) -> Nl {
+        Nl(self.0.begin(kind))
+    }
+
+    fn begin_with(self, kind: u16, fixed: &[u8]) -> Nl {
+        Nl(self.0.begin_with(kind, fixed))
+    }
+
+    fn end(self) -> Nl {
+        Nl(self.0.end())
+    }
+
+    /// Sends the request and reads the kernel's answer.
+    fn send(self, nl: &OwnedFd) -> nix::Result<()> {
+        nix::unistd::write(nl, &self.0.done())?;
+        let mut ack = [0u8; 1024];
+        let n = nix::unistd::read(nl, &mut ack)?;
+        // An NLMSG_ERROR message: its error code follows the 16-byte header.
+        if n >= 20 && u16::from_ne_bytes([ack[4], ack[5]]) == libc::NLMSG_ERROR as u16 {
+            let code = i32::from_ne_bytes([ack[16], ack[17], ack[18], ack[19]]);
+            if code != 0 {
+                return Err(nix::errno::Errno::from_raw(-code));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A routing netlink socket in the calling process's network namespace.
+fn route_socket() -> nix::Result<OwnedFd> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
+    socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )
+}
+
+/// RTAX_QUICKACK, from linux/rtnetlink.h (libc does not have it), as an
+/// RTA_METRICS payload.
+fn quickack_metric() -> Vec<u8> {
+    let mut metrics = Vec::new();
+    metrics.extend_from_slice(&8u16.to_ne_bytes());
+    metrics.extend_from_slice(&15u16.to_ne_bytes());
+    metrics.extend_from_slice(&1u32.to_ne_bytes());
+    metrics
+}
+
 /// Sends one route request for a local route on `lo` and reads the answer.
 fn rtnl(
-    nl: &std::os::fd::OwnedFd,
+    nl: &OwnedFd,
     kind: u16,
     flags: u16,
     r: &Route,
     lo: u32,
     quickack: bool,
 ) -> nix::Result<()> {
-    fn attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
-        buf.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
-        buf.extend_from_slice(&kind.to_ne_bytes());
-        buf.extend_from_slice(data);
-        while !buf.len().is_multiple_of(4) {
-            buf.push(0);
-        }
-    }
-    let mut body = vec![
+    let mut fixed = vec![
         r.family,
         r.dst_len,
         0,                    // rtm_src_len
@@ -133,36 +186,190 @@ fn rtnl(
         libc::RT_SCOPE_HOST,  // rtm_scope
         libc::RTN_LOCAL,      // rtm_type
     ];
-    body.extend_from_slice(&0u32.to_ne_bytes()); // rtm_flags
-    attr(&mut body, libc::RTA_DST, &r.dst);
-    attr(&mut body, libc::RTA_OIF, &lo.to_ne_bytes());
+    fixed.extend_from_slice(&0u32.to_ne_bytes()); // rtm_flags
+    let mut msg = Nl::new(kind, flags, &fixed)
+        .attr(libc::RTA_DST, &r.dst)
+        .attr(libc::RTA_OIF, &lo.to_ne_bytes());
     if let Some(src) = &r.src {
-        attr(&mut body, libc::RTA_PREFSRC, src);
+        msg = msg.attr(libc::RTA_PREFSRC, src);
     }
     if quickack {
-        let mut metrics = Vec::new();
-        // RTAX_QUICKACK, from linux/rtnetlink.h (libc does not have it).
-        attr(&mut metrics, 15, &1u32.to_ne_bytes());
-        attr(&mut body, libc::RTA_METRICS, &metrics);
+        msg = msg.attr(libc::RTA_METRICS, &quickack_metric());
     }
-    let mut msg = Vec::with_capacity(16 + body.len());
-    msg.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
-    msg.extend_from_slice(&kind.to_ne_bytes());
-    msg.extend_from_slice(
-        &(libc::NLM_F_REQUEST as u16 | libc::NLM_F_ACK as u16 | flags).to_ne_bytes(),
-    );
-    msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence number
-    msg.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
-    msg.extend_from_slice(&body);
-    nix::unistd::write(nl, &msg)?;
-    let mut ack = [0u8; 1024];
-    let n = nix::unistd::read(nl, &mut ack)?;
-    // An NLMSG_ERROR message: its error code follows the 16-byte header.
-    if n >= 20 && u16::from_ne_bytes([ack[4], ack[5]]) == libc::NLMSG_ERROR as u16 {
-        let code = i32::from_ne_bytes([ack[16], ack[17], ack[18], ack[19]]);
-        if code != 0 {
-            return Err(nix::errno::Errno::from_raw(-code));
+    msg.send(nl)
+}
+
+/// The link between the hosts of a run: each host's end is `eth0`.
+pub const LINK: &str = "eth0";
+
+/// Host `i`'s addresses on the link (0-based): 192.0.2.(i+1) and
+/// 2001:db8::(i+1), from the ranges kept for documentation.
+pub fn host_addrs(i: usize) -> (std::net::Ipv4Addr, std::net::Ipv6Addr) {
+    let n = (i + 1) as u8;
+    (
+        std::net::Ipv4Addr::new(192, 0, 2, n),
+        std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(n)),
+    )
+}
+
+/// Host `i`'s link-layer address: fixed, so that nothing of a run depends
+/// on what the kernel would pick.
+fn host_mac(i: usize) -> [u8; 6] {
+    [0x02, 0, 0, 0, 0, (i + 1) as u8]
+}
+
+/// Makes a second host for the run: a network namespace of its own (with
+/// its loopback, as the first one's), joined to the caller's by a veth
+/// pair, `eth0` on each side, with the documentation addresses, routes
+/// that acknowledge at once, and each other's link-layer address written
+/// in (no ARP or neighbour discovery crosses the link). Returns the two
+/// namespaces, the caller's first; the caller is back in its own.
+pub fn link_second_host() -> Result<[OwnedFd; 2], SetupError> {
+    let link = |e: nix::errno::Errno| SetupError::Link(e as i32);
+    let open = || {
+        File::open("/proc/self/ns/net")
+            .map(OwnedFd::from)
+            .map_err(|e| SetupError::Link(e.raw_os_error().unwrap_or(0)))
+    };
+    let first = open()?;
+    unshare(CloneFlags::CLONE_NEWNET).map_err(link)?;
+    loopback_up("lo").map_err(link)?;
+    quickack_routes().map_err(|e| SetupError::Quickack(e as i32))?;
+    let second = open()?;
+    // The pair, made here with its peer put in the first namespace.
+    let info = {
+        let mut f = vec![0u8; 16]; // ifinfomsg: all zero
+        f[0] = libc::AF_UNSPEC as u8;
+        f
+    };
+    Nl::new(
+        libc::RTM_NEWLINK,
+        (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16,
+        &info,
+    )
+    .str(libc::IFLA_IFNAME, LINK)
+    .attr(libc::IFLA_ADDRESS, &host_mac(1))
+    .begin(libc::IFLA_LINKINFO)
+    .str(libc::IFLA_INFO_KIND, "veth")
+    .begin(libc::IFLA_INFO_DATA)
+    .begin_with(1, &info) // VETH_INFO_PEER
+    .str(libc::IFLA_IFNAME, LINK)
+    .attr(libc::IFLA_ADDRESS, &host_mac(0))
+    .attr(libc::IFLA_NET_NS_FD, &first.as_raw_fd().to_ne_bytes())
+    .end()
+    .end()
+    .end()
+    .send(&route_socket().map_err(link)?)
+    .map_err(link)?;
+    for (i, ns) in [&second, &first].into_iter().enumerate() {
+        let me = 1 - i;
+        setns(ns, CloneFlags::CLONE_NEWNET).map_err(link)?;
+        set_up_link(me, 1 - me).map_err(link)?;
+    }
+    Ok([first, second])
+}
+
+/// Gives this host's end of the link its addresses and routes, the other
+/// host's link-layer address, and brings it up.
+fn set_up_link(me: usize, other: usize) -> nix::Result<()> {
+    // No IPv6 link-local address, autoconfiguration or duplicate address
+    // detection: nothing crosses the link that the lesson did not send.
+    for (name, value) in [
+        ("addr_gen_mode", "1"),
+        ("accept_dad", "0"),
+        ("dad_transmits", "0"),
+        ("accept_ra", "0"),
+        ("autoconf", "0"),
+        ("router_solicitations", "0"),
+    ] {
+        fs::write(format!("/proc/sys/net/ipv6/conf/{LINK}/{name}"), value)
+            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    }
+    let nl = route_socket()?;
+    // SAFETY: if_nametoindex reads a NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(c"eth0".as_ptr()) };
+    if index == 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    let (v4, v6) = host_addrs(me);
+    let (o4, o6) = host_addrs(other);
+    // IFA_F_NODAD | IFA_F_NOPREFIXROUTE: usable at once, and the route to
+    // the link's prefix is added below, with quickack.
+    let flags: u32 = 0x02 | 0x200;
+    for (family, len, addr) in [
+        (libc::AF_INET, 24u8, v4.octets().to_vec()),
+        (libc::AF_INET6, 32u8, v6.octets().to_vec()),
+    ] {
+        let mut fixed = vec![family as u8, len, 0, 0];
+        fixed.extend_from_slice(&index.to_ne_bytes());
+        Nl::new(
+            libc::RTM_NEWADDR,
+            (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16,
+            &fixed,
+        )
+        .attr(libc::IFA_LOCAL, &addr)
+        .attr(libc::IFA_ADDRESS, &addr)
+        .attr(libc::IFA_FLAGS, &flags.to_ne_bytes())
+        .send(&nl)?;
+    }
+    loopback_up(LINK)?;
+    for (family, len, prefix, src) in [
+        (
+            libc::AF_INET,
+            24u8,
+            vec![192, 0, 2, 0],
+            Some(v4.octets().to_vec()),
+        ),
+        (
+            libc::AF_INET6,
+            32u8,
+            vec![0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            None,
+        ),
+    ] {
+        let mut fixed = vec![
+            family as u8,
+            len,
+            0,
+            0,
+            libc::RT_TABLE_MAIN,
+            libc::RTPROT_KERNEL,
+            libc::RT_SCOPE_LINK,
+            libc::RTN_UNICAST,
+        ];
+        if family == libc::AF_INET6 {
+            fixed[6] = libc::RT_SCOPE_UNIVERSE;
         }
+        fixed.extend_from_slice(&0u32.to_ne_bytes());
+        let mut msg = Nl::new(
+            libc::RTM_NEWROUTE,
+            (libc::NLM_F_CREATE | libc::NLM_F_REPLACE) as u16,
+            &fixed,
+        )
+        .attr(libc::RTA_DST, &prefix)
+        .attr(libc::RTA_OIF, &index.to_ne_bytes());
+        if let Some(src) = src {
+            msg = msg.attr(libc::RTA_PREFSRC, &src);
+        }
+        msg.attr(libc::RTA_METRICS, &quickack_metric()).send(&nl)?;
+    }
+    for (family, addr) in [
+        (libc::AF_INET, o4.octets().to_vec()),
+        (libc::AF_INET6, o6.octets().to_vec()),
+    ] {
+        // ndmsg: family, padding, ifindex, state NUD_PERMANENT, flags, type.
+        let mut fixed = vec![family as u8, 0, 0, 0];
+        fixed.extend_from_slice(&(index as i32).to_ne_bytes());
+        fixed.extend_from_slice(&0x80u16.to_ne_bytes());
+        fixed.extend_from_slice(&[0, 0]);
+        Nl::new(
+            libc::RTM_NEWNEIGH,
+            (libc::NLM_F_CREATE | libc::NLM_F_REPLACE) as u16,
+            &fixed,
+        )
+        .attr(libc::NDA_DST, &addr)
+        .attr(libc::NDA_LLADDR, &host_mac(other))
+        .send(&nl)?;
     }
     Ok(())
 }
@@ -181,7 +388,8 @@ pub fn join(pid: i32) -> Result<(), SetupError> {
     setns(ns("net")?, CloneFlags::CLONE_NEWNET).map_err(|e| SetupError::Join(e as i32))
 }
 
-fn loopback_up() -> nix::Result<()> {
+/// Brings interface `name` up.
+fn loopback_up(name: &str) -> nix::Result<()> {
     use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
     let sock = socket(
         AddressFamily::Inet,
@@ -193,8 +401,8 @@ fn loopback_up() -> nix::Result<()> {
     // IFNAMSIZ and the ioctls read and write only the struct.
     unsafe {
         let mut req: libc::ifreq = std::mem::zeroed();
-        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
-            *dst = *src as libc::c_char;
+        for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes().chain([0])) {
+            *dst = src as libc::c_char;
         }
         nix::errno::Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req))?;
         req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;

@@ -30,12 +30,16 @@ pub enum Request {
     Retry,
     /// List the open fds and exit, as a program returning from main.
     Exit,
-    /// To the hub: the packet socket capturing the run's loopback, passed
-    /// as an fd (SCM_RIGHTS), so the engine reads it with no round trip.
-    Capture,
-    /// To the hub: a sock_diag netlink socket in the run's namespace, passed
-    /// as an fd.
-    Diag,
+    /// To the hub: the packet socket capturing host `host`'s packets
+    /// (0 but in a lesson with hosts), passed as an fd (SCM_RIGHTS), so
+    /// the engine reads it with no round trip.
+    Capture { host: u8 },
+    /// To the hub: a sock_diag netlink socket in host `host`'s network
+    /// namespace, passed as an fd.
+    Diag { host: u8 },
+    /// To the hub: start a process that only stays in host `host`'s
+    /// network namespace, so that /proc/PID/net shows that host's tables.
+    Keeper { host: u8 },
     /// To an actor, with a new control channel attached: fork, the child
     /// going on as another actor over that channel.
     Fork,
@@ -46,7 +50,7 @@ pub enum Request {
     /// To the hub, with the actor's control channel attached: start an
     /// actor process (a fork of the hub's, in the run's namespaces), its
     /// channel at `ctl_fd` and a handle on /proc at `proc_fd`.
-    Spawn { ctl_fd: i32, proc_fd: i32 },
+    Spawn { ctl_fd: i32, proc_fd: i32, host: u8 },
     /// To the hub: how process `pid` (as the run's namespace numbers it)
     /// ended, once it has.
     Status { pid: i32 },
@@ -100,6 +104,8 @@ pub enum SetupError {
     Loopback(i32),
     /// quickack could not be set on lo's routes.
     Quickack(i32),
+    /// The second host, or the link between the hosts, could not be made.
+    Link(i32),
     /// The hub's namespaces could not be opened or joined.
     Join(i32),
     /// The process exited before it said it was ready.

@@ -4,6 +4,7 @@
 //! for an RCU grace period (some 16 ms), a netlink socket closes at once.
 //! The rule lives in the run's namespace and goes with it.
 
+use crate::netlink::Msg;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -18,7 +19,6 @@ const NFT_MSG_NEWRULE: u16 = 6;
 const NFPROTO_UNSPEC: u8 = 0;
 const NFPROTO_INET: u8 = 1;
 const NF_INET_LOCAL_OUT: u32 = 3;
-const NLA_F_NESTED: u16 = 0x8000;
 /// The netfilter log group the run's rule logs to.
 const GROUP: u16 = 1;
 
@@ -32,71 +32,11 @@ const NFULNL_CFG_CMD_BIND: u8 = 1;
 const NFULNL_COPY_PACKET: u8 = 2;
 const NFULA_PAYLOAD: u16 = 9;
 
-/// A netlink message being built: header, nfgenmsg, attributes.
-struct Msg {
-    buf: Vec<u8>,
-    /// Where each open nested attribute starts.
-    nests: Vec<usize>,
-}
-
-impl Msg {
-    fn new(ty: u16, flags: u16, seq: u32, family: u8, res_id: u16) -> Msg {
-        let mut buf = Vec::with_capacity(128);
-        buf.extend_from_slice(&0u32.to_ne_bytes());
-        buf.extend_from_slice(&ty.to_ne_bytes());
-        buf.extend_from_slice(&flags.to_ne_bytes());
-        buf.extend_from_slice(&seq.to_ne_bytes());
-        buf.extend_from_slice(&0u32.to_ne_bytes());
-        buf.extend_from_slice(&[family, 0]);
-        buf.extend_from_slice(&res_id.to_be_bytes());
-        Msg {
-            buf,
-            nests: Vec::new(),
-        }
-    }
-
-    fn attr(mut self, ty: u16, value: &[u8]) -> Msg {
-        let len = 4 + value.len();
-        self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
-        self.buf.extend_from_slice(&ty.to_ne_bytes());
-        self.buf.extend_from_slice(value);
-        self.pad();
-        self
-    }
-
-    fn str(self, ty: u16, s: &str) -> Msg {
-        let mut v = s.as_bytes().to_vec();
-        v.push(0);
-        self.attr(ty, &v)
-    }
-
-    fn begin(mut self, ty: u16) -> Msg {
-        self.nests.push(self.buf.len());
-        self.buf.extend_from_slice(&0u16.to_ne_bytes());
-        self.buf
-            .extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
-        self
-    }
-
-    fn end(mut self) -> Msg {
-        if let Some(at) = self.nests.pop() {
-            let len = (self.buf.len() - at) as u16;
-            self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
-        }
-        self
-    }
-
-    fn pad(&mut self) {
-        while !self.buf.len().is_multiple_of(4) {
-            self.buf.push(0);
-        }
-    }
-
-    fn done(mut self) -> Vec<u8> {
-        let len = self.buf.len() as u32;
-        self.buf[..4].copy_from_slice(&len.to_ne_bytes());
-        self.buf
-    }
+/// A netfilter message: the netlink header, then nfgenmsg (family,
+/// version 0, resource id).
+fn msg(ty: u16, flags: u16, seq: u32, family: u8, res_id: u16) -> Msg {
+    let id = res_id.to_be_bytes();
+    Msg::new(ty, flags, seq, &[family, 0, id[0], id[1]])
 }
 
 fn netlink_socket() -> io::Result<OwnedFd> {
@@ -164,64 +104,140 @@ fn acked(fd: &OwnedFd, mut acks: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// Adds the run's rule: in a table of its own, every packet going out is
-/// logged to GROUP. For this namespace only.
-fn add_rule() -> io::Result<()> {
-    let fd = netlink_socket()?;
-    let req = libc::NLM_F_REQUEST as u16;
-    let new = req | libc::NLM_F_CREATE as u16 | libc::NLM_F_ACK as u16;
-    let nft = |msg: u16| (NFNL_SUBSYS_NFTABLES << 8) | msg;
-    let batch =
-        |ty: u16, seq: u32| Msg::new(ty, req, seq, NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES).done();
-    let mut all = batch(NFNL_MSG_BATCH_BEGIN, 1);
-    all.extend(
-        Msg::new(nft(NFT_MSG_NEWTABLE), new, 2, NFPROTO_INET, 0)
-            .str(1, "sockstep")
-            .done(),
-    );
-    // NFTA_CHAIN_TABLE, _NAME, _HOOK { HOOKNUM, PRIORITY }, _TYPE.
-    all.extend(
-        Msg::new(nft(NFT_MSG_NEWCHAIN), new, 3, NFPROTO_INET, 0)
-            .str(1, "sockstep")
-            .str(3, "out")
-            .begin(4)
-            .attr(1, &NF_INET_LOCAL_OUT.to_be_bytes())
-            .attr(2, &0u32.to_be_bytes())
+/// Which packets of a network namespace its capture logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sees {
+    /// Every packet it sends: the run's only namespace.
+    Out,
+    /// Every packet it sends, and those that come in over the link: the
+    /// first of two hosts, whose log then holds every packet that crosses
+    /// the link, in the order they crossed.
+    OutAndLinkIn,
+    /// The packets it sends on its loopback: the second host.
+    LoopbackOut,
+}
+
+impl Sees {
+    /// What the capture of host `first` (or another) of a run sees,
+    /// `linked` if the run has two hosts.
+    pub fn of(first: bool, linked: bool) -> Sees {
+        match (linked, first) {
+            (false, _) => Sees::Out,
+            (true, true) => Sees::OutAndLinkIn,
+            (true, false) => Sees::LoopbackOut,
+        }
+    }
+}
+
+/// NF_INET_PRE_ROUTING, and the nf_tables expressions and keys used.
+const NF_INET_PRE_ROUTING: u32 = 0;
+const NFT_META_IIFNAME: u32 = 6;
+const NFT_META_OIFNAME: u32 = 7;
+const NFT_REG_1: u32 = 1;
+
+/// Appends a rule's expressions: if `ifname` names an interface, a
+/// comparison of the packet's (input or output) interface with it, then
+/// the log to GROUP.
+fn rule_exprs(mut m: Msg, ifname: Option<(u32, &str)>) -> Msg {
+    m = m.begin(4);
+    if let Some((key, name)) = ifname {
+        let mut padded = [0u8; 16];
+        padded[..name.len()].copy_from_slice(name.as_bytes());
+        m = m
+            .begin(1)
+            .str(1, "meta")
+            .begin(2)
+            .attr(1, &NFT_REG_1.to_be_bytes())
+            .attr(2, &key.to_be_bytes())
             .end()
-            .str(7, "filter")
-            .done(),
-    );
-    // NFTA_RULE_TABLE, _CHAIN, _EXPRESSIONS { ELEM { NAME "log", DATA {
-    // NFTA_LOG_GROUP } } }.
-    all.extend(
-        Msg::new(
-            nft(NFT_MSG_NEWRULE),
-            new | libc::NLM_F_APPEND as u16,
-            4,
-            NFPROTO_INET,
-            0,
-        )
-        .str(1, "sockstep")
-        .str(2, "out")
-        .begin(4)
-        .begin(1)
+            .end()
+            .begin(1)
+            .str(1, "cmp")
+            .begin(2)
+            .attr(1, &NFT_REG_1.to_be_bytes())
+            .attr(2, &0u32.to_be_bytes()) // NFT_CMP_EQ
+            .begin(3)
+            .attr(1, &padded)
+            .end()
+            .end()
+            .end();
+    }
+    m.begin(1)
         .str(1, "log")
         .begin(2)
         .attr(1, &GROUP.to_be_bytes())
         .end()
         .end()
         .end()
-        .done(),
+}
+
+/// Adds the run's rules: in a table of its own, the packets `sees` says
+/// are logged to GROUP. For this namespace only.
+fn add_rule(sees: Sees) -> io::Result<()> {
+    let fd = netlink_socket()?;
+    let req = libc::NLM_F_REQUEST as u16;
+    let new = req | libc::NLM_F_CREATE as u16 | libc::NLM_F_ACK as u16;
+    let nft = |msg: u16| (NFNL_SUBSYS_NFTABLES << 8) | msg;
+    let batch = |ty: u16, seq: u32| msg(ty, req, seq, NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES).done();
+    let mut all = batch(NFNL_MSG_BATCH_BEGIN, 1);
+    let mut seq = 2;
+    let mut acks = 0;
+    let mut push = |all: &mut Vec<u8>, m: Msg| {
+        all.extend(m.done());
+        acks += 1;
+    };
+    push(
+        &mut all,
+        msg(nft(NFT_MSG_NEWTABLE), new, seq, NFPROTO_INET, 0).str(1, "sockstep"),
     );
-    all.extend(batch(NFNL_MSG_BATCH_END, 5));
+    let mut chains = vec![(
+        "out",
+        NF_INET_LOCAL_OUT,
+        (sees == Sees::LoopbackOut).then_some((NFT_META_OIFNAME, "lo")),
+    )];
+    if sees == Sees::OutAndLinkIn {
+        chains.push((
+            "in",
+            NF_INET_PRE_ROUTING,
+            Some((NFT_META_IIFNAME, crate::netns::LINK)),
+        ));
+    }
+    for (chain, hook, ifname) in chains {
+        seq += 1;
+        // NFTA_CHAIN_TABLE, _NAME, _HOOK { HOOKNUM, PRIORITY }, _TYPE.
+        push(
+            &mut all,
+            msg(nft(NFT_MSG_NEWCHAIN), new, seq, NFPROTO_INET, 0)
+                .str(1, "sockstep")
+                .str(3, chain)
+                .begin(4)
+                .attr(1, &hook.to_be_bytes())
+                .attr(2, &0u32.to_be_bytes())
+                .end()
+                .str(7, "filter"),
+        );
+        seq += 1;
+        // NFTA_RULE_TABLE, _CHAIN, _EXPRESSIONS { ELEM { NAME, DATA } ... }.
+        let rule = msg(
+            nft(NFT_MSG_NEWRULE),
+            new | libc::NLM_F_APPEND as u16,
+            seq,
+            NFPROTO_INET,
+            0,
+        )
+        .str(1, "sockstep")
+        .str(2, chain);
+        push(&mut all, rule_exprs(rule, ifname));
+    }
+    all.extend(batch(NFNL_MSG_BATCH_END, seq + 1));
     send(&fd, &all)?;
-    acked(&fd, 3)
+    acked(&fd, acks)
 }
 
 /// A netlink socket that receives every packet of the namespace's output,
 /// whole, as soon as it is sent.
-pub fn open() -> io::Result<OwnedFd> {
-    add_rule()?;
+pub fn open(sees: Sees) -> io::Result<OwnedFd> {
+    add_rule(sees)?;
     let fd = netlink_socket()?;
     let ulog = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
     let flags = libc::NLM_F_REQUEST as u16 | libc::NLM_F_ACK as u16;
@@ -237,7 +253,7 @@ pub fn open() -> io::Result<OwnedFd> {
     let mut all = Vec::new();
     for (seq, (ty, value)) in (1..).zip(config) {
         all.extend(
-            Msg::new(ulog, flags, seq, NFPROTO_UNSPEC, GROUP)
+            msg(ulog, flags, seq, NFPROTO_UNSPEC, GROUP)
                 .attr(ty, &value)
                 .done(),
         );

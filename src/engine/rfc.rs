@@ -127,6 +127,7 @@ mod tests {
             dst: a(dst),
             from: None,
             to: None,
+            host: None,
             payload: Payload::Tcp {
                 flags,
                 seq,

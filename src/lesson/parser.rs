@@ -6,7 +6,7 @@ use super::{Expect, Lesson, Step};
 use crate::call::{Addr, Call, FdRef, MsgFlag, OptValue, Via, names};
 use crate::errno::{ERRNOS, SIGNALS};
 
-const HEADERS: &[&str] = &["lesson", "goal", "actors", "expect", "hint"];
+const HEADERS: &[&str] = &["lesson", "goal", "actors", "hosts", "expect", "hint"];
 
 /// The most bytes a repeated string (`"x" * N`) may make.
 const MAX_REPEAT: i64 = 16 << 20;
@@ -89,6 +89,8 @@ struct Parser<'a> {
     goal: Option<String>,
     hint: Option<String>,
     actors: Option<Vec<String>>,
+    /// `hosts lab: server; laptop: client`, and where the line is.
+    hosts: Option<(Vec<super::Host>, (usize, usize))>,
     expect_deadlock: bool,
     intro: Vec<String>,
     steps: Vec<Step>,
@@ -213,6 +215,7 @@ impl<'a> Parser<'a> {
             goal: None,
             hint: None,
             actors: None,
+            hosts: None,
             expect_deadlock: false,
             intro: Vec::new(),
             steps: Vec::new(),
@@ -296,8 +299,10 @@ impl<'a> Parser<'a> {
                 )
                 .help("add a step like `server: s = socket(AF_INET, SOCK_STREAM, 0)`"));
         }
+        let hosts = self.place_hosts()?;
         Ok(Lesson {
             path: self.lexer.path.to_string(),
+            hosts,
             title,
             goal: self.goal,
             hint: self.hint,
@@ -472,6 +477,12 @@ impl<'a> Parser<'a> {
                 self.decls = vec![Decls::default(); actors.len()];
                 self.actors = Some(actors);
             }
+            "hosts" => {
+                if self.hosts.is_some() {
+                    return Err(repeated(self));
+                }
+                self.hosts = Some((self.hosts_line(first, rest)?, first.span()));
+            }
             "expect" => {
                 match rest {
                     [
@@ -489,6 +500,172 @@ impl<'a> Parser<'a> {
             _ => unreachable!("HEADERS lists the words handled here"),
         }
         Ok(())
+    }
+
+    /// `hosts lab: server; laptop: client`: each host, the actors on it.
+    fn hosts_line(&self, first: &Token, rest: &[Token]) -> Result<Vec<super::Host>, LessonError> {
+        let help = "write `hosts lab: server; laptop: client`: each host, a colon, \
+                    the actors that run on it, and `;` between hosts";
+        let Some(actors) = &self.actors else {
+            return Err(self
+                .err(
+                    ErrorKind::Header,
+                    first.span(),
+                    "`hosts` before the `actors` line",
+                    "the actors are not named yet",
+                )
+                .help("name the actors first: `actors server, client`, then `hosts ...`"));
+        };
+        let mut hosts: Vec<super::Host> = Vec::new();
+        for part in rest.split(|t| t.tok == Tok::Semi) {
+            let (name, names) = match part {
+                [
+                    Token {
+                        tok: Tok::Ident(name),
+                        ..
+                    },
+                    Token {
+                        tok: Tok::Colon, ..
+                    },
+                    names @ ..,
+                ] if !names.is_empty() => (name, names),
+                [] => continue,
+                _ => {
+                    return Err(self
+                        .err(
+                            ErrorKind::Header,
+                            span_of(part, first),
+                            "a host is written `name: actor, actor`",
+                            "expected a host name, a colon and actors",
+                        )
+                        .help(help));
+                }
+            };
+            if hosts.iter().any(|h| &h.name == name) || actors.contains(name) {
+                return Err(self
+                    .err(
+                        ErrorKind::Header,
+                        part[0].span(),
+                        format!("`{name}` is already the name of a host or an actor"),
+                        "named already",
+                    )
+                    .help("give each host a name of its own"));
+            }
+            if hosts.len() == 2 {
+                return Err(self
+                    .err(
+                        ErrorKind::Limit,
+                        part[0].span(),
+                        "more than two hosts",
+                        "a third host",
+                    )
+                    .help("one link joins two hosts: put more actors on each host instead"));
+            }
+            let mut on = Vec::new();
+            for (i, t) in names.iter().enumerate() {
+                match (&t.tok, i % 2) {
+                    (Tok::Ident(a), 0) => {
+                        let Some(index) = actors.iter().position(|x| x == a) else {
+                            return Err(self
+                                .err(
+                                    ErrorKind::Header,
+                                    t.span(),
+                                    format!("`{a}` is not an actor"),
+                                    "not in the actors line",
+                                )
+                                .help(format!("the actors are {}", actors.join(", "))));
+                        };
+                        if on.contains(&index) || hosts.iter().any(|h| h.actors.contains(&index)) {
+                            return Err(self
+                                .err(
+                                    ErrorKind::Header,
+                                    t.span(),
+                                    format!("`{a}` is placed on a host twice"),
+                                    "placed already",
+                                )
+                                .help("each actor runs on one host"));
+                        }
+                        on.push(index);
+                    }
+                    (Tok::Comma, 1) if i + 1 < names.len() => {}
+                    _ => {
+                        return Err(self
+                            .err(
+                                ErrorKind::Header,
+                                t.span(),
+                                "unexpected token in the hosts line",
+                                "expected an actor name",
+                            )
+                            .help(help));
+                    }
+                }
+            }
+            hosts.push(super::Host {
+                name: name.clone(),
+                actors: on,
+            });
+        }
+        if hosts.len() < 2 {
+            return Err(self
+                .err(
+                    ErrorKind::Header,
+                    span_of(rest, first),
+                    "a hosts line names two hosts",
+                    "one host is the run's own, without this line",
+                )
+                .help(help));
+        }
+        Ok(hosts)
+    }
+
+    /// The hosts of the lesson, every actor on one: an actor another forks
+    /// runs where its parent does (it may be left out of the hosts line).
+    fn place_hosts(&mut self) -> Result<Vec<super::Host>, LessonError> {
+        let Some((mut hosts, span)) = self.hosts.take() else {
+            return Ok(Vec::new());
+        };
+        let actors = self.actors.clone().unwrap_or_default();
+        let host_of =
+            |hosts: &[super::Host], a: usize| hosts.iter().position(|h| h.actors.contains(&a));
+        for step in &self.steps {
+            if let Call::Fork { child } = step.call {
+                let parent = host_of(&hosts, step.actor);
+                match (parent, host_of(&hosts, child)) {
+                    (Some(p), None) => hosts[p].actors.push(child),
+                    (Some(p), Some(c)) if p != c => {
+                        return Err(self
+                            .err(
+                                ErrorKind::Header,
+                                span,
+                                format!(
+                                    "`{}` is forked by `{}`, on another host",
+                                    actors[child], actors[step.actor]
+                                ),
+                                "a fork runs on its parent's host",
+                            )
+                            .help(format!(
+                                "put `{}` on `{}`'s host, or leave it out of the hosts line",
+                                actors[child], actors[step.actor]
+                            )));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(a) = (0..actors.len()).find(|&a| host_of(&hosts, a).is_none()) {
+            return Err(self
+                .err(
+                    ErrorKind::Header,
+                    span,
+                    format!("`{}` is on no host", actors[a]),
+                    "every actor runs on a host",
+                )
+                .help(format!("add `{}` to a host in this line", actors[a])));
+        }
+        for h in &mut hosts {
+            h.actors.sort();
+        }
+        Ok(hosts)
     }
 
     fn step(&mut self, number: usize, toks: &[Token]) -> Result<(), LessonError> {

@@ -60,6 +60,8 @@ struct Shown<'a> {
 pub struct Transcript {
     pub(super) opts: TranscriptOptions,
     pub(super) actors: Vec<String>,
+    /// The hosts of the run; none on one machine.
+    hosts: Vec<crate::event::HostInfo>,
     names: Names,
     pub(super) kernel: super::kernel::KernelView,
     /// The last table of sockets, drawn at the end of the run.
@@ -71,6 +73,7 @@ impl Transcript {
         Transcript {
             opts,
             actors: Vec::new(),
+            hosts: Vec::new(),
             names: Names::default(),
             kernel: Default::default(),
             last_table: Vec::new(),
@@ -88,6 +91,7 @@ impl Transcript {
         Words {
             names: &self.names,
             actors: &self.actors,
+            hosts: &self.hosts,
             stable: self.opts.stable,
         }
     }
@@ -167,15 +171,21 @@ impl Transcript {
                 ports,
                 remapped,
                 rooted_paths,
+                hosts,
                 ..
             } => {
                 self.actors = actors.clone();
+                self.hosts = hosts.clone();
                 self.names = Names::new(ports, remapped, self.opts.stable);
                 out.push_str(&self.paint(&format!("sockstep ▸ {title}"), Style::new().bold()));
                 out.push_str(&self.paint(&format!("  ({path})"), Style::new().dimmed()));
                 out.push('\n');
                 if let Some(goal) = goal {
                     self.put(out, "", 0, &format!("goal: {goal}"), Style::new());
+                }
+                if !hosts.is_empty() {
+                    let line = self.words().hosts_line();
+                    self.put(out, "", 0, &line, Style::new());
                 }
                 out.push('\n');
                 let mut head = String::new();

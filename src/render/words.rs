@@ -17,6 +17,8 @@ use crate::wire::{Extra, SetupError, WaitKind};
 pub struct Words<'a> {
     pub names: &'a Names,
     pub actors: &'a [String],
+    /// The hosts of the run; none on one machine.
+    pub hosts: &'a [crate::event::HostInfo],
     /// Stable output: nothing that differs from run to run or machine to
     /// machine (times, buffer sizes).
     pub stable: bool,
@@ -134,6 +136,10 @@ pub fn setup_error(e: &SetupError) -> String {
         SetupError::Quickack(e) => {
             format!("cannot set quickack on lo's routes: {}", errno_desc(*e))
         }
+        SetupError::Link(e) => format!(
+            "cannot make the second host and its link: {}",
+            errno_desc(*e)
+        ),
         SetupError::Join(e) => format!("cannot join the run's namespaces: {}", errno_desc(*e)),
         SetupError::Gone => "the process exited before it was ready".into(),
     }
@@ -380,6 +386,79 @@ impl Words<'_> {
     }
 
     /// A socket in a sentence: `server fd 4`, or `server, no fd, A ⇄ B`.
+    /// The line under the title of a run with hosts: each host, its
+    /// actors and addresses.
+    pub fn hosts_line(&self) -> String {
+        let hosts: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| {
+                let actors: Vec<&str> = h
+                    .actors
+                    .iter()
+                    .filter_map(|&a| self.actors.get(a).map(String::as_str))
+                    .collect();
+                format!(
+                    "{} ({}) at {} and {}",
+                    h.name,
+                    actors.join(", "),
+                    h.v4,
+                    h.v6
+                )
+            })
+            .collect();
+        format!(
+            "hosts: {}. A link joins them; each has its own loopback (127.0.0.1, ::1)",
+            hosts.join("; ")
+        )
+    }
+
+    /// The host actor `a` runs on, in a run with hosts.
+    fn host_of(&self, a: usize) -> Option<&crate::event::HostInfo> {
+        self.hosts.iter().find(|h| h.actors.contains(&a))
+    }
+
+    /// For a refused connect: a listener on the port that did not take the
+    /// connection, on another host or bound to another address.
+    fn listener_elsewhere(&self, l: &Socket, answered: Option<usize>) -> String {
+        let who = self.socket(l);
+        let Some(addr) = &l.local else {
+            return String::new();
+        };
+        let at = self.addr(addr);
+        let lh = l.holder.actor().and_then(|a| self.host_of(a));
+        let answered = answered.and_then(|h| self.hosts.get(h));
+        match lh {
+            Some(lh) if Some(lh) != answered => {
+                let ip = addr.ip();
+                let how = if ip.is_some_and(|ip| ip.is_loopback()) {
+                    format!(
+                        ", on {}'s own loopback, which no other host reaches",
+                        lh.name
+                    )
+                } else if ip.is_some_and(|ip| ip.is_unspecified()) {
+                    let own = match ip {
+                        Some(std::net::IpAddr::V6(_)) => lh.v6.to_string(),
+                        _ => lh.v4.to_string(),
+                    };
+                    format!(
+                        ": a connect to {}'s address, such as {own}, reaches it",
+                        lh.name
+                    )
+                } else {
+                    String::new()
+                };
+                format!("; {who} listens on {at} on {}, another host{how}", lh.name)
+            }
+            _ => format!(
+                "; {who} listens on {at}, another address{}: a listener takes only the \
+                 connections made to the address it is bound to (0.0.0.0 or [::] takes those \
+                 made to any address of its host)",
+                lh.map(|h| format!(" of {}", h.name)).unwrap_or_default()
+            ),
+        }
+    }
+
     pub fn socket(&self, s: &Socket) -> String {
         if s.fd().is_some() {
             return self.holder(s.holder);
@@ -1062,10 +1141,12 @@ impl Words<'_> {
                 rst,
                 bound,
                 earlier,
+                answered,
+                listener,
             } => {
-                let target = earlier
-                    .as_ref()
-                    .map(|(_, a)| self.addr(a))
+                let target_addr = earlier.as_ref().map(|(_, a)| a);
+                let target = target_addr
+                    .map(|a| self.addr(a))
                     .unwrap_or_else(|| target.to_string());
                 let mut text = match earlier {
                     Some((step, _)) => format!(
@@ -1075,8 +1156,27 @@ impl Words<'_> {
                     ),
                     None => format!("nothing listens on {target}"),
                 };
+                let host = answered
+                    .and_then(|a| self.hosts.get(a.host))
+                    .map(|h| &h.name);
+                if let Some(h) = host {
+                    text.push_str(&format!(" on {h}"));
+                    if answered.is_some_and(|a| a.loopback) {
+                        text.push_str(
+                            ", the connecting host (a loopback address is always the host's own)",
+                        );
+                    }
+                }
                 if *rst {
-                    text.push_str(": its kernel answered the SYN with RST");
+                    match host {
+                        Some(h) => {
+                            text.push_str(&format!(": {h}'s kernel answered the SYN with RST"))
+                        }
+                        None => text.push_str(": its kernel answered the SYN with RST"),
+                    }
+                }
+                if let Some(l) = listener {
+                    text.push_str(&self.listener_elsewhere(l, answered.map(|a| a.host)));
                 }
                 if let Some(s) = bound {
                     text.push_str(&format!(

@@ -634,6 +634,9 @@ fn start(
     screen.fresh = 0;
     // Before the first step: the goal and the introduction.
     screen.narration = lesson.goal.iter().map(|g| format!("Goal: {g}")).collect();
+    if !lesson.hosts.is_empty() {
+        screen.narration.push(transcript.words().hosts_line());
+    }
     screen.narration.extend(lesson.intro.iter().cloned());
     Ok((run, transcript, screen))
 }

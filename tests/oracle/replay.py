@@ -251,9 +251,82 @@ def drop_capabilities():
     libc.syscall(126, header, data)  # capset
 
 
-def spawn(chan_end):
+CLONE_NEWNET = 0x40000000
+
+
+def setns(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns {path}")
+    finally:
+        os.close(fd)
+
+
+def second_host():
+    """A second network namespace joined to this one by a veth pair, set up
+    as sockstep sets up a lesson's two hosts (eth0 on each, 192.0.2.1/24 and
+    2001:db8::1/32 here, .2 there, fixed link-layer addresses written in as
+    permanent neighbours, no IPv6 autoconfiguration, quickack on the link's
+    routes). Returns the pid of a process that keeps it."""
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(r)
+        if libc.unshare(CLONE_NEWNET) != 0:
+            os._exit(1)
+        os.write(w, b"x")
+        while True:
+            signal.pause()
+    os.close(w)
+    if os.read(r, 1) != b"x":
+        raise OSError("the second namespace was not made")
+    os.close(r)
+    here, there = "/proc/self/ns/net", f"/proc/{pid}/ns/net"
+
+    def sh(*cmd):
+        import subprocess
+        subprocess.run(cmd, check=True)
+
+    sh("ip", "link", "add", "eth0", "address", "02:00:00:00:00:01", "type", "veth",
+       "peer", "name", "eth0", "address", "02:00:00:00:00:02", "netns", str(pid))
+    back = os.open(here, os.O_RDONLY)
+    for me, ns in ((2, there), (1, None)):
+        other = 3 - me
+        if ns:
+            setns(ns)
+        elif libc.setns(back, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns back")
+        if me == 2:
+            sh("ip", "link", "set", "lo", "up")
+            sh("ip", "route", "replace", "local", "127.0.0.0/8", "dev", "lo", "table", "local",
+               "proto", "kernel", "scope", "host", "src", "127.0.0.1", "quickack", "1")
+        for name, value in (("addr_gen_mode", "1"), ("accept_dad", "0"), ("dad_transmits", "0"),
+                            ("accept_ra", "0"), ("autoconf", "0"),
+                            ("router_solicitations", "0")):
+            with open(f"/proc/sys/net/ipv6/conf/eth0/{name}", "w") as f:
+                f.write(value)
+        sh("ip", "addr", "add", f"192.0.2.{me}/24", "dev", "eth0", "noprefixroute")
+        sh("ip", "-6", "addr", "add", f"2001:db8::{me}/32", "dev", "eth0", "nodad",
+           "noprefixroute")
+        sh("ip", "link", "set", "eth0", "up")
+        sh("ip", "route", "replace", "192.0.2.0/24", "dev", "eth0", "src", f"192.0.2.{me}",
+           "quickack", "1")
+        sh("ip", "-6", "route", "replace", "2001:db8::/32", "dev", "eth0", "quickack", "1")
+        mac = f"02:00:00:00:00:0{other}"
+        sh("ip", "neigh", "replace", f"192.0.2.{other}", "lladdr", mac, "dev", "eth0",
+           "nud", "permanent")
+        sh("ip", "-6", "neigh", "replace", f"2001:db8::{other}", "lladdr", mac, "dev", "eth0",
+           "nud", "permanent")
+    os.close(back)
+    return pid
+
+
+def spawn(chan_end, netns=None):
+    pid = os.fork()
+    if pid == 0:
+        if netns:
+            setns(netns)
         os.dup2(chan_end.fileno(), CHANNEL)
         os.closerange(3, CHANNEL)
         os.closerange(CHANNEL + 1, 4096)
@@ -284,13 +357,14 @@ def died_of(pid):
 
 # --- what the kernel says ---------------------------------------------------
 
-def proc_net(held):
+def proc_net(held, dirs=("/proc/net",)):
     """inode -> state, and the states of the TCP sockets no fd holds
-    (`held`: the inodes the actors' fds refer to)."""
+    (`held`: the inodes the actors' fds refer to), in the network
+    namespaces whose /proc/.../net directories `dirs` are."""
     by_inode, orphans = {}, []
-    for f in ("tcp", "tcp6"):
+    for f in (f"{d}/{t}" for d in dirs for t in ("tcp", "tcp6")):
         try:
-            lines = open(f"/proc/net/{f}").read().splitlines()[1:]
+            lines = open(f).read().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
@@ -326,32 +400,47 @@ def asleep_in(pid, nrs):
 
 
 class Capture:
-    """TCP flags of the packets on lo, as sockstep captures them."""
+    """TCP flags of the packets on lo, as sockstep captures them; with a
+    second host (the pid keeping its namespace), those on its loopback and
+    on the link too."""
 
-    def __init__(self):
-        self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-        self.s.bind(("lo", 0))
-        self.s.setsockopt(263, 23, 1)  # PACKET_IGNORE_OUTGOING
-        self.s.setblocking(False)
+    def __init__(self, second=None):
+        def packet_socket(dev, outgoing):
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+            s.bind((dev, 0))
+            if not outgoing:
+                s.setsockopt(263, 23, 1)  # PACKET_IGNORE_OUTGOING
+            s.setblocking(False)
+            return s
+        self.socks = [packet_socket("lo", False)]
+        if second:
+            # Every frame on the link, either way, once.
+            self.socks.append(packet_socket("eth0", True))
+            back = os.open("/proc/self/ns/net", os.O_RDONLY)
+            setns(f"/proc/{second}/ns/net")
+            self.socks.append(packet_socket("lo", False))
+            libc.setns(back, CLONE_NEWNET)
+            os.close(back)
 
     def drain(self):
-        """Flags of each TCP segment since the last drain, once lo has been
-        quiet for a little while."""
+        """Flags of each TCP segment since the last drain, once the
+        interfaces have been quiet for a little while."""
         out = []
         while True:
-            r, _, _ = select.select([self.s], [], [], 0.005)
+            r, _, _ = select.select(self.socks, [], [], 0.005)
             if not r:
                 return out
-            while True:
-                try:
-                    frame, meta = self.s.recvfrom(70000)
-                except BlockingIOError:
-                    break
-                if meta[2] == 4:
-                    continue
-                flags = tcp_flags(frame)
-                if flags is not None:
-                    out.append(flags)
+            for s in r:
+                while True:
+                    try:
+                        frame, meta = s.recvfrom(70000)
+                    except BlockingIOError:
+                        break
+                    if meta[2] == 4 and meta[0] == "lo":
+                        continue
+                    flags = tcp_flags(frame)
+                    if flags is not None:
+                        out.append(flags)
 
 
 def tcp_flags(frame):
@@ -379,7 +468,10 @@ class Replay:
         self.chan = {}
         self.pid = {}
         self.blocked = {}
-        self.capture = Capture()
+        hosts = events[0].get("hosts") or []
+        self.second = second_host() if len(hosts) > 1 else None
+        self.host_of = {a: i for i, h in enumerate(hosts) for a in h["actors"]}
+        self.capture = Capture(self.second)
         self.packets = []
         self.payload = 0
         self.step = 0
@@ -394,7 +486,9 @@ class Replay:
         for actor in start["actors"]:
             if actor not in forked:
                 ours, theirs = socket.socketpair()
-                self.pid[actor] = spawn(theirs)
+                netns = (f"/proc/{self.second}/ns/net"
+                         if self.second and self.host_of.get(actor) == 1 else None)
+                self.pid[actor] = spawn(theirs, netns)
                 theirs.close()
                 self.chan[actor] = ours
         for e in self.events[1:]:
@@ -403,7 +497,7 @@ class Replay:
             handler = getattr(self, "on_" + kind, None)
             if handler:
                 handler(e)
-        for actor, pid in self.pid.items():
+        for pid in list(self.pid.values()) + ([self.second] if self.second else []):
             try:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
@@ -542,7 +636,8 @@ class Replay:
             except OSError:
                 continue
             held.update(i for i in (fd_inode(pid, int(f)) for f in fds) if i)
-        by_inode, orphans = proc_net(held)
+        dirs = ["/proc/net"] + ([f"/proc/{self.second}/net"] if self.second else [])
+        by_inode, orphans = proc_net(held, dirs)
         theirs_orphans = []
         for s in e["sockets"]:
             if s["type"] not in ("tcp", "tcp6"):
