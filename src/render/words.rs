@@ -450,12 +450,20 @@ impl Words<'_> {
                 };
                 format!("; {who} listens on {at} on {}, another host{how}", lh.name)
             }
-            _ => format!(
-                "; {who} listens on {at}, another address{}: a listener takes only the \
-                 connections made to the address it is bound to (0.0.0.0 or [::] takes those \
-                 made to any address of its host)",
-                lh.map(|h| format!(" of {}", h.name)).unwrap_or_default()
-            ),
+            _ => {
+                let wildcard = match addr {
+                    crate::call::Addr::V6(_) => {
+                        "[::] takes those made to any of its host's IPv6 \
+                                                 addresses"
+                    }
+                    _ => "0.0.0.0 takes those made to any of its host's IPv4 addresses",
+                };
+                format!(
+                    "; {who} listens on {at}, another address{}: a listener takes only the \
+                     connections made to the address it is bound to ({wildcard})",
+                    lh.map(|h| format!(" of {}", h.name)).unwrap_or_default()
+                )
+            }
         }
     }
 
