@@ -355,7 +355,13 @@ impl Lexer<'_> {
                 format!("`{s}` is not a port number"),
                 "expected a port from 0 to 65535",
             )
-            .help("an address is written like 127.0.0.1:8080 or [::1]:8080")
+            .help(if s.starts_with("eph") {
+                "`eph` alone expects a port the kernel picked, whichever it is \
+                 (`=> 127.0.0.1:eph`); numbered ones such as eph1 are the transcript's \
+                 names, not taken in a lesson"
+            } else {
+                "an address is written like 127.0.0.1:8080 or [::1]:8080"
+            })
         })?;
         u16::try_from(n).map_err(|_| {
             self.err(
