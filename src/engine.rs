@@ -201,6 +201,9 @@ pub struct Run {
     second: Option<SecondHost>,
     /// The host each actor runs on; empty when the lesson has no hosts.
     actor_hosts: Vec<usize>,
+    /// The ports the lesson names `eph1`, `eph2`... in its expectations,
+    /// as the first step that expected each reported it.
+    eph_names: std::cell::RefCell<HashMap<u32, u16>>,
     /// Sockets with no fd, in the order first seen.
     seen: view::Seen,
     /// Which actor each local address belonged to, and when it was first
@@ -347,6 +350,7 @@ impl Run {
                     .map(|a| lesson.host_of(a))
                     .collect()
             },
+            eph_names: Default::default(),
             seen: Vec::new(),
             addr_owner: Vec::new(),
             resets: Vec::new(),
@@ -1979,7 +1983,7 @@ impl Run {
     /// reported, the count it returned, the bytes it put in a buffer.
     fn keep_results(&mut self, actor: usize, step: &crate::lesson::Step, outcome: &Outcome) {
         let a = &mut self.actors[actor];
-        if let (Some((name, _)), Some(addr)) = (&step.binds_addr, reported(outcome)) {
+        if let (Some((name, _)), Some(addr)) = (&step.binds_addr, outcome.reported()) {
             a.addrs.insert(name.clone(), addr.clone());
         }
         let Outcome::Returned { ret, data, .. } = outcome else {
@@ -2002,8 +2006,8 @@ impl Run {
     /// What the call gave instead of `expect`, or `None` if it meets it.
     fn check(&self, expect: &Expect, outcome: &Outcome) -> Option<Got> {
         let ok = match expect {
-            Expect::Addr(a) => reported(outcome).is_some_and(|r| r == a),
-            Expect::AddrEphemeral(ip) => reported(outcome).is_some_and(|r| {
+            Expect::Addr(a) => outcome.reported().is_some_and(|r| r == a),
+            Expect::AddrEphemeral(ip, name) => outcome.reported().is_some_and(|r| {
                 let port = r.port().unwrap_or(0);
                 let same_ip = match (r, ip) {
                     (Addr::V4(a), std::net::IpAddr::V4(ip)) => a.ip() == ip,
@@ -2017,7 +2021,23 @@ impl Run {
                     .ports()
                     .iter()
                     .any(|p| *p == port || self.remap.get(p) == Some(&port));
-                same_ip && port != 0 && !written
+                if !same_ip || port == 0 || written {
+                    return false;
+                }
+                // A named port: the first expectation takes it; later ones
+                // expect it; another name, another port.
+                let Some(n) = name else {
+                    return true;
+                };
+                let mut names = self.eph_names.borrow_mut();
+                match names.get(n) {
+                    Some(p) => *p == port,
+                    None if names.values().any(|p| *p == port) => false,
+                    None => {
+                        names.insert(*n, port);
+                        true
+                    }
+                }
             }),
             _ => return check(expect, outcome),
         };
@@ -2548,19 +2568,6 @@ fn shown_binding(step: &crate::lesson::Step) -> Option<String> {
         Some((name, true)) => Some(name.clone()),
         _ => None,
     })
-}
-
-/// The address a call reported: recvfrom's sender, accept's peer,
-/// getsockname's or getpeername's.
-fn reported(outcome: &Outcome) -> Option<&crate::call::Addr> {
-    match outcome {
-        Outcome::Returned {
-            extra: Some(crate::wire::Extra::Accepted(peer)),
-            ..
-        } => Some(peer),
-        Outcome::Returned { addr, .. } => addr.as_ref(),
-        _ => None,
-    }
 }
 
 /// What the call gave instead of `expect`, or `None` if it meets it.

@@ -56,6 +56,21 @@ pub enum Outcome {
     Blocked { wait: WaitKind },
 }
 
+impl Outcome {
+    /// The address the call reported: recvfrom's sender, accept's peer,
+    /// getsockname's or getpeername's.
+    pub fn reported(&self) -> Option<&crate::call::Addr> {
+        match self {
+            Outcome::Returned {
+                extra: Some(crate::wire::Extra::Accepted(peer)),
+                ..
+            } => Some(peer),
+            Outcome::Returned { addr, .. } => addr.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// A socket that changed between two steps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {

@@ -580,9 +580,12 @@ pub enum JExpect {
     Addr {
         addr: JAddr,
     },
-    /// An address of this IP with a port the kernel picked (`=> 127.0.0.1:eph`).
+    /// An address of this IP with a port the kernel picked (`=> 127.0.0.1:eph`);
+    /// `name` (`eph1`) when the lesson names the port.
     Ephemeral {
         ip: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
 }
 
@@ -1384,7 +1387,10 @@ fn expect_json(e: &Expect) -> JExpect {
             signal: signal_name(*s),
         },
         Expect::Addr(a) => JExpect::Addr { addr: addr_json(a) },
-        Expect::AddrEphemeral(ip) => JExpect::Ephemeral { ip: ip.to_string() },
+        Expect::AddrEphemeral(ip, n) => JExpect::Ephemeral {
+            ip: ip.to_string(),
+            name: n.map(|n| format!("eph{n}")),
+        },
     }
 }
 

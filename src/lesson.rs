@@ -120,8 +120,11 @@ pub enum Expect {
     /// `=> 127.0.0.1:8080`: the address the call reports (recvfrom's
     /// sender, accept's peer, getsockname's, getpeername's).
     Addr(crate::call::Addr),
-    /// `=> 127.0.0.1:eph`: an address with a port the kernel picked.
-    AddrEphemeral(std::net::IpAddr),
+    /// `=> 127.0.0.1:eph`: an address with a port the kernel picked;
+    /// `:eph1` names the port: the first step that expects it takes the
+    /// port its call reported, each later one expects that port, and
+    /// another name another port.
+    AddrEphemeral(std::net::IpAddr, Option<u32>),
 }
 
 impl Lesson {

@@ -38,7 +38,8 @@ pub enum Tok {
     NamedAddr(String, Addr),
     /// `127.0.0.1:eph`: an address with a port the kernel picked, as an
     /// expectation.
-    EphAddr(std::net::IpAddr),
+    /// `127.0.0.1:eph`, or `:eph1` with a number that names the port.
+    EphAddr(std::net::IpAddr, Option<u32>),
 }
 
 #[derive(Debug, Clone)]
@@ -181,13 +182,11 @@ impl Lexer<'_> {
                         .find(|c: char| c.is_whitespace() || c == ',' || c == ')')
                         .unwrap_or(line.len() - i);
                     let word = &line[i..i + len];
-                    let tok = match word
-                        .strip_suffix(":eph")
-                        .and_then(|w| w.strip_prefix('['))
-                        .and_then(|w| w.strip_suffix(']'))
-                        .and_then(|ip| ip.parse::<Ipv6Addr>().ok())
-                    {
-                        Some(ip) => Tok::EphAddr(ip.into()),
+                    let tok = match ephemeral(word).and_then(|(w, n)| {
+                        let ip = w.strip_prefix('[')?.strip_suffix(']')?;
+                        Some((ip.parse::<Ipv6Addr>().ok()?, n))
+                    }) {
+                        Some((ip, n)) => Tok::EphAddr(ip.into(), n),
                         None => Tok::Addr(self.addr6(base + i, word)?),
                     };
                     toks.push(Token {
@@ -205,11 +204,10 @@ impl Lexer<'_> {
                         .map(|n| n + 1)
                         .unwrap_or(line.len() - i);
                     let word = &line[i..i + len];
-                    let tok = if let Some(ip) = word
-                        .strip_suffix(":eph")
-                        .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+                    let tok = if let Some((ip, n)) =
+                        ephemeral(word).and_then(|(ip, n)| Some((ip.parse::<Ipv4Addr>().ok()?, n)))
                     {
-                        Tok::EphAddr(ip.into())
+                        Tok::EphAddr(ip.into(), n)
                     } else if word.contains('.') || (word.contains(':') && c != b'-') {
                         Tok::Addr(self.addr4(base + i, word)?)
                     } else {
@@ -356,9 +354,8 @@ impl Lexer<'_> {
                 "expected a port from 0 to 65535",
             )
             .help(if s.starts_with("eph") {
-                "`eph` alone expects a port the kernel picked, whichever it is \
-                 (`=> 127.0.0.1:eph`); numbered ones such as eph1 are the transcript's \
-                 names, not taken in a lesson"
+                "a port the kernel picked is written `eph` (`=> 127.0.0.1:eph`), or `eph1`, \
+                 `eph2`... to name it and expect the same port again"
             } else {
                 "an address is written like 127.0.0.1:8080 or [::1]:8080"
             })
@@ -420,4 +417,16 @@ impl Lexer<'_> {
         let port = self.port(start + close + 2, port)?;
         Ok(Addr::V6(SocketAddrV6::new(ip, port, 0, 0)))
     }
+}
+
+/// `IP:eph` or `IP:ephN`: the IP part, and N if it is there.
+fn ephemeral(word: &str) -> Option<(&str, Option<u32>)> {
+    let (ip, n) = word.rsplit_once(":eph")?;
+    if n.is_empty() {
+        return Some((ip, None));
+    }
+    if !n.bytes().all(|b| b.is_ascii_digit()) || n.len() > 4 {
+        return None;
+    }
+    Some((ip, n.parse().ok()))
 }

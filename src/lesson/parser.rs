@@ -2606,8 +2606,8 @@ impl<'a> Parser<'a> {
                     .help("expect a return value instead, such as `=> 0`"));
             }
             Tok::Addr(a) | Tok::NamedAddr(_, a) if reports_addr(call) => Expect::Addr(a.clone()),
-            Tok::EphAddr(ip) if reports_addr(call) => Expect::AddrEphemeral(*ip),
-            Tok::Addr(_) | Tok::NamedAddr(..) | Tok::EphAddr(_) => {
+            Tok::EphAddr(ip, n) if reports_addr(call) => Expect::AddrEphemeral(*ip, *n),
+            Tok::Addr(_) | Tok::NamedAddr(..) | Tok::EphAddr(..) => {
                 return Err(self
                     .err(
                         ErrorKind::BadExpectation,

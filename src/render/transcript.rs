@@ -283,7 +283,7 @@ impl Transcript {
                 got,
                 ..
             } => {
-                let text = words::expect_failed(expected, got);
+                let text = words::expect_failed(expected, got, &self.names);
                 self.note(out, *actor, &text, Style::new().red().bold());
             }
             Event::Crashed {

@@ -241,7 +241,10 @@ pub fn expectation(e: &Expect) -> String {
         Expect::Blocks => "it to block".into(),
         Expect::Signal(s) => format!("the process to die of {}", signal_name(*s)),
         Expect::Addr(a) => a.to_string(),
-        Expect::AddrEphemeral(ip) => format!("{ip} with a port the kernel picked"),
+        Expect::AddrEphemeral(ip, None) => format!("{ip} with a port the kernel picked"),
+        Expect::AddrEphemeral(ip, Some(n)) => {
+            format!("{ip} with the port the kernel picked that the lesson calls eph{n}")
+        }
     }
 }
 
@@ -286,8 +289,15 @@ pub fn got(g: &Got) -> String {
     }
 }
 
-pub fn expect_failed(expected: &Expect, g: &Got) -> String {
-    format!("✗ expected {}, but {}", expectation(expected), got(g))
+pub fn expect_failed(expected: &Expect, g: &Got, names: &Names) -> String {
+    let got = match (expected, g) {
+        (Expect::Addr(_) | Expect::AddrEphemeral(..), Got::Outcome(o)) => match o.reported() {
+            Some(a) => format!("it reported {}", names.addr(a)),
+            None => got(g),
+        },
+        _ => got(g),
+    };
+    format!("✗ expected {}, but {got}", expectation(expected))
 }
 
 /// A failed call's errno line: name, the C library's words, and why.

@@ -593,7 +593,9 @@ pub fn answer_matches(answer: &str, e: &crate::lesson::Expect) -> bool {
         }
         Expect::Signal(s) => a.eq_ignore_ascii_case(&crate::errno::signal_name(*s)),
         Expect::Addr(addr) => a == addr.to_string(),
-        Expect::AddrEphemeral(ip) => a.rsplit_once(':').is_some_and(|(i, _)| i == ip.to_string()),
+        Expect::AddrEphemeral(ip, _) => {
+            a.rsplit_once(':').is_some_and(|(i, _)| i == ip.to_string())
+        }
         Expect::Blocks => matches!(
             a.to_ascii_lowercase().as_str(),
             "blocks" | "block" | "it blocks"
