@@ -327,6 +327,17 @@ impl Pending {
             let (call, sent) = (call.clone(), *sent);
             return send_in_handshake(call, sent, ms);
         }
+        // SO_SNDTIMEO: the rest of the send is made as C makes it,
+        // blocking; the kernel ends it when the time runs out (with the
+        // count sent, or EAGAIN if it sent nothing).
+        if let Pending::Send { call, sent } = &self
+            && call
+                .fd()
+                .is_some_and(|fd| sys::sndtimeo(*fd).is_ok_and(|t| t != (0, 0)))
+        {
+            let (call, sent) = (call.clone(), *sent);
+            return send_timed(call, sent);
+        }
         // SO_RCVTIMEO: the receive is made as C makes it, blocking; the
         // kernel ends it with EAGAIN when the time runs out.
         if let Pending::Recv { call, got } = &self
@@ -598,6 +609,9 @@ fn getsockopt(fd: i32, opt: SockOpt) -> nix::Result<OptValue> {
     if opt == SockOpt::RcvTimeo {
         return sys::rcvtimeo(fd).map(|(secs, usecs)| OptValue::Time { secs, usecs });
     }
+    if opt == SockOpt::SndTimeo {
+        return sys::sndtimeo(fd).map(|(secs, usecs)| OptValue::Time { secs, usecs });
+    }
     let mut v: i32 = 0;
     let mut len = size_of::<i32>() as libc::socklen_t;
     // SAFETY: v and len are valid for the kernel to write an int.
@@ -617,6 +631,7 @@ fn opt_name(opt: SockOpt) -> (i32, i32) {
         SockOpt::TcpNoDelay => (libc::IPPROTO_TCP, libc::TCP_NODELAY),
         SockOpt::Ipv6V6Only => (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
         SockOpt::RcvTimeo => (libc::SOL_SOCKET, libc::SO_RCVTIMEO),
+        SockOpt::SndTimeo => (libc::SOL_SOCKET, libc::SO_SNDTIMEO),
     }
 }
 
@@ -1125,12 +1140,9 @@ fn send_rest(call: Call<i32>, sent: usize) -> Progress {
 /// A blocking send on a socket whose connect is in progress, made for
 /// real for `ms` milliseconds at most (a timer the kernel armed will fire
 /// in that time); then as send_rest goes on.
-fn send_in_handshake(call: Call<i32>, sent: usize, ms: u32) -> Progress {
-    let Some((fd, data, flags)) = sending(&call) else {
-        return Progress::Done(result(Err(Errno::EINVAL)));
-    };
-    let rest = &data[sent..];
-    let r = sys::with_sndtimeo(fd, ms, || match &call {
+/// Sends `rest` of a send, sendto or write call, as the call makes it.
+fn send_now(call: &Call<i32>, fd: i32, rest: &[u8], flags: &[MsgFlag]) -> nix::Result<usize> {
+    match call {
         Call::Sendto { addr, .. } => sys::sendto(fd, rest, msg_flags(flags).bits(), addr),
         Call::Send {
             via: Via::Socket, ..
@@ -1138,7 +1150,31 @@ fn send_in_handshake(call: Call<i32>, sent: usize, ms: u32) -> Progress {
         // SAFETY: rest is valid for its length.
         _ => Errno::result(unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) })
             .map(|n| n as usize),
-    });
+    }
+}
+
+/// The rest of a send on a socket with SO_SNDTIMEO, made blocking: it
+/// returns what the kernel took by the time the timeout ran out (the
+/// count of the whole call), or EAGAIN if the whole call took nothing.
+fn send_timed(call: Call<i32>, sent: usize) -> Progress {
+    let Some((fd, data, flags)) = sending(&call) else {
+        return Progress::Done(result(Err(Errno::EINVAL)));
+    };
+    let r = send_now(&call, fd, &data[sent..], flags);
+    let mut done = match r {
+        Err(_) if sent > 0 => result(Ok(sent as i64)),
+        r => result(r.map(|n| (sent + n) as i64)),
+    };
+    done.facts = Some(sys::fd_facts(fd));
+    done.fds.push(fd_state(fd));
+    Progress::Done(done)
+}
+
+fn send_in_handshake(call: Call<i32>, sent: usize, ms: u32) -> Progress {
+    let Some((fd, data, flags)) = sending(&call) else {
+        return Progress::Done(result(Err(Errno::EINVAL)));
+    };
+    let r = sys::with_sndtimeo(fd, ms, || send_now(&call, fd, &data[sent..], flags));
     match r {
         Ok(n) if sent + n >= data.len() || matches!(call, Call::Sendto { .. }) => {
             let mut done = result(Ok((sent + n) as i64));

@@ -109,6 +109,8 @@ pub enum SockOpt {
     Ipv6V6Only,
     /// SO_RCVTIMEO: how long a blocking receive waits before EAGAIN.
     RcvTimeo,
+    /// SO_SNDTIMEO: how long a blocking send waits for room.
+    SndTimeo,
 }
 
 impl SockOpt {
@@ -516,6 +518,7 @@ pub mod names {
         ("TCP_NODELAY", "IPPROTO_TCP", SockOpt::TcpNoDelay),
         ("IPV6_V6ONLY", "IPPROTO_IPV6", SockOpt::Ipv6V6Only),
         ("SO_RCVTIMEO", "SOL_SOCKET", SockOpt::RcvTimeo),
+        ("SO_SNDTIMEO", "SOL_SOCKET", SockOpt::SndTimeo),
     ];
     pub const FLAGS: &[(&str, MsgFlag)] = &[
         ("MSG_NOSIGNAL", MsgFlag::NoSignal),

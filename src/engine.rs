@@ -229,6 +229,8 @@ pub struct Run {
     connecting: HashMap<u64, Connecting>,
     /// SO_RCVTIMEO of the sockets the lesson set it on, by inode: ms.
     rcvtimeo: HashMap<u64, u32>,
+    /// SO_SNDTIMEO of the sockets the lesson set it on, by inode: ms.
+    sndtimeo: HashMap<u64, u32>,
     /// Sockets (by inode) whose connect in progress a shutdown() aborted,
     /// and the step.
     aborted: HashMap<u64, usize>,
@@ -362,6 +364,7 @@ impl Run {
             bound: HashSet::new(),
             connecting: HashMap::new(),
             rcvtimeo: HashMap::new(),
+            sndtimeo: HashMap::new(),
             aborted: HashMap::new(),
             disconnected: HashMap::new(),
             last_timer: None,
@@ -986,25 +989,30 @@ impl Run {
                 });
             }
         }
-        // A receive on a socket with SO_RCVTIMEO: the kernel ends it.
+        // A send on a socket with SO_SNDTIMEO, a receive or accept on one
+        // with SO_RCVTIMEO: the kernel ends it.
         for (actor, a) in self.actors.iter().enumerate() {
             let Some(p) = &a.parked else { continue };
-            let (Call::Recv { fd, .. } | Call::Recvfrom { fd, .. } | Call::Accept { fd, .. }) =
-                &p.call
-            else {
-                continue;
+            let (fd, timeouts, timer): (_, _, fn(u32) -> TimerWait) = match &p.call {
+                Call::Send { fd, .. } | Call::Sendto { fd, .. } => {
+                    (fd, &self.sndtimeo, |ms| TimerWait::SendTimeout { ms })
+                }
+                Call::Recv { fd, .. } | Call::Recvfrom { fd, .. } | Call::Accept { fd, .. } => {
+                    (fd, &self.rcvtimeo, |ms| TimerWait::RecvTimeout { ms })
+                }
+                _ => continue,
             };
             if let Some(ms) = a
                 .fds
                 .get(fd)
-                .and_then(|s| self.rcvtimeo.get(&s.inode))
+                .and_then(|s| timeouts.get(&s.inode))
                 .filter(|ms| **ms > 0)
             {
                 consider(Armed {
                     actor,
                     waiter: Some(actor),
                     step: self.lesson.steps[p.step].number,
-                    timer: TimerWait::RecvTimeout { ms: *ms },
+                    timer: timer(*ms),
                     ms: *ms,
                 });
             }
@@ -2082,7 +2090,7 @@ impl Run {
         if let (
             Call::Setsockopt {
                 fd,
-                opt: crate::call::SockOpt::RcvTimeo,
+                opt: opt @ (crate::call::SockOpt::RcvTimeo | crate::call::SockOpt::SndTimeo),
                 value: crate::call::OptValue::Time { secs, usecs },
             },
             None,
@@ -2090,8 +2098,12 @@ impl Run {
             && let Some(inode) = self.actors[actor].fds.get(fd).map(|s| s.inode)
         {
             let ms = secs.saturating_mul(1000).saturating_add(usecs / 1000);
-            self.rcvtimeo
-                .insert(inode, u32::try_from(ms).unwrap_or(u32::MAX));
+            let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+            if *opt == crate::call::SockOpt::RcvTimeo {
+                self.rcvtimeo.insert(inode, ms);
+            } else {
+                self.sndtimeo.insert(inode, ms);
+            }
         }
         // A connect that succeeded leaves nothing pending; one that found
         // the connection over leaves the socket unconnected.

@@ -127,6 +127,9 @@ pub enum TimerWait {
     Linger { secs: i32 },
     /// A receive on a socket with SO_RCVTIMEO waits this long at most.
     RecvTimeout { ms: u32 },
+    /// A send on a socket with SO_SNDTIMEO waits this long at most for
+    /// room in the send buffer.
+    SendTimeout { ms: u32 },
 }
 
 /// A host of the run: its name, the actors on it, its addresses on the

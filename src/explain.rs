@@ -177,6 +177,9 @@ pub enum Why {
     /// EAGAIN from a blocking receive on a socket with SO_RCVTIMEO: its time
     /// ran out with nothing to read.
     RecvTimeout,
+    /// EAGAIN from a blocking send on a socket with SO_SNDTIMEO: its time
+    /// ran out before the send buffer had room for any of the data.
+    SendTimeout,
     /// EINVAL from a TCP recv with MSG_OOB: no urgent byte is held
     /// (`connected`: the socket has a connection, which could have one).
     NoUrgent { connected: bool },
@@ -940,6 +943,14 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                     || matches!(call, Call::Accept { .. })) =>
         {
             Why::RecvTimeout
+        }
+        libc::EAGAIN
+            if facts.sndtimeo
+                && !facts.nonblocking
+                && matches!(call, Call::Send { flags, .. } | Call::Sendto { flags, .. }
+                    if !flags.contains(&crate::call::MsgFlag::DontWait)) =>
+        {
+            Why::SendTimeout
         }
         libc::EAGAIN => Why::WouldBlock {
             nonblocking: facts.nonblocking,

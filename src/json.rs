@@ -546,6 +546,10 @@ pub enum JTimerWait {
     RecvTimeout {
         ms: u32,
     },
+    /// SO_SNDTIMEO: the send waits this long at most for room.
+    SendTimeout {
+        ms: u32,
+    },
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -811,6 +815,7 @@ impl Json {
                     },
                     TimerWait::Linger { secs } => JTimerWait::Linger { secs: *secs },
                     TimerWait::RecvTimeout { ms } => JTimerWait::RecvTimeout { ms: *ms },
+                    TimerWait::SendTimeout { ms } => JTimerWait::SendTimeout { ms: *ms },
                 },
                 ms: *ms,
             },
@@ -1163,6 +1168,7 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::Truncated { .. } => "truncated",
         Why::NoUrgent { .. } => "no_urgent",
         Why::RecvTimeout => "recv_timeout",
+        Why::SendTimeout => "send_timeout",
         Why::Discarded { .. } => "discarded",
     }
 }
@@ -1545,6 +1551,7 @@ pub const WHY_KINDS: &[&str] = &[
     "truncated",
     "no_urgent",
     "recv_timeout",
+    "send_timeout",
     "discarded",
 ];
 
@@ -1661,6 +1668,7 @@ mod tests {
             },
             Why::NoUrgent { connected: true },
             Why::RecvTimeout,
+            Why::SendTimeout,
             Why::Discarded {
                 len: 4,
                 peek: false,

@@ -181,6 +181,8 @@ pub struct FdFacts {
     pub nonblocking: bool,
     /// SO_RCVTIMEO is set: a blocking receive waits that long at most.
     pub rcvtimeo: bool,
+    /// SO_SNDTIMEO is set: a blocking send waits that long at most.
+    pub sndtimeo: bool,
     /// Whether the socket has a local address (is bound, or autobound).
     pub bound: bool,
     /// Whether the socket has a peer (getpeername succeeds).

@@ -129,7 +129,7 @@ fn c_that_would_misbehave_gets_a_positioned_error() {
         ("sleep(1);", "a run does not wait for time to pass"),
         (
             "setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, 1);",
-            "sockstep does not take SO_SNDTIMEO yet",
+            "SO_SNDTIMEO takes a struct timeval",
         ),
         (
             "setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, 1);",

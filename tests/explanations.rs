@@ -67,6 +67,7 @@ const PREMISES: &[(&str, u64, &str, &str, &str)] = &[
         "",
         "",
     ),
+    ("tests/scenarios/sndtimeo.lesson", 7, "send_timeout", "", ""),
     ("tests/scenarios/msg-flags.lesson", 6, "truncated", "", ""),
     ("tests/scenarios/msg-flags.lesson", 7, "truncated", "", ""),
     ("tests/scenarios/msg-flags.lesson", 19, "no_urgent", "", ""),

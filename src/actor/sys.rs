@@ -282,6 +282,7 @@ pub fn fd_facts(fd: i32) -> FdFacts {
         reuseport: flag(libc::SO_REUSEPORT),
         nonblocking: nonblocking(fd),
         rcvtimeo: rcvtimeo(fd).unwrap_or((0, 0)) != (0, 0),
+        sndtimeo: sndtimeo(fd).unwrap_or((0, 0)) != (0, 0),
         bound: local(fd).is_some(),
         connected: peer(fd).is_some(),
         port_start: None,
@@ -458,6 +459,15 @@ pub fn rcvtimeo(fd: i32) -> nix::Result<(i64, i64)> {
         tv_usec: 0,
     };
     get_struct(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, zero).map(|t| (t.tv_sec, t.tv_usec))
+}
+
+/// SO_SNDTIMEO as the kernel reports it: (tv_sec, tv_usec).
+pub fn sndtimeo(fd: i32) -> nix::Result<(i64, i64)> {
+    let zero = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    get_struct(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, zero).map(|t| (t.tv_sec, t.tv_usec))
 }
 
 /// SO_LINGER as the kernel reports it: (l_onoff, l_linger).

@@ -1937,17 +1937,23 @@ impl<'a> Parser<'a> {
                 let opt = self.option(next(), next(), "setsockopt")?;
                 let value = next();
                 let value = match (opt, value.arg) {
-                    (crate::call::SockOpt::RcvTimeo, Arg::Pair(secs, usecs))
-                        if secs >= 0 && (0..1_000_000).contains(&usecs) =>
-                    {
+                    (
+                        crate::call::SockOpt::RcvTimeo | crate::call::SockOpt::SndTimeo,
+                        Arg::Pair(secs, usecs),
+                    ) if secs >= 0 && (0..1_000_000).contains(&usecs) => {
                         OptValue::Time { secs, usecs }
                     }
-                    (crate::call::SockOpt::RcvTimeo, _) => {
+                    (o @ (crate::call::SockOpt::RcvTimeo | crate::call::SockOpt::SndTimeo), _) => {
+                        let name = if o == crate::call::SockOpt::RcvTimeo {
+                            "SO_RCVTIMEO"
+                        } else {
+                            "SO_SNDTIMEO"
+                        };
                         return Err(self
                             .err(
                                 ErrorKind::Syntax,
                                 value.span,
-                                "SO_RCVTIMEO takes a struct timeval",
+                                format!("{name} takes a struct timeval"),
                                 "expected {seconds, microseconds}",
                             )
                             .help("write {1, 0} for one second, {0, 500000} for half of one"));
@@ -2292,13 +2298,6 @@ impl<'a> Parser<'a> {
         opt_tok: ArgTok,
         call: &str,
     ) -> Result<crate::call::SockOpt, LessonError> {
-        if let Arg::Ident(o) = &opt_tok.arg
-            && o == "SO_SNDTIMEO"
-        {
-            return Err(self
-                .err(ErrorKind::UnknownConstant, opt_tok.span, format!("sockstep does not take {o} yet"), "a timed wait")
-                .help("a call that would wait is parked, and a deadlock is named when nothing can move; to not wait at all, pass MSG_DONTWAIT or set O_NONBLOCK"));
-        }
         let level_name = match &level.arg {
             Arg::Ident(l) if names::LEVELS.contains(&l.as_str()) => l.clone(),
             _ => {

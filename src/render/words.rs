@@ -1345,6 +1345,10 @@ impl Words<'_> {
             Why::RecvTimeout => "the socket's SO_RCVTIMEO ran out before anything arrived to \
                                  read: the kernel ends the wait with EAGAIN"
                 .into(),
+            Why::SendTimeout => "the socket's SO_SNDTIMEO ran out before the send buffer had \
+                                 room for any of the data: the kernel ends the wait with EAGAIN \
+                                 (had it taken some bytes, the call would return their count)"
+                .into(),
             Why::NoUrgent { connected: true } => {
                 "MSG_OOB asks for TCP's urgent byte, and none is held: none was sent with \
                  MSG_OOB, it was read already, or ordinary reads went past it (which drops it)"
@@ -1601,6 +1605,12 @@ impl Words<'_> {
             TimerWait::RecvTimeout { ms } => format!(
                 "No step can run. {name}'s call (step {step}) waits; SO_RCVTIMEO \
                  lets it wait {ms} ms at most{when}, then the kernel ends it with EAGAIN: \
+                 sockstep lets the time run."
+            ),
+            TimerWait::SendTimeout { ms } => format!(
+                "No step can run. {name}'s call (step {step}) waits for room in the send \
+                 buffer; SO_SNDTIMEO lets it wait {ms} ms at most{when}, then the kernel ends \
+                 it, returning the count of bytes it took, or EAGAIN if it took none: \
                  sockstep lets the time run."
             ),
         }

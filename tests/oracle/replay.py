@@ -31,7 +31,7 @@ AF = {"AF_INET": 2, "AF_INET6": 10, "AF_UNIX": 1, "AF_LOCAL": 1, "PF_INET": 2,
 TYPE = {"SOCK_STREAM": 1, "SOCK_DGRAM": 2, "SOCK_SEQPACKET": 5}
 PROTO = {"0": 0, "IPPROTO_TCP": 6, "IPPROTO_UDP": 17}
 LEVEL = {"SOL_SOCKET": 1, "IPPROTO_TCP": 6, "IPPROTO_IPV6": 41}
-OPT = {"SO_RCVTIMEO": 20, "SO_REUSEADDR": 2, "SO_REUSEPORT": 15, "SO_RCVBUF": 8, "SO_SNDBUF": 7,
+OPT = {"SO_RCVTIMEO": 20, "SO_SNDTIMEO": 21, "SO_REUSEADDR": 2, "SO_REUSEPORT": 15, "SO_RCVBUF": 8, "SO_SNDBUF": 7,
        "SO_LINGER": 13, "SO_KEEPALIVE": 9, "SO_BROADCAST": 6, "TCP_NODELAY": 1,
        "IPV6_V6ONLY": 26, "SO_ERROR": 4}
 MSG = {"MSG_NOSIGNAL": 0x4000, "MSG_PEEK": 0x2, "MSG_DONTWAIT": 0x40,
@@ -117,7 +117,7 @@ def call(c):
     elif name == "getsockopt":
         # Room for the largest value (a struct timeval or linger).
         v = ctypes.create_string_buffer(16)
-        n = ctypes.c_uint32(16 if c["option"] in ("SO_RCVTIMEO", "SO_LINGER") else 4)
+        n = ctypes.c_uint32(16 if c["option"] in ("SO_RCVTIMEO", "SO_SNDTIMEO", "SO_LINGER") else 4)
         r = libc.getsockopt(fd, LEVEL[c["level"]], OPT[c["option"]],
                             v, ctypes.byref(n))
     elif name in ("bind", "connect"):
