@@ -397,6 +397,10 @@ pub fn decode(frame: &[u8]) -> Option<Packet> {
                 },
             })
         }
+        // IPv6's neighbour discovery (router and neighbour solicitations
+        // and advertisements, redirects) is not drawn, as ARP is not: it
+        // finds link-layer addresses, and carries no lesson's data.
+        58 if l4.first().is_some_and(|t| (133..=137).contains(t)) => None,
         1 | 58 => {
             let unreachable =
                 (proto == 1 && l4.first() == Some(&3)) || (proto == 58 && l4.first() == Some(&1));

@@ -1028,13 +1028,23 @@ impl Run {
                 continue;
             };
             let parked = self.actors[fd.actor].parked.as_ref();
+            // An address on the link that no host has: the SYN waits for
+            // an answer to the kernel's question who has it.
+            let nowhere = c.addr.ip().filter(|ip| {
+                !self.lesson.hosts.is_empty()
+                    && crate::netns::on_link(*ip)
+                    && crate::netns::host_with(*ip, self.lesson.hosts.len()).is_none()
+            });
             consider(Armed {
                 actor: fd.actor,
                 waiter: parked.map(|_| fd.actor),
                 step: c.step,
-                timer: TimerWait::SynRetransmit {
-                    resends: t.retransmits,
-                    queue: c.queue,
+                timer: match nowhere {
+                    Some(ip) => TimerWait::Resolve { ip },
+                    None => TimerWait::SynRetransmit {
+                        resends: t.retransmits,
+                        queue: c.queue,
+                    },
                 },
                 ms: t.expires_ms,
             });

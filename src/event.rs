@@ -127,6 +127,10 @@ pub enum TimerWait {
     Linger { secs: i32 },
     /// A receive on a socket with SO_RCVTIMEO waits this long at most.
     RecvTimeout { ms: u32 },
+    /// A connect to an address on the link that no host has: the kernel
+    /// asks the link for it (ARP, or IPv6's neighbour solicitation), and
+    /// its SYN waits for an answer.
+    Resolve { ip: std::net::IpAddr },
     /// A send on a socket with SO_SNDTIMEO waits this long at most for
     /// room in the send buffer.
     SendTimeout { ms: u32 },

@@ -249,8 +249,19 @@ pub enum Why {
     /// connect(): the local address and port are in a connection to the
     /// same peer already.
     PairInUse { by: Option<Socket> },
-    /// bind(): no interface of the run's network has the address.
-    NotLocal,
+    /// EINVAL from connect() or sendto() to an address off the host, on a
+    /// socket bound to a loopback address (`local`), which no packet may
+    /// leave its host from.
+    LoopbackSource { local: Option<Addr> },
+    /// EHOSTUNREACH in a run with hosts: the address is on the link, and
+    /// no host has it; the caller's host asked the link for it in vain.
+    NoSuchHost { host: Option<usize> },
+    /// bind(): no interface of the caller's host (the run's network, on
+    /// one machine) has the address; `elsewhere`: the host that has it.
+    NotLocal {
+        host: Option<usize>,
+        elsewhere: Option<usize>,
+    },
     /// connect() over TCP: nothing listens at the address. `rst`: the RST
     /// that answered the SYN was captured; `bound`: a socket of the run is
     /// bound there without listening; `earlier`: the connect was begun at
@@ -426,15 +437,12 @@ impl Context<'_> {
                 loopback: true,
             });
         }
-        (0..self.hosts.iter().max().map_or(0, |m| m + 1))
-            .find(|&h| {
-                let (v4, v6) = crate::netns::host_addrs(h);
-                ip == std::net::IpAddr::V4(v4) || ip == std::net::IpAddr::V6(v6)
-            })
-            .map(|host| Answered {
+        crate::netns::host_with(ip, self.hosts.iter().max().map_or(0, |m| m + 1)).map(|host| {
+            Answered {
                 host,
                 loopback: false,
-            })
+            }
+        })
     }
 
     /// The socket's kind, from the actor's facts or the view before.
@@ -476,6 +484,30 @@ impl Context<'_> {
     /// The sockets of both views, before first.
     fn sockets(&self) -> impl Iterator<Item = &Socket> {
         self.view_before.iter().chain(self.view_after)
+    }
+
+    /// Whether socket `s` is on the caller's host (always, in a run on one
+    /// machine): addresses and ports are each host's own.
+    fn here(&self, s: &Socket) -> bool {
+        match (self.hosts.get(self.actor), s.holder.actor()) {
+            (Some(mine), Some(a)) => self.hosts.get(a) == Some(mine),
+            _ => true,
+        }
+    }
+
+    /// In a run with hosts, whether `a` is on the link's prefixes and no
+    /// host has it.
+    fn nowhere_on_link(&self, a: &Addr) -> bool {
+        let hosts = self.hosts.iter().max().map_or(0, |m| m + 1);
+        hosts > 0
+            && a.ip().is_some_and(|ip| {
+                crate::netns::on_link(ip) && crate::netns::host_with(ip, hosts).is_none()
+            })
+    }
+
+    /// The caller's host, in a run with hosts.
+    fn own_host(&self) -> Option<usize> {
+        self.hosts.get(self.actor).copied()
     }
 }
 
@@ -858,6 +890,22 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             Call::Listen { .. } if facts.connected => Why::Connected {
                 peer: ctx.before.and_then(|s| s.peer.clone()),
             },
+            // A socket bound to a loopback address, sending off its host:
+            // no packet from a loopback address may leave it.
+            Call::Connect { .. } | Call::Sendto { .. }
+                if ctx
+                    .before
+                    .and_then(|s| s.local.as_ref())
+                    .and_then(Addr::ip)
+                    .is_some_and(|ip| ip.is_loopback())
+                    && target
+                        .and_then(Addr::ip)
+                        .is_some_and(|ip| !ip.is_loopback() && !ip.is_unspecified()) =>
+            {
+                Why::LoopbackSource {
+                    local: ctx.before.and_then(|s| s.local.clone()),
+                }
+            }
             _ => Why::Unsettled,
         },
         libc::EADDRINUSE => match (call, target) {
@@ -866,7 +914,8 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                 // An IPv4-mapped IPv6 address is its IPv4 address: sockets
                 // of either family may hold it.
                 let held = |s: &&Socket| {
-                    kind.is_some_and(|k| k.ty == s.kind.ty)
+                    ctx.here(s)
+                        && kind.is_some_and(|k| k.ty == s.kind.ty)
                         && s.local
                             .as_ref()
                             .is_some_and(|l| overlaps(&l.canonical(), &a.canonical()))
@@ -882,7 +931,7 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                 let dual: Vec<Socket> = ctx
                     .view_before
                     .iter()
-                    .filter(|s| dual_stack_holds(ctx, s, a))
+                    .filter(|s| ctx.here(s) && dual_stack_holds(ctx, s, a))
                     .cloned()
                     .collect();
                 if !dual.is_empty() {
@@ -903,7 +952,8 @@ fn failed(errno: i32, ctx: &Context) -> Why {
                         .view_before
                         .iter()
                         .find(|s| {
-                            s.state == State::Listen
+                            ctx.here(s)
+                                && s.state == State::Listen
                                 && Some(s.kind) == kind
                                 && match (&s.local, &local) {
                                     (Some(l), Some(m)) => overlaps(l, m),
@@ -915,14 +965,25 @@ fn failed(errno: i32, ctx: &Context) -> Why {
             }
             _ => Why::Unsettled,
         },
+        libc::EHOSTUNREACH if target.is_some_and(|a| ctx.nowhere_on_link(a)) => Why::NoSuchHost {
+            host: ctx.own_host(),
+        },
         libc::EADDRNOTAVAIL => match (call, target) {
-            (Call::Bind { .. }, _) => Why::NotLocal,
+            (Call::Bind { .. }, _) => Why::NotLocal {
+                host: ctx.own_host(),
+                elsewhere: target.and_then(|a| ctx.answering_host(a)).map(|a| a.host),
+            },
             (Call::Connect { .. }, Some(a)) => {
                 let local = ctx.before.and_then(|s| s.local.clone());
                 let by = ctx
                     .view_before
                     .iter()
-                    .find(|s| s.peer.as_ref() == Some(a) && s.local == local && local.is_some())
+                    .find(|s| {
+                        ctx.here(s)
+                            && s.peer.as_ref() == Some(a)
+                            && s.local == local
+                            && local.is_some()
+                    })
                     .cloned();
                 if by.is_some() {
                     Why::PairInUse { by }

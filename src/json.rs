@@ -522,7 +522,8 @@ pub struct JWhy {
     /// own kernel sent the RST; `truncated`: MSG_PEEK left the message queued.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag: Option<bool>,
-    /// For `refused` in a run with hosts: the host whose kernel answered.
+    /// In a run with hosts: for `refused`, the host whose kernel answered;
+    /// for `not_local`, the host that has the address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// For `refused`: a listener on the port that did not take the
@@ -549,6 +550,11 @@ pub enum JTimerWait {
     /// SO_SNDTIMEO: the send waits this long at most for room.
     SendTimeout {
         ms: u32,
+    },
+    /// A connect to an address on the link no host has: the kernel asks
+    /// the link for it, and its SYN waits.
+    Resolve {
+        ip: String,
     },
 }
 
@@ -816,6 +822,7 @@ impl Json {
                     TimerWait::Linger { secs } => JTimerWait::Linger { secs: *secs },
                     TimerWait::RecvTimeout { ms } => JTimerWait::RecvTimeout { ms: *ms },
                     TimerWait::SendTimeout { ms } => JTimerWait::SendTimeout { ms: *ms },
+                    TimerWait::Resolve { ip } => JTimerWait::Resolve { ip: ip.to_string() },
                 },
                 ms: *ms,
             },
@@ -1065,6 +1072,9 @@ impl Json {
             Why::OtherListener { by } | Why::PairInUse { by } => {
                 j.sockets = by.iter().map(|s| self.socket(s)).collect();
             }
+            Why::NotLocal { elsewhere, .. } => {
+                j.host = elsewhere.and_then(|h| self.hosts.get(h).cloned());
+            }
             Why::Refused {
                 rst,
                 bound,
@@ -1141,7 +1151,9 @@ pub fn why_kind(w: &Why) -> &'static str {
         Why::PathExists => "path_exists",
         Why::OtherListener { .. } => "other_listener",
         Why::PairInUse { .. } => "pair_in_use",
-        Why::NotLocal => "not_local",
+        Why::NotLocal { .. } => "not_local",
+        Why::NoSuchHost { .. } => "no_such_host",
+        Why::LoopbackSource { .. } => "loopback_source",
         Why::Refused { .. } => "refused",
         Why::AttemptEnded { .. } => "attempt_ended",
         Why::ConnectionOver { .. } => "connection_over",
@@ -1552,6 +1564,8 @@ pub const WHY_KINDS: &[&str] = &[
     "no_urgent",
     "recv_timeout",
     "send_timeout",
+    "no_such_host",
+    "loopback_source",
     "discarded",
 ];
 
@@ -1622,7 +1636,10 @@ mod tests {
             Why::PathExists,
             Why::OtherListener { by: None },
             Why::PairInUse { by: None },
-            Why::NotLocal,
+            Why::NotLocal {
+                host: None,
+                elsewhere: None,
+            },
             Why::Refused {
                 rst: true,
                 bound: None,
@@ -1669,6 +1686,8 @@ mod tests {
             Why::NoUrgent { connected: true },
             Why::RecvTimeout,
             Why::SendTimeout,
+            Why::NoSuchHost { host: None },
+            Why::LoopbackSource { local: None },
             Why::Discarded {
                 len: 4,
                 peek: false,

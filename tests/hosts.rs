@@ -187,3 +187,15 @@ fn a_wrong_hosts_line_is_an_error_at_its_place() {
     assert_eq!(lesson.host_of(1), 0, "the worker is on lab");
     assert_eq!(lesson.host_of(2), 1);
 }
+
+#[test]
+fn an_address_in_use_is_held_by_a_socket_of_the_same_host() {
+    let ev = events("tests/scenarios/two-hosts-ports.lesson");
+    // laptop's bind of 0.0.0.0:8080, while lab listens there: its own port.
+    assert_eq!(call(&ev, 5)["outcome"]["ret"], 0);
+    let why = &call(&ev, 8)["why"];
+    assert_eq!(why["kind"], "address_held");
+    let holders: Vec<&Value> = why["sockets"].as_array().unwrap().iter().collect();
+    assert_eq!(holders.len(), 1, "{why}");
+    assert_eq!(holders[0]["holder"]["actor"], "server");
+}

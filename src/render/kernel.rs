@@ -69,7 +69,10 @@ impl KernelView {
             Payload::Udp { data } => {
                 format!("UDP len {} {}", data.len(), super::quote_bytes(data, 12))
             }
-            Payload::Unreachable { about, .. } => t.words().icmp(about.as_ref()),
+            Payload::Unreachable { about, code, .. } => {
+                let v6 = matches!(p.src, crate::call::Addr::V6(_));
+                t.words().icmp(*code, v6, about.as_ref())
+            }
             Payload::Other => "ICMP".into(),
         }
     }

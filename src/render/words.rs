@@ -1154,7 +1154,51 @@ impl Words<'_> {
                      local port, peer address, peer port)"
                 )
             }
-            Why::NotLocal => format!("no interface of the run's network has the address {target}"),
+            Why::LoopbackSource { local } => format!(
+                "{fd} is bound to {}, a loopback address: a packet from it may not leave its \
+                 host, and {target} is not on it",
+                local
+                    .as_ref()
+                    .map(|a| self.addr(a))
+                    .unwrap_or_else(|| "a loopback address".into())
+            ),
+            Why::NoSuchHost { host } => {
+                let ip = call
+                    .addr()
+                    .and_then(crate::call::Addr::ip)
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| target.to_string());
+                let asked = if call.addr().is_some_and(|a| matches!(a, Addr::V6(_))) {
+                    "neighbour solicitation"
+                } else {
+                    "ARP"
+                };
+                let who = host
+                    .and_then(|h| self.hosts.get(h))
+                    .map(|h| format!("{}'s kernel", h.name))
+                    .unwrap_or_else(|| "the kernel".into());
+                format!(
+                    "no host on the link has {ip}: {who} asked the link who has it ({asked}), \
+                     no answer came, and it gave up"
+                )
+            }
+            Why::NotLocal { host, elsewhere } => {
+                let ip = call
+                    .addr()
+                    .and_then(crate::call::Addr::ip)
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| target.to_string());
+                let host = host.and_then(|h| self.hosts.get(h));
+                match (host, elsewhere.and_then(|h| self.hosts.get(h))) {
+                    (Some(h), Some(e)) if h != e => format!(
+                        "no interface of {} has the address {ip}: it is {}'s, and a socket is \
+                         bound only to an address of its own host",
+                        h.name, e.name
+                    ),
+                    (Some(h), _) => format!("no interface of {} has the address {ip}", h.name),
+                    _ => format!("no interface of the run's network has the address {ip}"),
+                }
+            }
             Why::Refused {
                 rst,
                 bound,
@@ -1555,10 +1599,21 @@ impl Words<'_> {
         }
     }
 
-    pub fn icmp(&self, about: Option<&Addr>) -> String {
+    /// An ICMP destination unreachable message, named by its code (ICMPv6's
+    /// codes differ from ICMP's), and what it is about.
+    pub fn icmp(&self, code: u8, v6: bool, about: Option<&Addr>) -> String {
+        let what = match (v6, code) {
+            (false, 0) => "network unreachable".to_string(),
+            (true, 0) => "no route to destination".into(),
+            (false, 1) | (true, 3) => "host unreachable".into(),
+            (false, 2) => "protocol unreachable".into(),
+            (false, 3) | (true, 4) => "port unreachable".into(),
+            (false, 9 | 10 | 13) | (true, 1) => "administratively prohibited".into(),
+            (_, c) => format!("unreachable (code {c})"),
+        };
         match about {
-            Some(a) => format!("ICMP port unreachable: {}", self.addr(a)),
-            None => "ICMP unreachable".into(),
+            Some(a) => format!("ICMP {what}: {}", self.addr(a)),
+            None => format!("ICMP {what}"),
         }
     }
 
@@ -1607,6 +1662,20 @@ impl Words<'_> {
                  lets it wait {ms} ms at most{when}, then the kernel ends it with EAGAIN: \
                  sockstep lets the time run."
             ),
+            TimerWait::Resolve { ip } => {
+                let asked = if ip.is_ipv6() {
+                    "neighbour solicitation"
+                } else {
+                    "ARP"
+                };
+                format!(
+                    "No step can run. {name}'s connect (step {step}) waits: no host of the run \
+                     has {ip}, which is on the link, so the kernel asks the link who has it \
+                     ({asked}), and its SYN waits for the answer without leaving the host. \
+                     When the kernel's tries are spent, the connect fails: sockstep lets the \
+                     time run."
+                )
+            }
             TimerWait::SendTimeout { ms } => format!(
                 "No step can run. {name}'s call (step {step}) waits for room in the send \
                  buffer; SO_SNDTIMEO lets it wait {ms} ms at most{when}, then the kernel ends \

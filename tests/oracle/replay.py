@@ -310,6 +310,8 @@ def second_host():
         sh("ip", "-6", "addr", "add", f"2001:db8::{me}/32", "dev", "eth0", "nodad",
            "noprefixroute")
         sh("ip", "link", "set", "eth0", "up")
+        sh("ip", "route", "replace", "local", f"192.0.2.{me}", "dev", "eth0", "table", "local",
+           "proto", "kernel", "scope", "host", "src", f"192.0.2.{me}", "quickack", "1")
         sh("ip", "route", "replace", "192.0.2.0/24", "dev", "eth0", "src", f"192.0.2.{me}",
            "quickack", "1")
         sh("ip", "-6", "route", "replace", "2001:db8::/32", "dev", "eth0", "quickack", "1")
