@@ -242,6 +242,11 @@ enum Pending {
         fds: Vec<i32>,
         events: Vec<i16>,
     },
+    Select {
+        nfds: i32,
+        read: Vec<i32>,
+        write: Vec<i32>,
+    },
 }
 
 impl Pending {
@@ -259,7 +264,7 @@ impl Pending {
             }
             Pending::Recv { got, .. } => WaitKind::Data { got: got.len() },
             Pending::Close { secs, .. } => WaitKind::Linger { secs: *secs },
-            Pending::Poll { .. } => WaitKind::Ready,
+            Pending::Poll { .. } | Pending::Select { .. } => WaitKind::Ready,
             Pending::Send { sent, .. } => WaitKind::Room { sent: *sent },
             Pending::Connect { .. } => WaitKind::Handshake,
             Pending::ConnectAgain { .. } => WaitKind::Backlog,
@@ -285,6 +290,7 @@ impl Pending {
                 r => closed(fd, closing, r.unwrap_or(Err(Errno::EIO))),
             },
             Pending::Poll { fds, events } => poll(&fds, &events, true),
+            Pending::Select { nfds, read, write } => select(nfds, &read, &write, true, 0),
             Pending::Send { call, sent } => send_rest(call, sent),
             Pending::Connect { fd, addr } => connect_finish(fd, &addr),
             Pending::ConnectAgain { fd, addr } => connect(fd, &addr),
@@ -373,6 +379,9 @@ impl Pending {
                 let _ = sys::poll_each(fds, events, ms);
                 return self.retry();
             }
+            Pending::Select { nfds, read, write } => {
+                return select(*nfds, read, write, true, ms.max(0) as u32);
+            }
         };
         let _ = poll_fds(&fds, events, ms);
         self.retry()
@@ -392,6 +401,12 @@ fn start(call: &Call<i32>) -> Progress {
         Call::Connect { fd, addr } => connect(*fd, addr),
         Call::Recv { .. } | Call::Recvfrom { .. } => recv(call, Vec::new(), false),
         Call::Poll { fds, events, wait } => poll(fds, events, *wait),
+        Call::Select {
+            nfds,
+            read,
+            write,
+            wait,
+        } => select(*nfds, read, write, *wait, 0),
         Call::Close { fd } => close(*fd),
         Call::Send { .. } | Call::Sendto { .. } => send_rest(call.clone(), 0),
         _ => Progress::Done(immediate(call)),
@@ -573,6 +588,7 @@ fn immediate(call: &Call<i32>) -> Done {
         | Call::Send { .. }
         | Call::Sendto { .. }
         | Call::Poll { .. }
+        | Call::Select { .. }
         | Call::Fork { .. } => result(Err(Errno::EINVAL)),
     };
     if let Some(fd) = call.fd() {
@@ -945,6 +961,36 @@ fn poll(fds: &[i32], events: &[i16], wait: bool) -> Progress {
             .filter(|(_, e)| *e != 0)
             .map(|(fd, e)| (*fd, e))
             .collect();
+        done.extra = Some(Extra::Poll(ready));
+    }
+    Progress::Done(done)
+}
+
+/// select() on the read and write sets. A blocking select is made looking
+/// (or, while a timer is let fire, waiting `ms` at most) and parked when
+/// nothing is ready, as every waiting call is. Its result lists the fds
+/// select left in the sets, as POLLIN (read set) and POLLOUT (write set).
+fn select(nfds: i32, read: &[i32], write: &[i32], wait: bool, ms: u32) -> Progress {
+    let r = sys::select(nfds, read, write, ms);
+    if wait && matches!(r, Ok((0, _, _))) {
+        return Progress::Parked(Pending::Select {
+            nfds,
+            read: read.to_vec(),
+            write: write.to_vec(),
+        });
+    }
+    let mut done = result(r.as_ref().map(|(n, _, _)| i64::from(*n)).map_err(|e| *e));
+    if let Ok((_, r, w)) = r {
+        let mut ready: Vec<(i32, i16)> = Vec::new();
+        for (fds, bit) in [(r, libc::POLLIN), (w, libc::POLLOUT)] {
+            for fd in fds {
+                match ready.iter_mut().find(|(f, _)| *f == fd) {
+                    Some((_, ev)) => *ev |= bit,
+                    None => ready.push((fd, bit)),
+                }
+            }
+        }
+        ready.sort();
         done.extra = Some(Extra::Poll(ready));
     }
     Progress::Done(done)

@@ -264,6 +264,15 @@ pub enum Call<F> {
         events: Vec<i16>,
         wait: bool,
     },
+    /// `select(nfds, &readfds, &writefds, NULL, NULL)`: waits until an fd
+    /// below `nfds` of the read set is readable, or one of the write set
+    /// writable; with a zero timeout (`wait` false), only looks.
+    Select {
+        nfds: i32,
+        read: Vec<F>,
+        write: Vec<F>,
+        wait: bool,
+    },
     /// `a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)`: two connected sockets.
     Socketpair {
         ty: SockType,
@@ -313,6 +322,7 @@ impl<F> Call<F> {
             Call::Fcntl { .. } => "fcntl",
             Call::Unlink { .. } => "unlink",
             Call::Poll { .. } => "poll",
+            Call::Select { .. } => "select",
             Call::Socketpair { .. } => "socketpair",
             Call::SoError { .. } | Call::Getsockopt { .. } => "getsockopt",
             Call::Fork { .. } => "fork",
@@ -327,6 +337,7 @@ impl<F> Call<F> {
             | Call::Socketpair { .. }
             | Call::Fork { .. } => None,
             Call::Poll { fds, .. } => fds.first(),
+            Call::Select { read, write, .. } => read.first().or(write.first()),
             Call::Setsockopt { fd, .. }
             | Call::Bind { fd, .. }
             | Call::Listen { fd, .. }
@@ -455,6 +466,17 @@ impl<F> Call<F> {
             Call::Poll { fds, events, wait } => Call::Poll {
                 fds: fds.iter().map(&mut f).collect::<Result<_, _>>()?,
                 events: events.clone(),
+                wait: *wait,
+            },
+            Call::Select {
+                nfds,
+                read,
+                write,
+                wait,
+            } => Call::Select {
+                nfds: *nfds,
+                read: read.iter().map(&mut f).collect::<Result<_, _>>()?,
+                write: write.iter().map(&mut f).collect::<Result<_, _>>()?,
                 wait: *wait,
             },
         })

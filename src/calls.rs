@@ -27,6 +27,7 @@ pub enum Name {
     Getpeername,
     Fcntl,
     Poll,
+    Select,
     Unlink,
     Fork,
 }
@@ -293,6 +294,20 @@ pub const CALLS: &[Spec] = &[
         returns: Ready,
         parks: Some("one of the fds to be readable"),
         about: "Waits until one of the fds has something to read (or looks, with 0).",
+    },
+    Spec {
+        name: Name::Select,
+        word: "select",
+        plain: "select(nfds, &readfds, &writefds, NULL, NULL) to wait, or with &tv (struct \
+                timeval tv = {0, 0};) to look, after fd_set readfds; FD_ZERO(&readfds); \
+                FD_SET(s, &readfds);",
+        c: "int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, \
+            struct timeval *timeout);",
+        arity: Exactly(&[5]),
+        returns: Ready,
+        parks: Some("an fd of its sets to be ready"),
+        about: "Waits until an fd below nfds is readable (read set) or writable (write set), \
+                or looks with a zero timeout; FD_ZERO, FD_SET and FD_CLR fill the sets.",
     },
     Spec {
         name: Name::Unlink,

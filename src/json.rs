@@ -223,9 +223,15 @@ pub struct JCallArgs {
     /// The fd it works on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fd: Option<i32>,
-    /// poll's fds.
+    /// poll's fds; select's read set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fds: Option<Vec<i32>>,
+    /// select's write set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_fds: Option<Vec<i32>>,
+    /// select's nfds: it looks at the fds below it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nfds: Option<i32>,
     /// The address it names (bind, connect, sendto).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<JAddr>,
@@ -1424,6 +1430,8 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
         c: crate::render::format_call(call, &crate::render::Names::default()),
         fd: call.fd().copied(),
         fds: None,
+        write_fds: None,
+        nfds: None,
         addr: call.addr().map(addr_json),
         data: None,
         len: None,
@@ -1510,6 +1518,17 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
         Call::Poll { fds, events, wait } => {
             j.fds = Some(fds.clone());
             j.events = Some(events.iter().map(|e| poll_names(*e)).collect());
+            j.wait = Some(*wait);
+        }
+        Call::Select {
+            nfds,
+            read,
+            write,
+            wait,
+        } => {
+            j.nfds = Some(*nfds);
+            j.fds = Some(read.clone());
+            j.write_fds = Some(write.clone());
             j.wait = Some(*wait);
         }
         _ => {}

@@ -144,6 +144,27 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             "socketpair(AF_UNIX, {}, 0)",
             cnames::name_of(cnames::TYPES, *ty)
         ),
+        Call::Select {
+            nfds,
+            read,
+            write,
+            wait,
+        } => {
+            let set = |fds: &[i32]| {
+                if fds.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    let fds: Vec<String> = fds.iter().map(i32::to_string).collect();
+                    format!("{{{}}}", fds.join(", "))
+                }
+            };
+            let timeout = if *wait { "NULL" } else { "{0, 0}" };
+            format!(
+                "select({nfds}, {}, {}, NULL, {timeout})",
+                set(read),
+                set(write)
+            )
+        }
         Call::Poll { fds, events, wait } => {
             // poll(3, 4, -1) when each asks for POLLIN alone, else with
             // each fd's events: poll({3, POLLOUT}, {4, POLLIN}, -1).

@@ -123,8 +123,24 @@ fn c_that_would_misbehave_gets_a_positioned_error() {
             "write the number itself",
         ),
         (
-            "select(4, NULL, NULL, NULL, NULL);",
-            "sockstep has poll() for this",
+            "select(4, &nope, NULL, NULL, NULL);",
+            "`nope` is not a declared fd_set",
+        ),
+        (
+            "select(s + 1, NULL, NULL, NULL, NULL);",
+            "sockstep does no arithmetic",
+        ),
+        (
+            "FD_ISSET(s, &r);",
+            "FD_ISSET reads what select left in a set",
+        ),
+        (
+            "select(4, NULL, NULL, NULL, &tv);",
+            "a timeout of NULL (wait) or a zero timeval (look)",
+        ),
+        (
+            "epoll_wait(4, NULL, 1, -1);",
+            "sockstep has poll() and select()",
         ),
         ("sleep(1);", "a run does not wait for time to pass"),
         (

@@ -595,6 +595,65 @@ pub fn poll_each(fds: &[i32], events: &[i16], ms: i32) -> nix::Result<Vec<libc::
     Errno::result(n).map(|_| set.iter().map(|p| p.revents).collect())
 }
 
+/// select() on the fds below `nfds` of the read and write sets, waiting
+/// `ms` milliseconds at most (0: looking): its count, and the fds it left
+/// in each set.
+pub fn select(
+    nfds: i32,
+    read: &[i32],
+    write: &[i32],
+    ms: u32,
+) -> nix::Result<(i32, Vec<i32>, Vec<i32>)> {
+    let set_of = |fds: &[i32]| {
+        // SAFETY: fd_set is plain old data; FD_ZERO and FD_SET write in it,
+        // for fds below FD_SETSIZE only.
+        unsafe {
+            let mut set: libc::fd_set = std::mem::zeroed();
+            libc::FD_ZERO(&mut set);
+            for &fd in fds {
+                if (0..libc::FD_SETSIZE as i32).contains(&fd) {
+                    libc::FD_SET(fd, &mut set);
+                }
+            }
+            set
+        }
+    };
+    let (mut r, mut w) = (set_of(read), set_of(write));
+    let mut tv = libc::timeval {
+        tv_sec: libc::time_t::from(ms / 1000),
+        tv_usec: libc::suseconds_t::from((ms % 1000) * 1000),
+    };
+    let ptr = |set: &mut libc::fd_set, fds: &[i32]| {
+        if fds.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            set as *mut libc::fd_set
+        }
+    };
+    // SAFETY: the sets and the timeval are valid for the call; null for an
+    // empty set, as C passes NULL.
+    let n = unsafe {
+        libc::select(
+            nfds,
+            ptr(&mut r, read),
+            ptr(&mut w, write),
+            std::ptr::null_mut(),
+            &mut tv,
+        )
+    };
+    let n = Errno::result(n)?;
+    let left = |set: &libc::fd_set, fds: &[i32]| -> Vec<i32> {
+        fds.iter()
+            .copied()
+            // SAFETY: FD_ISSET reads the set, for fds below FD_SETSIZE.
+            .filter(|&fd| {
+                (0..libc::FD_SETSIZE as i32).contains(&fd) && unsafe { libc::FD_ISSET(fd, set) }
+            })
+            .collect()
+    };
+    Ok((n, left(&r, read), left(&w, write)))
+}
+
 /// `poll` with a zero timeout: the events ready on `fd` now.
 pub fn ready(fd: i32, events: libc::c_short) -> libc::c_short {
     poll_fds(&[fd], events, 0)

@@ -277,10 +277,13 @@ impl Lexer<'_> {
                             format!("unexpected character `{ch}`"),
                             "no token starts with this",
                         )
-                        .help(
+                        .help(if matches!(ch, '+' | '/' | '%') {
+                            "sockstep does no arithmetic: write the number itself (select's \
+                             nfds is the highest fd in its sets plus one: 5 when it is 4)"
+                        } else {
                             "a step looks like `server: s = socket(AF_INET, SOCK_STREAM, 0)`; \
-                             narration lines start with `|`, comments with `#`",
-                        ));
+                             narration lines start with `|`, comments with `#`"
+                        }));
                 }
             }
         }

@@ -132,9 +132,19 @@ struct Decls {
     runtime: Vec<String>,
     lengths: Vec<String>,
     counts: Vec<String>,
+    /// `fd_set rfds;`, and the fds FD_SET put in it.
+    fdsets: Vec<(String, Vec<FdRef>)>,
+    /// `struct timeval tv = {0, 0};`: seconds, microseconds.
+    timevals: Vec<(String, (i64, i64))>,
 }
 
 impl Decls {
+    fn fdset(&mut self, name: &str) -> Option<&mut Vec<FdRef>> {
+        self.fdsets
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+    }
     fn buffer(&self, name: &str) -> Option<usize> {
         self.buffers
             .iter()
@@ -724,6 +734,17 @@ impl<'a> Parser<'a> {
             return Err(e);
         };
         let mut rest = &toks[2..];
+        // `fd_set rfds, wfds;`: sets for select, empty.
+        if let [
+            Token {
+                tok: Tok::Ident(w), ..
+            },
+            names @ ..,
+        ] = rest
+            && w == "fd_set"
+        {
+            return self.fd_sets(actor, &toks[2], names);
+        }
         // `int s = socket(...)`, `struct sockaddr_in addr = ...`: the type
         // words go; sockstep knows the types.
         let mut typed = false;
@@ -813,6 +834,9 @@ impl<'a> Parser<'a> {
                 "expected a call name such as `socket`",
             ));
         };
+        if call_name.starts_with("FD_") {
+            return self.fd_macro(actor, call_name, call_tok, &rest[1..]);
+        }
         let Some(spec) = crate::calls::find(call_name) else {
             return Err(self.unknown_call(call_name, call_tok));
         };
@@ -1090,6 +1114,33 @@ impl<'a> Parser<'a> {
                 ],
             ) => {
                 self.decls[actor].addrs.push((name.clone(), a.clone()));
+            }
+            (
+                Tok::Eq,
+                [
+                    Token {
+                        tok: Tok::LBrace, ..
+                    },
+                    Token {
+                        tok: Tok::Int(secs),
+                        ..
+                    },
+                    Token {
+                        tok: Tok::Comma, ..
+                    },
+                    Token {
+                        tok: Tok::Int(usecs),
+                        ..
+                    },
+                    Token {
+                        tok: Tok::RBrace, ..
+                    },
+                ],
+            ) => {
+                // `struct timeval tv = {0, 0};`, for select's timeout.
+                self.decls[actor]
+                    .timevals
+                    .push((name.clone(), (*secs, *usecs)));
             }
             (
                 Tok::Eq,
@@ -1436,9 +1487,10 @@ impl<'a> Parser<'a> {
             "perror" | "printf" | "exit" => {
                 Some("sockstep shows each call's result and errno itself")
             }
-            "select" | "pselect" | "epoll_wait" | "epoll_create" | "epoll_ctl" => Some(
-                "sockstep has poll() for this: poll(s, c, -1) waits until s or c is readable, \
-                 poll({s, POLLOUT}, -1) until s is writable, and 0 instead of -1 looks without waiting",
+            "pselect" | "epoll_wait" | "epoll_create" | "epoll_ctl" => Some(
+                "sockstep has poll() and select() for this: poll(s, c, -1) waits until s or c is \
+                 readable, poll({s, POLLOUT}, -1) until s is writable, and 0 instead of -1 looks \
+                 without waiting",
             ),
             "sleep" | "usleep" | "nanosleep" => Some(
                 "a run does not wait for time to pass: each step runs when the one before is done, \
@@ -1852,6 +1904,9 @@ impl<'a> Parser<'a> {
     ) -> Result<Call<FdRef>, LessonError> {
         use crate::calls::{Arity, Name};
         let (name, signature) = (spec.word, spec.plain);
+        if spec.name == Name::Select {
+            return self.select(actor, args, span);
+        }
         let (args, notes) = self.c_form(actor, name, args)?;
         self.notes.extend(notes);
         if spec.name == Name::Poll {
@@ -2218,6 +2273,7 @@ impl<'a> Parser<'a> {
                 }
             },
             Name::Poll => return self.poll(actor, args_left(a), span),
+            Name::Select => return self.select(actor, args_left(a), span),
         };
         return Ok(call);
 
@@ -2289,6 +2345,268 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(Call::Poll { fds, events, wait })
+    }
+
+    /// `fd_set rfds, wfds;`: each name an empty set of fds for select.
+    fn fd_sets(&mut self, actor: usize, first: &Token, toks: &[Token]) -> Result<(), LessonError> {
+        let toks = match toks {
+            [head @ .., Token { tok: Tok::Semi, .. }] => head,
+            _ => toks,
+        };
+        let mut names = Vec::new();
+        for (i, t) in toks.iter().enumerate() {
+            match (&t.tok, i % 2) {
+                (Tok::Ident(n), 0) => names.push(n.clone()),
+                (Tok::Comma, 1) if i + 1 < toks.len() => {}
+                _ => {
+                    return Err(self
+                        .err(
+                            ErrorKind::Syntax,
+                            t.span(),
+                            "unexpected token in an fd_set declaration",
+                            "expected a name",
+                        )
+                        .help("write `fd_set readfds;` or `fd_set readfds, writefds;`"));
+                }
+            }
+        }
+        if names.is_empty() {
+            return Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    first.span(),
+                    "an fd_set with no name",
+                    "expected a name after fd_set",
+                )
+                .help("write `fd_set readfds;`"));
+        }
+        let d = &mut self.decls[actor];
+        for n in names {
+            d.fdsets.retain(|(m, _)| *m != n);
+            d.fdsets.push((n, Vec::new()));
+        }
+        Ok(())
+    }
+
+    /// FD_ZERO(&set), FD_SET(fd, &set), FD_CLR(fd, &set): C's macros that
+    /// fill select's sets. No system call: no step.
+    fn fd_macro(
+        &mut self,
+        actor: usize,
+        name: &str,
+        name_tok: &Token,
+        toks: &[Token],
+    ) -> Result<(), LessonError> {
+        let help = "fill a set with FD_ZERO(&readfds); then FD_SET(s, &readfds); for each fd";
+        if !matches!(
+            toks.first(),
+            Some(Token {
+                tok: Tok::LParen,
+                ..
+            })
+        ) {
+            return Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    name_tok.span(),
+                    "expected `(`",
+                    "expected `(` after the macro",
+                )
+                .help(help));
+        }
+        let (args, _, after) = self.args(actor, &toks[1..], name_tok)?;
+        if let Some(t) = after.iter().find(|t| t.tok != Tok::Semi) {
+            return Err(self.err(
+                ErrorKind::Syntax,
+                t.span(),
+                "unexpected text after the macro",
+                "FD_ macros give no result to expect",
+            ));
+        }
+        let set_of = |p: &Self, a: &ArgTok| -> Result<String, LessonError> {
+            match &a.arg {
+                Arg::Ref(n) if p.decls[actor].fdsets.iter().any(|(m, _)| m == n) => Ok(n.clone()),
+                Arg::Ref(n) | Arg::Ident(n) => Err(p
+                    .err(
+                        ErrorKind::Syntax,
+                        a.span,
+                        format!("`{n}` is not a declared fd_set"),
+                        "expected &set of an fd_set",
+                    )
+                    .help(format!("declare it first: `fd_set {n};`"))),
+                _ => Err(p
+                    .err(ErrorKind::Syntax, a.span, "expected a set", "expected &set")
+                    .help(help)),
+            }
+        };
+        let count = args.len();
+        let mut args = args.into_iter();
+        match (name, count) {
+            ("FD_ZERO", 1) => {
+                let set = set_of(self, &args.next().expect("one argument"))?;
+                if let Some(s) = self.decls[actor].fdset(&set) {
+                    s.clear();
+                }
+            }
+            ("FD_SET" | "FD_CLR", 2) => {
+                let fd = args.next().expect("two arguments");
+                let set = set_of(self, &args.next().expect("two arguments"))?;
+                let fd = self.fd(actor, fd)?;
+                if let Some(s) = self.decls[actor].fdset(&set) {
+                    s.retain(|f| *f != fd);
+                    if name == "FD_SET" {
+                        s.push(fd);
+                    }
+                }
+            }
+            ("FD_ZERO", _) | ("FD_SET", _) | ("FD_CLR", _) => {
+                return Err(self
+                    .err(
+                        ErrorKind::ArgumentCount,
+                        name_tok.span(),
+                        format!(
+                            "{name} takes {}",
+                            if name == "FD_ZERO" {
+                                "&set"
+                            } else {
+                                "an fd and &set"
+                            }
+                        ),
+                        "another number of arguments",
+                    )
+                    .help(help));
+            }
+            ("FD_ISSET", _) => {
+                return Err(self
+                    .err(
+                        ErrorKind::UnknownCall,
+                        name_tok.span(),
+                        "FD_ISSET reads what select left in a set",
+                        "no call to make",
+                    )
+                    .help("sockstep shows after each select which fds it left in each set"));
+            }
+            _ => {
+                return Err(self
+                    .err(
+                        ErrorKind::UnknownCall,
+                        name_tok.span(),
+                        format!("unknown macro `{name}`"),
+                        "not FD_ZERO, FD_SET or FD_CLR",
+                    )
+                    .help(help));
+            }
+        }
+        Ok(())
+    }
+
+    /// select(nfds, &readfds, &writefds, NULL, timeout): the sets as FD_SET
+    /// filled them so far; NULL to wait, a zero timeval to look.
+    fn select(
+        &self,
+        actor: usize,
+        args: Vec<ArgTok>,
+        span: (usize, usize),
+    ) -> Result<Call<FdRef>, LessonError> {
+        let help = "write select(nfds, &readfds, &writefds, NULL, NULL), nfds the highest fd in \
+                    the sets plus one, after fd_set readfds; FD_ZERO(&readfds); FD_SET(s, &readfds);";
+        let [nfds, read, write, except, timeout] = <[ArgTok; 5]>::try_from(args).map_err(|a| {
+            self.err(
+                ErrorKind::ArgumentCount,
+                span,
+                format!("select takes 5 arguments, found {}", a.len()),
+                "expected 5 arguments",
+            )
+            .help(help)
+        })?;
+        let null = |a: &ArgTok| {
+            matches!(&a.arg, Arg::Ident(n) if n == "NULL") || matches!(a.arg, Arg::Int(0))
+        };
+        let nfds = match &nfds.arg {
+            Arg::Int(n) if (0..=1024).contains(n) => *n as i32,
+            Arg::Ident(n) if n == "FD_SETSIZE" => libc::FD_SETSIZE as i32,
+            _ => {
+                return Err(self
+                    .err(
+                        ErrorKind::Syntax,
+                        nfds.span,
+                        "nfds is a number from 0 to 1024",
+                        "expected the highest fd plus one",
+                    )
+                    .help("write the number itself (5 when the highest fd is 4), or FD_SETSIZE"));
+            }
+        };
+        let set = |a: &ArgTok| -> Result<Vec<FdRef>, LessonError> {
+            if null(a) {
+                return Ok(Vec::new());
+            }
+            match &a.arg {
+                Arg::Ref(n) => match self.decls[actor].fdsets.iter().find(|(m, _)| m == n) {
+                    Some((_, fds)) => Ok(fds.clone()),
+                    None => Err(self
+                        .err(
+                            ErrorKind::Syntax,
+                            a.span,
+                            format!("`{n}` is not a declared fd_set"),
+                            "expected &set of an fd_set",
+                        )
+                        .help(format!("declare it first: `fd_set {n};`"))),
+                },
+                _ => Err(self
+                    .err(
+                        ErrorKind::Syntax,
+                        a.span,
+                        "expected &set or NULL",
+                        "a set of fds",
+                    )
+                    .help(help)),
+            }
+        };
+        let (read, write) = (set(&read)?, set(&write)?);
+        if !null(&except) {
+            return Err(self
+                .err(
+                    ErrorKind::Syntax,
+                    except.span,
+                    "sockstep takes no exceptfds",
+                    "expected NULL",
+                )
+                .help("pass NULL; TCP's urgent data is read with recv(s, 1, MSG_OOB)"));
+        }
+        let wait = if null(&timeout) {
+            true
+        } else {
+            let tv = match &timeout.arg {
+                Arg::Ref(n) => self.decls[actor]
+                    .timevals
+                    .iter()
+                    .find(|(m, _)| m == n)
+                    .map(|(_, t)| *t),
+                _ => None,
+            };
+            match tv {
+                Some((0, 0)) => false,
+                _ => {
+                    return Err(self
+                        .err(
+                            ErrorKind::Syntax,
+                            timeout.span,
+                            "a timeout of NULL (wait) or a zero timeval (look)",
+                            "sockstep waits on no clock",
+                        )
+                        .help(
+                            "pass NULL to wait until an fd is ready, or &tv after \
+                               `struct timeval tv = {0, 0};` to look without waiting",
+                        ));
+                }
+            }
+        };
+        Ok(Call::Select {
+            nfds,
+            read,
+            write,
+            wait,
+        })
     }
 
     /// An option and its level, as setsockopt and getsockopt take them.

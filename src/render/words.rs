@@ -312,7 +312,9 @@ pub fn errno_line(errno: i32, why: &str) -> String {
 /// A blocked call: what it waits for.
 pub fn blocked(call: &Call<i32>, wait: WaitKind, stable: bool) -> String {
     match wait {
-        _ if matches!(call, Call::Poll { .. }) => "waits: none of its fds is ready".into(),
+        _ if matches!(call, Call::Poll { .. } | Call::Select { .. }) => {
+            "waits: none of its fds is ready".into()
+        }
         WaitKind::Ready => "waits: none of its fds is ready".into(),
         WaitKind::Connection => "waits: no connection is waiting to be accepted".into(),
         WaitKind::Data { got: 0 } => "waits: nothing has arrived to read".into(),
@@ -338,6 +340,25 @@ pub fn blocked(call: &Call<i32>, wait: WaitKind, stable: bool) -> String {
 }
 
 /// The ready fds poll reported.
+/// What select left in its sets: the fds ready, each set by name.
+fn select_left(ready: &[(i32, i16)]) -> String {
+    let each: Vec<String> = ready
+        .iter()
+        .map(|(fd, ev)| {
+            let what = match (ev & libc::POLLIN != 0, ev & libc::POLLOUT != 0) {
+                (true, true) => "readable and writable",
+                (true, false) => "readable",
+                _ => "writable",
+            };
+            format!("fd {fd} {what}")
+        })
+        .collect();
+    if each.is_empty() {
+        return "left in the sets: none".into();
+    }
+    format!("left in the sets: {}", each.join(", "))
+}
+
 fn poll_events(ready: &[(i32, i16)]) -> String {
     let names = [
         (libc::POLLIN, "POLLIN"),
@@ -925,7 +946,30 @@ impl Words<'_> {
             lines.push(no_htons(self.names.lesson_port(port)));
         }
         match extra {
-            Some(Extra::Poll(ready)) => lines.push(poll_events(ready)),
+            Some(Extra::Poll(ready)) => match call {
+                Call::Select {
+                    nfds, read, write, ..
+                } => {
+                    lines.push(select_left(ready));
+                    // fds at or above nfds are in a set, and not looked at.
+                    let mut past: Vec<i32> = read
+                        .iter()
+                        .chain(write)
+                        .copied()
+                        .filter(|f| f >= nfds)
+                        .collect();
+                    past.sort();
+                    past.dedup();
+                    if !past.is_empty() {
+                        let fds: Vec<String> = past.iter().map(i32::to_string).collect();
+                        lines.push(format!(
+                            "fd {} in a set, but select looks at the fds below nfds ({nfds}) only",
+                            fds.join(", fd ")
+                        ));
+                    }
+                }
+                _ => lines.push(poll_events(ready)),
+            },
             Some(Extra::SoError(0)) => lines.push("SO_ERROR = 0: no error".into()),
             Some(Extra::Opt(v)) => {
                 let opt = match call {

@@ -45,7 +45,7 @@ POLL_EVENTS = {"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8,
                "POLLHUP": 0x10, "POLLNVAL": 0x20, "POLLRDHUP": 0x2000}
 SLEEPS_IN = {"accept": {43, 288}, "accept4": {288}, "recv": {45}, "recvfrom": {45}, "read": {0},
              "send": {44}, "sendto": {44}, "write": {1}, "connect": {42},
-             "close": {3}, "poll": {7, 271}}
+             "close": {3}, "poll": {7, 271}, "select": {23, 270}}
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1",
               5: "FIN_WAIT2", 6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT",
               9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}
@@ -180,6 +180,19 @@ def call(c):
             bits = sum(POLL_EVENTS[e] for e in ev)
             struct.pack_into("ihh", arr, 8 * i, f, bits, 0)
         r = libc.poll(arr, len(fds), -1 if c["wait"] else 0)
+    elif name == "select":
+        # Two fd_sets (1024 bits each) and select(2) itself, with the
+        # lesson's nfds: fds at or above it are not looked at.
+        def fd_set(fds):
+            if not fds:
+                return None
+            bits = bytearray(128)
+            for f in fds:
+                bits[f // 8] |= 1 << (f % 8)
+            return (ctypes.c_ubyte * 128).from_buffer(bits)
+        rset, wset = fd_set(c["fds"]), fd_set(c["write_fds"])
+        tv = None if c["wait"] else (ctypes.c_long * 2)(0, 0)
+        r = libc.select(c["nfds"], rset, wset, None, tv)
     else:
         return {"unsupported": name}
     e = ctypes.get_errno()
