@@ -111,6 +111,20 @@ Ctrl-C ends it.")]
         /// The book's src/ folder
         dir: std::path::PathBuf,
     },
+    /// Write a lesson as C: one program per actor, one call per step
+    #[command(after_help = "Examples:
+  sockstep c hello -o hello-c        writes hello-c/server.c and hello-c/client.c
+  cc -Wall -o hello-c/server hello-c/server.c
+
+Each program prints what each call returned; the lesson's narration is in
+its comments. An actor another forks is the child's branch of its fork().")]
+    C {
+        /// A lesson: its name (hello), its number (1) or a path to a .lesson file
+        lesson: String,
+        /// The folder to write the programs to (made if it is not there)
+        #[arg(short, long)]
+        out: std::path::PathBuf,
+    },
     /// Print the JSON schema of `--format json`'s lines
     #[command(after_help = "Example:\n  sockstep schema > events.schema.json")]
     Schema,
@@ -246,11 +260,43 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Book { dir } => book(&dir),
+        Command::C { lesson, out } => write_c(&lesson, &out),
         Command::Schema => match print_stdout(&crate::json::schema()) {
             Ok(()) => ExitCode::from(EXIT_OK),
             Err(code) => code,
         },
     }
+}
+
+/// `sockstep c`: the lesson's programs, written to `out`.
+fn write_c(lesson: &str, out: &std::path::Path) -> ExitCode {
+    let source = match catalog::find(lesson) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let lesson = match Lesson::parse(&source.path, &source.bytes) {
+        Ok(l) => l,
+        Err(e) => {
+            eprint!("{}", e.render(std::io::stderr().is_terminal()));
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(out) {
+        eprintln!("error: cannot make {}: {e}", out.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    for (name, text) in crate::cgen::programs(&lesson) {
+        let path = out.join(&name);
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        println!("wrote {}", path.display());
+    }
+    ExitCode::from(EXIT_OK)
 }
 
 /// The man page: sockstep's, then each command's synopsis, description

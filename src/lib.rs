@@ -10,6 +10,7 @@ pub mod call;
 pub mod calls;
 pub mod capture;
 pub mod catalog;
+pub mod cgen;
 pub mod check;
 pub mod cli;
 pub mod confine;
