@@ -14,7 +14,7 @@
 //! and fcntl around accept, connect, read and write, and a second connect
 //! to learn how a connect in progress ended. strace shows them.
 
-mod sys;
+pub(crate) mod sys;
 
 use crate::call::{
     Addr, Call, Domain, How, MsgFlag, OptValue, Protocol, SockOpt, SockType, TypeFlag, Via,

@@ -111,6 +111,19 @@ Ctrl-C ends it.")]
         /// The book's src/ folder
         dir: std::path::PathBuf,
     },
+    /// Step through your own programs' socket calls
+    #[command(after_help = "Examples:
+  sockstep trace -- ./server --- ./client
+  sockstep trace --stable -- ./server --- python3 client.py
+
+The programs run in a network namespace of their own, one at a time, each
+stopped at its socket calls: a call that would block parks its program, and
+when every program waits, the deadlock is named. A later program starts when
+the earlier ones wait. The programs' own output goes to stderr.
+
+Exit status: 0 when the programs ended, 1 on a deadlock or a crash, 3 when
+they could not be traced.")]
+    Trace(TraceArgs),
     /// Write a lesson as C: one program per actor, one call per step
     #[command(after_help = "Examples:
   sockstep c hello -o hello-c        writes hello-c/server.c and hello-c/client.c
@@ -128,6 +141,22 @@ its comments. An actor another forks is the child's branch of its fork().")]
     /// Print the JSON schema of `--format json`'s lines
     #[command(after_help = "Example:\n  sockstep schema > events.schema.json")]
     Schema,
+}
+
+#[derive(clap::Args)]
+struct TraceArgs {
+    /// Name ephemeral ports eph1, eph2... so that runs compare byte for byte
+    #[arg(long)]
+    stable: bool,
+    /// Total width in columns (default: the terminal's, or 80)
+    #[arg(long)]
+    width: Option<u16>,
+    /// Do not capture packets
+    #[arg(long)]
+    no_capture: bool,
+    /// The programs: `-- PROGRAM [ARGS]`, more after `---`
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    programs: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -261,10 +290,49 @@ pub fn main() -> ExitCode {
         },
         Command::Book { dir } => book(&dir),
         Command::C { lesson, out } => write_c(&lesson, &out),
+        Command::Trace(args) => trace(args),
         Command::Schema => match print_stdout(&crate::json::schema()) {
             Ok(()) => ExitCode::from(EXIT_OK),
             Err(code) => code,
         },
+    }
+}
+
+/// `sockstep trace`: the programs, stepped.
+fn trace(args: TraceArgs) -> ExitCode {
+    let programs: Vec<Vec<String>> = args
+        .programs
+        .split(|a| a == "---")
+        .map(<[String]>::to_vec)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if programs.is_empty() {
+        eprintln!("error: no program to trace: write `sockstep trace -- ./server --- ./client`");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let width = args.width.map(usize::from).unwrap_or_else(|| {
+        if std::io::stdout().is_terminal() {
+            crossterm::terminal::size()
+                .map(|(w, _)| usize::from(w))
+                .unwrap_or(80)
+        } else {
+            80
+        }
+    });
+    let opts = crate::trace::TraceOptions {
+        programs,
+        stable: args.stable,
+        width,
+        color: std::io::stdout().is_terminal(),
+        capture: !args.no_capture,
+    };
+    match crate::trace::trace(&opts) {
+        Ok(true) => ExitCode::from(EXIT_OK),
+        Ok(false) => ExitCode::from(EXIT_UNEXPECTED),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_INTERNAL)
+        }
     }
 }
 

@@ -13,10 +13,10 @@
 //! The engine writes nothing to the terminal; it returns [`Event`]s, which
 //! carry facts only.
 
-mod peek;
+pub(crate) mod peek;
 mod proc;
 mod rfc;
-mod view;
+pub(crate) mod view;
 
 use crate::call::{Addr, Call, FdRef, How};
 use crate::capture::{Capture, Frame, Packet, Payload, RST, SYN};
@@ -448,6 +448,7 @@ impl Run {
                 .iter()
                 .any(|p| p.starts_with('/') || p.split('/').any(|c| c == "..")),
             hosts: run.hosts(),
+            traced: None,
         });
         if let Some(reason) = no_capture {
             run.header.push(Event::NoCapture { reason });

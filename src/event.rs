@@ -168,6 +168,10 @@ pub enum Event {
         /// The hosts the actors run on, joined by a link; none when the
         /// lesson runs on one.
         hosts: Vec<HostInfo>,
+        /// Programs traced (`sockstep trace`), not a lesson run: the
+        /// kernel's range of ephemeral ports, which names them (a program's
+        /// other ports are its own, shown as they are).
+        traced: Option<(u16, u16)>,
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },

@@ -689,6 +689,7 @@ impl Json {
                 confinement,
                 rooted_paths,
                 hosts,
+                traced: _,
             } => {
                 self.actors = actors.clone();
                 self.hosts = hosts.iter().map(|h| h.name.clone()).collect();

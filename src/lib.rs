@@ -27,5 +27,6 @@ pub mod netlink;
 pub mod netns;
 pub mod render;
 pub mod sock;
+pub mod trace;
 pub mod tui;
 pub mod wire;

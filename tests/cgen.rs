@@ -6,31 +6,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(unique_tag(name));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// `sockstep c LESSON -o DIR`: the files it wrote.
-fn write_c(lesson: &str, dir: &Path) -> Vec<std::path::PathBuf> {
-    let out = Command::new(BIN)
-        .args(["c", lesson, "-o"])
-        .arg(dir)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{lesson}: {}", stderr(&out));
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "c"))
-        .collect();
-    files.sort();
-    files
-}
-
 fn compile(c: &Path) -> std::path::PathBuf {
     let exe = c.with_extension("");
     let out = Command::new("cc")

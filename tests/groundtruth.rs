@@ -47,13 +47,6 @@ fn events_of(lesson: &str, dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(unique_tag(name));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn every_lesson_and_scenario_agrees_with_a_plain_program() {
     let mut lessons: Vec<String> = lesson_files().iter().map(|p| rel(p)).collect();

@@ -68,7 +68,7 @@ impl Peek {
     }
 
     /// A copy of the actor's `fd`, to be dropped before the actor runs on.
-    fn fd(&self, fd: i32) -> Option<OwnedFd> {
+    pub fn fd(&self, fd: i32) -> Option<OwnedFd> {
         // SAFETY: pidfd_getfd takes a pidfd, a target fd and flags and
         // returns a new fd in this process.
         let copy = unsafe {

@@ -14,6 +14,9 @@ pub struct Names {
     ephemeral: RefCell<Vec<u16>>,
     /// Autobound unix addresses in order of first appearance.
     autobind: RefCell<Vec<String>>,
+    /// For traced programs: the kernel's ephemeral range. Ports outside it
+    /// are the programs' own, shown as they are.
+    range: Option<(u16, u16)>,
 }
 
 fn is_autobind(path: &str) -> bool {
@@ -34,12 +37,21 @@ impl Names {
             stable,
             ephemeral: RefCell::default(),
             autobind: RefCell::default(),
+            range: None,
         }
+    }
+
+    /// For traced programs: ephemeral ports are those in `range`.
+    pub fn with_range(mut self, range: Option<(u16, u16)>) -> Names {
+        self.range = range;
+        self
     }
 
     /// Whether `port` is one the kernel picked rather than the lesson.
     pub fn is_ephemeral(&self, port: u16) -> bool {
-        port != 0 && !self.lesson.contains_key(&port)
+        port != 0
+            && !self.lesson.contains_key(&port)
+            && self.range.is_none_or(|(lo, hi)| (lo..=hi).contains(&port))
     }
 
     /// Whether `port` is shown here for the first time.
@@ -57,7 +69,7 @@ impl Names {
         if let Some(l) = self.lesson.get(&port) {
             return l.to_string();
         }
-        if port == 0 {
+        if !self.is_ephemeral(port) {
             return port.to_string();
         }
         let mut eph = self.ephemeral.borrow_mut();

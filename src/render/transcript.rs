@@ -62,6 +62,8 @@ pub struct Transcript {
     pub(super) actors: Vec<String>,
     /// The hosts of the run; none on one machine.
     hosts: Vec<crate::event::HostInfo>,
+    /// Programs traced, not a lesson run.
+    traced: bool,
     names: Names,
     pub(super) kernel: super::kernel::KernelView,
     /// The last table of sockets, drawn at the end of the run.
@@ -74,6 +76,7 @@ impl Transcript {
             opts,
             actors: Vec::new(),
             hosts: Vec::new(),
+            traced: false,
             names: Names::default(),
             kernel: Default::default(),
             last_table: Vec::new(),
@@ -172,11 +175,13 @@ impl Transcript {
                 remapped,
                 rooted_paths,
                 hosts,
+                traced,
                 ..
             } => {
                 self.actors = actors.clone();
                 self.hosts = hosts.clone();
-                self.names = Names::new(ports, remapped, self.opts.stable);
+                self.traced = traced.is_some();
+                self.names = Names::new(ports, remapped, self.opts.stable).with_range(*traced);
                 out.push_str(&self.paint(&format!("sockstep ▸ {title}"), Style::new().bold()));
                 out.push_str(&self.paint(&format!("  ({path})"), Style::new().dimmed()));
                 out.push('\n');
@@ -368,7 +373,11 @@ impl Transcript {
                 } else {
                     Style::new().red().bold()
                 };
-                let text = words::finish(*steps_run, *steps, *failures);
+                let text = if self.traced {
+                    words::traced(*steps_run, *failures)
+                } else {
+                    words::finish(*steps_run, *steps, *failures)
+                };
                 self.put(out, "", 0, &text, style);
             }
         }

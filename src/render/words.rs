@@ -220,6 +220,16 @@ pub fn no_capture(r: &NoCapture) -> String {
     }
 }
 
+/// The line that says how a trace ended.
+pub fn traced(calls: usize, failures: usize) -> String {
+    let calls = plural(calls as u64, "socket call", "socket calls");
+    if failures == 0 {
+        format!("✓ {calls}; every program ended.")
+    } else {
+        format!("✗ {calls}; the programs did not all end (a deadlock, or a crash).")
+    }
+}
+
 /// The line that says how the run ended.
 pub fn finish(steps_run: usize, steps: usize, failures: usize) -> String {
     let ran = format!("{steps_run} of {steps} steps ran");

@@ -77,3 +77,29 @@ pub fn unique_tag(name: &str) -> String {
         })
         .collect()
 }
+
+/// A new, empty directory of this test's own in TMPDIR.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_tag(name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `sockstep c LESSON -o DIR`: the C files it wrote, sorted.
+pub fn write_c(lesson: &str, dir: &Path) -> Vec<PathBuf> {
+    let out = Command::new(BIN)
+        .args(["c", lesson, "-o"])
+        .arg(dir)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{lesson}: {}", stderr(&out));
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .collect();
+    files.sort();
+    files
+}

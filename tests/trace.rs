@@ -1,0 +1,146 @@
+//! `sockstep trace`: programs stepped one socket call at a time, in a
+//! namespace of their own. The programs are the lessons' own, as
+//! `sockstep c` writes them, compiled here.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The lesson's programs, compiled: actor name to executable.
+fn programs(lesson: &str, dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut progs = Vec::new();
+    for c in write_c(lesson, dir) {
+        let exe = c.with_extension("");
+        let out = Command::new("cc")
+            .args(["-Wall", "-Werror", "-o"])
+            .arg(&exe)
+            .arg(&c)
+            .output()
+            .expect("cc is installed");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let name = exe.file_name().unwrap().to_string_lossy().into_owned();
+        progs.push((name, exe));
+    }
+    progs.sort();
+    progs
+}
+
+fn trace(args: &[&Path], tag: &str) -> std::process::Output {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["30", BIN, "trace", "--stable", "--width", "100", "--"]);
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            cmd.arg("---");
+        }
+        cmd.arg(a);
+    }
+    cmd.env("SOCKSTEP_TEST_TAG", tag).output().unwrap()
+}
+
+fn exe<'a>(progs: &'a [(String, PathBuf)], name: &str) -> &'a Path {
+    &progs.iter().find(|(n, _)| n == name).unwrap().1
+}
+
+#[test]
+fn the_programs_of_hello_are_stepped_with_the_lessons_fds_and_greetings_every_run() {
+    let dir = scratch("trace-hello");
+    let progs = programs("hello", &dir);
+    let (server, client) = (exe(&progs, "server"), exe(&progs, "client"));
+    let first = trace(&[server, client], &unique_tag("trace"));
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let text = stdout(&first);
+    for line in [
+        "   1  socket(AF_INET, SOCK_STREAM, 0) = 3",
+        "   3  bind(3, 127.0.0.1:8080) = 0",
+        "   5  accept(3) … blocks",
+        "  ↳5  accept(3) returns 4",
+        "recv(4, 1024) returns 17 \"Hello from client\"",
+        "recv(3, 1024) = 17 \"Hello from server\"",
+        "✓ 14 socket calls; every program ended.",
+    ] {
+        assert!(text.contains(line), "{line}:\n{text}");
+    }
+    // The client's socket is fd 3 too, in its own process.
+    assert!(
+        text.contains("socket(AF_INET, SOCK_STREAM, 0) = 3\n   7"),
+        "{text}"
+    );
+    // One program moves at a time: the same transcript every run.
+    for _ in 0..19 {
+        let again = trace(&[server, client], &unique_tag("trace"));
+        assert_eq!(stdout(&again), text);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_programs_that_both_read_first_are_a_deadlock_named_at_once() {
+    let dir = scratch("trace-deadlock");
+    let progs = programs("deadlock", &dir);
+    let tag = unique_tag("trace-deadlock");
+    let start = std::time::Instant::now();
+    let out = trace(&[exe(&progs, "server"), exe(&progs, "client")], &tag);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("DEADLOCK"), "{text}");
+    assert!(text.contains("server waits in recv(4, 1024)"), "{text}");
+    assert!(text.contains("client waits in recv(3, 1024)"), "{text}");
+    // The programs did not outlive the run.
+    assert_eq!(processes_tagged(&tag), Vec::<u32>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_python_client_against_the_c_server() {
+    let dir = scratch("trace-python");
+    let progs = programs("hello", &dir);
+    let script = root().join("tests/trace/client.py");
+    // The interpreter itself: a `python3` on the PATH may be a wrapper
+    // that forks (pyenv's), and trace does not follow forks yet.
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is installed");
+    let python = String::from_utf8_lossy(&python.stdout).trim().to_string();
+    let out = Command::new("timeout")
+        .args(["30", BIN, "trace", "--stable", "--width", "100", "--"])
+        .arg(exe(&progs, "server"))
+        .args(["---", &python])
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The column is named after the script; its calls are the kernel's.
+    assert!(text.contains("client.py"), "{text}");
+    assert!(text.contains("connect(3, 127.0.0.1:8080) = 0"), "{text}");
+    assert!(
+        text.contains("recv(4, 1024) returns 17 \"Hello from client\""),
+        "{text}"
+    );
+    // What the program printed went to stderr, not into the transcript.
+    assert!(
+        stderr(&out).contains("Hello from server"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_program_that_forks_is_stopped_and_said_so() {
+    let dir = scratch("trace-fork");
+    let progs = programs("fork-server", &dir);
+    let tag = unique_tag("trace-fork");
+    let out = trace(&[exe(&progs, "server"), exe(&progs, "client")], &tag);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("calls fork(), which trace does not follow yet"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(processes_tagged(&tag), Vec::<u32>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
