@@ -437,9 +437,7 @@ impl Tracer {
             }
             Ok(nix::unistd::ForkResult::Parent { child }) => {
                 let pid = child.as_raw();
-                let mut status = 0;
-                // SAFETY: waitpid on our own child.
-                unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+                let (_, status) = wait(pid);
                 if !libc::WIFSTOPPED(status) {
                     return Err(TraceError::Ptrace(libc::EPERM));
                 }
@@ -485,9 +483,7 @@ impl Tracer {
     fn next_stop(&mut self, i: usize) -> Stop {
         let pid = self.programs[i].pid;
         loop {
-            let mut status = 0;
-            // SAFETY: waitpid on our tracee.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+            let (r, status) = wait(pid);
             if r < 0 {
                 return Stop::Ended {
                     signal: None,
@@ -645,10 +641,8 @@ impl Tracer {
         // stops again at the call's exit.
         unsafe { libc::ptrace(libc::PTRACE_SYSCALL, pid, 0, 0) };
         loop {
-            let mut status = 0;
-            // SAFETY: waitpid on our tracee.
-            unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
-            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            let (r, status) = wait(pid);
+            if r < 0 || libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
                 let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
                 let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
                 self.programs[i].standing = Standing::Gone;
@@ -1080,6 +1074,19 @@ impl Tracer {
         let len = read_mem(pid, len_ptr, 4);
         let len = u32::from_ne_bytes(len.get(..4)?.try_into().ok()?) as usize;
         read_addr(pid, ptr, len)
+    }
+}
+
+/// waitpid on a tracee, again when a signal interrupts it: its result and
+/// the status.
+fn wait(pid: i32) -> (i32, i32) {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own tracee, writing one int.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        if r >= 0 || nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return (r, status);
+        }
     }
 }
 
