@@ -87,6 +87,10 @@ fn two_programs_that_both_read_first_are_a_deadlock_named_at_once() {
     assert!(text.contains("DEADLOCK"), "{text}");
     assert!(text.contains("server waits in recv(4, 1024)"), "{text}");
     assert!(text.contains("client waits in recv(3, 1024)"), "{text}");
+    assert!(
+        text.contains("Every program waits, and none has a timer armed"),
+        "{text}"
+    );
     // The programs did not outlive the run.
     assert_eq!(processes_tagged(&tag), Vec::<u32>::new());
     std::fs::remove_dir_all(&dir).unwrap();

@@ -95,6 +95,7 @@ impl Transcript {
             names: &self.names,
             actors: &self.actors,
             hosts: &self.hosts,
+            traced: self.traced,
             stable: self.opts.stable,
         }
     }

@@ -19,6 +19,8 @@ pub struct Words<'a> {
     pub actors: &'a [String],
     /// The hosts of the run; none on one machine.
     pub hosts: &'a [crate::event::HostInfo],
+    /// Programs traced, not a lesson run.
+    pub traced: bool,
     /// Stable output: nothing that differs from run to run or machine to
     /// machine (times, buffer sizes).
     pub stable: bool,
@@ -1773,6 +1775,8 @@ impl Words<'_> {
             "What could let them go on waits itself: none can move, and no timer is armed that \
              could."
                 .to_string()
+        } else if self.traced {
+            "Every program waits, and none has a timer armed that could end its wait.".to_string()
         } else {
             "No step that is left could let it go on, and no timer is armed that could.".to_string()
         });
