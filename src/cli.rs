@@ -154,6 +154,9 @@ struct TraceArgs {
     /// Do not capture packets
     #[arg(long)]
     no_capture: bool,
+    /// Write the calls seen as a lesson to this file
+    #[arg(long, value_name = "FILE")]
+    save_lesson: Option<std::path::PathBuf>,
     /// The programs: `-- PROGRAM [ARGS]`, more after `---`
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     programs: Vec<String>,
@@ -325,6 +328,7 @@ fn trace(args: TraceArgs) -> ExitCode {
         width,
         color: std::io::stdout().is_terminal(),
         capture: !args.no_capture,
+        save: args.save_lesson,
     };
     match crate::trace::trace(&opts) {
         Ok(true) => ExitCode::from(EXIT_OK),

@@ -51,6 +51,50 @@ pub fn quote_bytes(data: &[u8], max: usize) -> String {
     s
 }
 
+/// A call as a lesson writes it (the data whole, long uniform data as
+/// `"x" * N`); `None` for a call a lesson has no plain form of.
+pub fn lesson_call(call: &Call<i32>) -> Option<String> {
+    let data = |d: &[u8]| {
+        if d.len() > 64 && d.iter().all(|b| *b == d[0]) {
+            format!("{} * {}", quote_bytes(&d[..1], 1), d.len())
+        } else {
+            quote_bytes(d, usize::MAX)
+        }
+    };
+    let flags = |f: &[crate::call::MsgFlag]| {
+        if f.is_empty() {
+            return String::new();
+        }
+        let f: Vec<&str> = f
+            .iter()
+            .map(|x| cnames::name_of(cnames::FLAGS, *x))
+            .collect();
+        format!(", {}", f.join(" | "))
+    };
+    let names = Names::default();
+    Some(match call {
+        Call::Select { .. } | Call::Fork { .. } | Call::Socketpair { .. } => return None,
+        Call::Send {
+            fd,
+            data: d,
+            flags: f,
+            ..
+        } => format!("{}({fd}, {}{})", call.name(), data(d), flags(f)),
+        Call::Sendto {
+            fd,
+            data: d,
+            flags: f,
+            addr,
+        } => format!(
+            "sendto({fd}, {}{}, {})",
+            data(d),
+            flags(f),
+            names.addr(addr)
+        ),
+        _ => format_call(call, &names),
+    })
+}
+
 /// A call as C would write it, with fds and addresses resolved.
 pub fn format_call(call: &Call<i32>, names: &Names) -> String {
     let flags = |flags: &[crate::call::MsgFlag]| {

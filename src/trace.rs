@@ -27,6 +27,8 @@ pub struct TraceOptions {
     pub width: usize,
     pub color: bool,
     pub capture: bool,
+    /// `--save-lesson FILE`: write the calls seen as a lesson there.
+    pub save: Option<std::path::PathBuf>,
 }
 
 /// Why a trace could not run.
@@ -243,6 +245,10 @@ struct Tracer {
     sockets: Vec<crate::sock::Socket>,
     deadlock: bool,
     crashed: bool,
+    /// Each step's call and what it gave (`None` while it waits), for
+    /// `--save-lesson`.
+    record: Vec<(usize, usize, Call<i32>, Option<Outcome>)>,
+    save: Option<std::path::PathBuf>,
 }
 
 impl Tracer {
@@ -280,6 +286,8 @@ impl Tracer {
             sockets: Vec::new(),
             deadlock: false,
             crashed: false,
+            record: Vec::new(),
+            save: opts.save.clone(),
         }
     }
 
@@ -379,6 +387,11 @@ impl Tracer {
                 }
             }
         }
+        if let Some(path) = self.save.clone()
+            && let Err(e) = std::fs::write(&path, self.lesson())
+        {
+            eprintln!("sockstep trace: cannot write {}: {e}", path.display());
+        }
         let sockets = self.sockets.clone();
         self.emit(&[
             Event::Table { sockets },
@@ -389,6 +402,46 @@ impl Tracer {
             },
         ]);
         Ok(!self.deadlock && !self.crashed)
+    }
+
+    /// The calls seen, as a lesson: actors named after the programs, each
+    /// step expecting what its call gave.
+    fn lesson(&self) -> String {
+        let names: Vec<String> = self.programs.iter().map(|p| identifier(&p.name)).collect();
+        let argv: Vec<String> = self.programs.iter().map(|p| p.argv.join(" ")).collect();
+        let mut out = format!(
+            "lesson \"Traced: {}\"\ngoal   \"The socket calls sockstep trace saw, in the order they were made.\"\nactors {}\n",
+            argv.join(" and ").replace('"', "'"),
+            names.join(", ")
+        );
+        if self.deadlock {
+            out.push_str("expect deadlock\n");
+        }
+        out.push('\n');
+        let mut steps: Vec<&(usize, usize, Call<i32>, Option<Outcome>)> =
+            self.record.iter().collect();
+        steps.sort_by_key(|r| r.0);
+        for (_, actor, call, outcome) in steps {
+            let Some(text) = crate::render::lesson_call(call) else {
+                out.push_str(&format!(
+                    "# {}: {} (no lesson form yet)\n",
+                    names[*actor],
+                    crate::render::format_call(call, &crate::render::Names::default())
+                ));
+                continue;
+            };
+            let expect = match outcome {
+                None => "blocks".to_string(),
+                Some(Outcome::Returned {
+                    data: Some(d), ret, ..
+                }) if *ret > 0 => crate::render::quote_bytes(d, usize::MAX),
+                Some(Outcome::Returned { ret, .. }) => ret.to_string(),
+                Some(Outcome::Failed { errno }) => crate::errno::errno_name(*errno),
+                Some(Outcome::Blocked { .. }) => "blocks".to_string(),
+            };
+            out.push_str(&format!("{}: {text} => {expect}\n", names[*actor]));
+        }
+        out
     }
 
     /// Starts program `i`: stopped at once, traced, then the filter and the
@@ -575,6 +628,7 @@ impl Tracer {
                                 step,
                                 wait,
                             };
+                            self.record.push((step, i, call.clone(), None));
                             self.emit(&[Event::Call {
                                 step,
                                 actor: i,
@@ -705,6 +759,12 @@ impl Tracer {
             self.look(Vec::new());
             return;
         };
+        match self.record.iter_mut().find(|r| r.0 == step) {
+            Some(r) => r.3 = Some(outcome.clone()),
+            None => self
+                .record
+                .push((step, i, call.clone(), Some(outcome.clone()))),
+        }
         let fds = Vec::new();
         let e = if completed {
             Event::Completed {
@@ -1149,6 +1209,18 @@ fn is_fork(nr: i64) -> bool {
         let _ = nr;
         false
     }
+}
+
+/// A program's name as a lesson's actor: letters, digits and `_`.
+fn identifier(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !s.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        s.insert(0, 'p');
+    }
+    s
 }
 
 /// Names for the programs' columns: each program's file name, numbered

@@ -148,3 +148,60 @@ fn a_program_that_forks_is_stopped_and_said_so() {
     assert_eq!(processes_tagged(&tag), Vec::<u32>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Whether every line of `part` is in `whole`, in the same order.
+fn in_order(part: &[&str], whole: &[&str]) -> bool {
+    let mut rest = whole.iter();
+    part.iter().all(|l| rest.any(|w| w == l))
+}
+
+#[test]
+fn a_trace_saved_as_a_lesson_runs_and_gives_the_traces_calls_results_and_packets() {
+    for lesson in ["hello", "deadlock"] {
+        let dir = scratch("trace-save");
+        let progs = programs(lesson, &dir);
+        let saved = dir.join("saved.lesson");
+        let mut cmd = Command::new("timeout");
+        cmd.args([
+            "30",
+            BIN,
+            "trace",
+            "--stable",
+            "--width",
+            "100",
+            "--save-lesson",
+        ])
+        .arg(&saved)
+        .arg("--")
+        .arg(exe(&progs, "server"))
+        .arg("---")
+        .arg(exe(&progs, "client"));
+        let traced = cmd.output().unwrap();
+        let run = Command::new(BIN)
+            .args(["run", "--no-pause", "--stable", "--width", "100"])
+            .arg(&saved)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "{lesson}: {}", stdout(&run));
+        // The trace's lines but its title (the lesson run adds what a trace
+        // does not show yet: fds and state notes).
+        let t = stdout(&traced);
+        let t: Vec<&str> = t.lines().collect();
+        let r = stdout(&run);
+        let r: Vec<&str> = r.lines().collect();
+        // Up to the deadlock box or the last table, which a trace words
+        // in its own terms.
+        let end = t
+            .iter()
+            .position(|l| l.contains("DEADLOCK") || l.contains("sockets, as the kernel"))
+            .unwrap_or(t.len() - 1);
+        let body = &t[3..end];
+        assert!(
+            in_order(body, &r),
+            "{lesson}:\n{}\n----\n{}",
+            t.join("\n"),
+            r.join("\n")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
