@@ -157,6 +157,9 @@ struct TraceArgs {
     /// Write the calls seen as a lesson to this file
     #[arg(long, value_name = "FILE")]
     save_lesson: Option<std::path::PathBuf>,
+    /// `text`, or `json` (one JSON object per event per line)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
     /// The programs: `-- PROGRAM [ARGS]`, more after `---`
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     programs: Vec<String>,
@@ -329,6 +332,7 @@ fn trace(args: TraceArgs) -> ExitCode {
         color: std::io::stdout().is_terminal(),
         capture: !args.no_capture,
         save: args.save_lesson,
+        json: args.format == Format::Json,
     };
     match crate::trace::trace(&opts) {
         Ok(true) => ExitCode::from(EXIT_OK),

@@ -57,6 +57,10 @@ pub enum JsonEvent {
         /// The hosts the actors run on, each its own network namespace,
         /// joined by a link; empty when the lesson runs on one machine.
         hosts: Vec<JHost>,
+        /// Programs traced (`sockstep trace`), not a lesson run: the actors
+        /// are the programs.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        traced: bool,
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },
@@ -689,7 +693,7 @@ impl Json {
                 confinement,
                 rooted_paths,
                 hosts,
-                traced: _,
+                traced,
             } => {
                 self.actors = actors.clone();
                 self.hosts = hosts.iter().map(|h| h.name.clone()).collect();
@@ -725,6 +729,7 @@ impl Json {
                             addrs: vec![h.v4.to_string(), h.v6.to_string()],
                         })
                         .collect(),
+                    traced: traced.is_some(),
                 }
             }
             Event::Intro { lines } => JsonEvent::Intro {

@@ -29,6 +29,8 @@ pub struct TraceOptions {
     pub capture: bool,
     /// `--save-lesson FILE`: write the calls seen as a lesson there.
     pub save: Option<std::path::PathBuf>,
+    /// One JSON object per event, as `sockstep run --format json` writes.
+    pub json: bool,
 }
 
 /// Why a trace could not run.
@@ -249,6 +251,7 @@ struct Tracer {
     /// `--save-lesson`.
     record: Vec<(usize, usize, Call<i32>, Option<Outcome>)>,
     save: Option<std::path::PathBuf>,
+    json: Option<crate::json::Json>,
 }
 
 impl Tracer {
@@ -288,12 +291,16 @@ impl Tracer {
             crashed: false,
             record: Vec::new(),
             save: opts.save.clone(),
+            json: opts.json.then(crate::json::Json::new),
         }
     }
 
     fn emit(&mut self, events: &[Event]) {
         use std::io::Write;
-        let text = self.transcript.events(events);
+        let text = match &mut self.json {
+            Some(j) => j.events(events),
+            None => self.transcript.events(events),
+        };
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();

@@ -205,3 +205,35 @@ fn a_trace_saved_as_a_lesson_runs_and_gives_the_traces_calls_results_and_packets
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn a_trace_in_json_is_the_events_of_the_schema() {
+    let dir = scratch("trace-json");
+    let progs = programs("hello", &dir);
+    let out = Command::new("timeout")
+        .args(["30", BIN, "trace", "--format", "json", "--"])
+        .arg(exe(&progs, "server"))
+        .arg("---")
+        .arg(exe(&progs, "client"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(root().join("schema/events.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for e in &events {
+        assert!(validator.is_valid(e), "{e}");
+    }
+    assert_eq!(events[0]["traced"], true);
+    let completed: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "completed")
+        .collect();
+    assert_eq!(completed[0]["call"]["name"], "accept");
+    assert_eq!(completed[0]["outcome"]["ret"], 4);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
