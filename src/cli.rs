@@ -119,7 +119,8 @@ Ctrl-C ends it.")]
 The programs run in a network namespace of their own, one at a time, each
 stopped at its socket calls: a call that would block parks its program, and
 when every program waits, the deadlock is named. A later program starts when
-the earlier ones wait. The programs' own output goes to stderr.
+the earlier ones wait. What each program writes to stdout and stderr is shown
+in its column.
 
 Exit status: 0 when the programs ended, 1 on a deadlock or a crash, 3 when
 they could not be traced.")]

@@ -259,6 +259,12 @@ pub enum Event {
     NotRun { actor: usize, steps: Vec<usize> },
     /// An actor returned from main; the kernel closes the fds it left open.
     Exit { actor: usize, open: Vec<i32> },
+    /// A traced program wrote to its standard output (fd 1) or error (2).
+    Output {
+        actor: usize,
+        fd: i32,
+        text: Vec<u8>,
+    },
     /// The run is over.
     Finish {
         steps_run: usize,

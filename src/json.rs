@@ -126,6 +126,14 @@ pub enum JsonEvent {
     NotRun { actor: String, steps: Vec<usize> },
     /// An actor returned from main; the kernel closes these fds.
     Exit { actor: String, fds: Vec<i32> },
+    /// A traced program wrote to its standard output or error.
+    Output {
+        actor: String,
+        /// `stdout` or `stderr`.
+        stream: String,
+        /// What it wrote (invalid UTF-8 replaced).
+        text: String,
+    },
     /// The run is over.
     Finish {
         steps_run: usize,
@@ -854,6 +862,11 @@ impl Json {
             Event::Exit { actor, open } => JsonEvent::Exit {
                 actor: self.actor(*actor),
                 fds: open.clone(),
+            },
+            Event::Output { actor, fd, text } => JsonEvent::Output {
+                actor: self.actor(*actor),
+                stream: if *fd == 2 { "stderr" } else { "stdout" }.into(),
+                text: String::from_utf8_lossy(text).into_owned(),
             },
             Event::Finish {
                 steps_run,

@@ -208,6 +208,8 @@ struct Program {
     /// It has armed a timer (alarm, setitimer, timer_settime): a signal
     /// may end a call it waits in, so its waits are left to the kernel.
     timer: bool,
+    /// Its exec has happened: it is the program now.
+    execed: bool,
 }
 
 /// How a wait for a program ended.
@@ -269,6 +271,7 @@ impl Tracer {
                     pidfd: None,
                     standing: Standing::Waiting,
                     timer: false,
+                    execed: false,
                 })
                 .collect(),
             transcript: crate::render::Transcript::new(crate::render::TranscriptOptions {
@@ -471,9 +474,14 @@ impl Tracer {
                         libc::dup2(null, 0);
                         libc::close(null);
                     }
-                    // The programs' output goes to stderr: the transcript
-                    // has stdout.
-                    libc::dup2(2, 1);
+                    // What the programs write to their stdout and stderr
+                    // is shown in the transcript, from their write() calls.
+                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                    if null >= 0 {
+                        libc::dup2(null, 1);
+                        libc::dup2(null, 2);
+                        libc::close(null);
+                    }
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
                     if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
                         libc::_exit(126);
@@ -576,6 +584,9 @@ impl Tracer {
                 self.resume(i, 0);
             } else if sig == libc::SIGTRAP || sig == (libc::SIGTRAP | 0x80) {
                 // exec's stop, or a syscall stop: nothing to deliver.
+                if event == libc::PTRACE_EVENT_EXEC {
+                    self.programs[i].execed = true;
+                }
                 self.resume(i, 0);
             } else {
                 self.resume(i, sig);
@@ -617,6 +628,11 @@ impl Tracer {
                     }
                     if let Some(armed) = timer_call(&entry) {
                         self.programs[i].timer = armed;
+                        self.resume(i, 0);
+                        continue;
+                    }
+                    if let Some(e) = self.output(i, &entry) {
+                        self.emit(&[e]);
                         self.resume(i, 0);
                         continue;
                     }
@@ -665,8 +681,18 @@ impl Tracer {
         if signal.is_some() {
             self.crashed = true;
         }
-        if let Some(c) = code.filter(|c| *c == 126 || *c == 127) {
-            let _ = c;
+        if !self.programs[i].execed {
+            // It never became the program: exec failed.
+            self.crashed = true;
+            eprintln!(
+                "sockstep trace: cannot start {}: {}",
+                self.programs[i].argv.join(" "),
+                if code == Some(127) {
+                    "no such program (give its path, such as ./server)"
+                } else {
+                    "it could not be run"
+                }
+            );
         }
         self.emit(&[Event::Exit {
             actor: i,
@@ -895,6 +921,26 @@ impl Tracer {
             }
         }
         table
+    }
+
+    /// A write to the program's stdout or stderr (not a socket), as an
+    /// event: what it writes.
+    fn output(&self, i: usize, e: &Entry) -> Option<Event> {
+        let p = &self.programs[i];
+        let fd = e.args[0] as i32;
+        if e.nr != libc::SYS_write || !(fd == 1 || fd == 2) {
+            return None;
+        }
+        let socket = std::fs::read_link(format!("/proc/{}/fd/{fd}", p.pid))
+            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"));
+        if socket {
+            return None;
+        }
+        Some(Event::Output {
+            actor: i,
+            fd,
+            text: read_mem(p.pid, e.args[1], (e.args[2] as usize).min(4096)),
+        })
     }
 
     /// The call a held entry makes, if it is a socket's.

@@ -337,6 +337,11 @@ impl Transcript {
                 let text = self.words().not_run(*actor, steps);
                 self.put(out, "", GUTTER, &text, Style::new().red());
             }
+            Event::Output { actor, fd, text } => {
+                let stream = if *fd == 2 { "stderr" } else { "stdout" };
+                let text = format!("{stream}: {}", super::quote_bytes(text, 60));
+                self.note(out, *actor, &text, Style::new().dimmed());
+            }
             Event::Exit { actor, open } => {
                 if !open.is_empty() {
                     let text = self.words().exit(*actor, open);
