@@ -253,6 +253,8 @@ struct Tracer {
     /// `--save-lesson`.
     record: Vec<(usize, usize, Call<i32>, Option<Outcome>)>,
     save: Option<std::path::PathBuf>,
+    /// When the kernel's view was last read.
+    viewed: std::time::Instant,
     json: Option<crate::json::Json>,
 }
 
@@ -294,6 +296,7 @@ impl Tracer {
             crashed: false,
             record: Vec::new(),
             save: opts.save.clone(),
+            viewed: std::time::Instant::now(),
             json: opts.json.then(crate::json::Json::new),
         }
     }
@@ -694,11 +697,18 @@ impl Tracer {
                 }
             );
         }
+        // The kernel closed the fds it had.
+        let calls: Vec<(crate::sock::FdOf, &'static str)> = self
+            .sockets
+            .iter()
+            .filter_map(|s| s.fd().filter(|f| f.actor == i))
+            .map(|f| (f, "exit"))
+            .collect();
         self.emit(&[Event::Exit {
             actor: i,
             open: Vec::new(),
         }]);
-        self.look(Vec::new());
+        self.look(Vec::new(), &calls);
     }
 
     /// Whether program `i` is parked in a call that can complete now.
@@ -788,8 +798,13 @@ impl Tracer {
         outcome: Option<Outcome>,
         completed: bool,
     ) {
+        let calls: Vec<(crate::sock::FdOf, &'static str)> = call
+            .fd()
+            .map(|fd| (crate::sock::FdOf { actor: i, fd: *fd }, call.name()))
+            .into_iter()
+            .collect();
         let Some(outcome) = outcome else {
-            self.look(Vec::new());
+            self.look(Vec::new(), &calls);
             return;
         };
         match self.record.iter_mut().find(|r| r.0 == step) {
@@ -798,7 +813,7 @@ impl Tracer {
                 .record
                 .push((step, i, call.clone(), Some(outcome.clone()))),
         }
-        let fds = Vec::new();
+        let fds = self.changed_fds(i, &call, &outcome);
         let e = if completed {
             Event::Completed {
                 step,
@@ -820,17 +835,46 @@ impl Tracer {
                 why: None,
             }
         };
-        self.look(vec![e]);
+        self.look(vec![e], &calls);
     }
 
-    /// The step's events with the packets that crossed and the kernel's
-    /// view after it.
-    fn look(&mut self, mut events: Vec<Event>) {
+    /// The fds whose addresses the call changed (bind, connect, an fd a
+    /// call returned), as the kernel says they are now.
+    fn changed_fds(&self, i: usize, call: &Call<i32>, outcome: &Outcome) -> Vec<FdState> {
+        let table = self.fd_table(i);
+        let mut fds: Vec<i32> = call.fd().copied().into_iter().collect();
+        if let (Call::Accept { .. } | Call::Socket { .. }, Outcome::Returned { ret, .. }) =
+            (call, outcome)
+        {
+            fds.push(*ret as i32);
+        }
+        fds.iter()
+            .filter_map(|fd| table.get(fd))
+            .filter(|st| {
+                let before = self.sockets.iter().find(|s| {
+                    s.fd()
+                        == Some(crate::sock::FdOf {
+                            actor: i,
+                            fd: st.fd,
+                        })
+                });
+                let had = before.map(|s| (s.local.clone(), s.peer.clone()));
+                (st.local.is_some() || st.peer.is_some())
+                    && had != Some((st.local.clone(), st.peer.clone()))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The step's events with the packets that crossed, and what changed
+    /// in the kernel's view (`calls`: the step's calls on each fd).
+    fn look(&mut self, mut events: Vec<Event>, calls: &[(crate::sock::FdOf, &'static str)]) {
         let before = std::mem::take(&mut self.sockets);
         self.sockets = self.view(&before);
+        let mut packets = Vec::new();
         if let Some(c) = &self.capture {
             let views = [&before, &self.sockets];
-            let packets: Vec<crate::capture::Packet> = c
+            packets = c
                 .drain()
                 .iter()
                 .filter_map(|f| crate::capture::decode(&f.bytes))
@@ -841,8 +885,23 @@ impl Tracer {
                 })
                 .collect();
             if !packets.is_empty() {
-                events.push(Event::Packets { packets });
+                events.push(Event::Packets {
+                    packets: packets.clone(),
+                });
             }
+        }
+        // Why an RST was sent is not traced yet: said as not known.
+        let unknown = |_: &crate::capture::Packet| crate::explain::RstCause::Unknown;
+        let facts = crate::engine::view::StepFacts {
+            packets: self.capture.as_ref().map(|_| packets.as_slice()),
+            calls,
+            rst_cause: &unknown,
+            elapsed_ms: self.viewed.elapsed().as_millis() as u64,
+        };
+        self.viewed = std::time::Instant::now();
+        let transitions = crate::engine::view::diff(&before, &self.sockets, &facts);
+        if !transitions.is_empty() {
+            events.push(Event::States { transitions });
         }
         self.emit(&events);
     }
