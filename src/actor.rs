@@ -400,7 +400,9 @@ fn start(call: &Call<i32>) -> Progress {
         Call::Accept { fd, flags } => accept(*fd, accept_flags(flags), false),
         Call::Connect { fd, addr } => connect(*fd, addr),
         Call::Recv { .. } | Call::Recvfrom { .. } => recv(call, Vec::new(), false),
-        Call::Poll { fds, events, wait } => poll(fds, events, *wait),
+        Call::Poll {
+            fds, events, wait, ..
+        } => poll(fds, events, *wait),
         Call::Select {
             nfds,
             read,

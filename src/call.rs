@@ -263,6 +263,9 @@ pub enum Call<F> {
         /// The events asked for, fd by fd (POLLIN, POLLOUT...).
         events: Vec<i16>,
         wait: bool,
+        /// A traced program's timeout in milliseconds, when it is neither
+        /// -1 (wait) nor 0 (look), the two a lesson writes.
+        ms: Option<i32>,
     },
     /// `select(nfds, &readfds, &writefds, NULL, NULL)`: waits until an fd
     /// below `nfds` of the read set is readable, or one of the write set
@@ -463,10 +466,16 @@ impl<F> Call<F> {
                 opt: *opt,
             },
             Call::Fork { child } => Call::Fork { child: *child },
-            Call::Poll { fds, events, wait } => Call::Poll {
+            Call::Poll {
+                fds,
+                events,
+                wait,
+                ms,
+            } => Call::Poll {
                 fds: fds.iter().map(&mut f).collect::<Result<_, _>>()?,
                 events: events.clone(),
                 wait: *wait,
+                ms: *ms,
             },
             Call::Select {
                 nfds,

@@ -499,7 +499,9 @@ fn call_code(step: &Step, needs: &mut Needs) -> String {
             let _ = writeln!(c, "{target}unlink({});", string_lit(path.as_bytes()));
             said(&mut c, name);
         }
-        Call::Poll { fds, events, wait } => {
+        Call::Poll {
+            fds, events, wait, ..
+        } => {
             let each: Vec<String> = fds
                 .iter()
                 .zip(events)

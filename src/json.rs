@@ -1534,7 +1534,9 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
             j.len = Some(*len);
             j.flags = flags(f);
         }
-        Call::Poll { fds, events, wait } => {
+        Call::Poll {
+            fds, events, wait, ..
+        } => {
             j.fds = Some(fds.clone());
             j.events = Some(events.iter().map(|e| poll_names(*e)).collect());
             j.wait = Some(*wait);

@@ -73,7 +73,10 @@ pub fn lesson_call(call: &Call<i32>) -> Option<String> {
     };
     let names = Names::default();
     Some(match call {
-        Call::Select { .. } | Call::Fork { .. } | Call::Socketpair { .. } => return None,
+        Call::Select { .. }
+        | Call::Fork { .. }
+        | Call::Socketpair { .. }
+        | Call::Poll { ms: Some(_), .. } => return None,
         Call::Send {
             fd,
             data: d,
@@ -209,7 +212,12 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
                 set(write)
             )
         }
-        Call::Poll { fds, events, wait } => {
+        Call::Poll {
+            fds,
+            events,
+            wait,
+            ms,
+        } => {
             // poll(3, 4, -1) when each asks for POLLIN alone, else with
             // each fd's events: poll({3, POLLOUT}, {4, POLLIN}, -1).
             let plain = events.iter().all(|e| *e == libc::POLLIN);
@@ -224,7 +232,8 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
                     }
                 })
                 .collect();
-            format!("poll({}, {})", fds.join(", "), if *wait { -1 } else { 0 })
+            let timeout = ms.unwrap_or(if *wait { -1 } else { 0 });
+            format!("poll({}, {timeout})", fds.join(", "))
         }
     }
 }

@@ -90,6 +90,7 @@ const TRACED: &[i64] = &[
     libc::SYS_read,
     libc::SYS_write,
     libc::SYS_poll,
+    libc::SYS_fcntl,
     libc::SYS_fork,
     libc::SYS_vfork,
     libc::SYS_clone,
@@ -255,6 +256,8 @@ struct Tracer {
     save: Option<std::path::PathBuf>,
     /// When the kernel's view was last read.
     viewed: std::time::Instant,
+    /// A program that could not be started.
+    not_started: Option<TraceError>,
     json: Option<crate::json::Json>,
 }
 
@@ -297,6 +300,7 @@ impl Tracer {
             record: Vec::new(),
             save: opts.save.clone(),
             viewed: std::time::Instant::now(),
+            not_started: None,
             json: opts.json.then(crate::json::Json::new),
         }
     }
@@ -414,7 +418,10 @@ impl Tracer {
                 failures: usize::from(self.deadlock || self.crashed),
             },
         ]);
-        Ok(!self.deadlock && !self.crashed)
+        match self.not_started.take() {
+            Some(e) => Err(e),
+            None => Ok(!self.deadlock && !self.crashed),
+        }
     }
 
     /// The calls seen, as a lesson: actors named after the programs, each
@@ -486,6 +493,12 @@ impl Tracer {
                         libc::close(null);
                     }
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                    // A C program starts with SIGPIPE's default (death) and
+                    // nothing blocked; Rust ignores SIGPIPE.
+                    libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                    let mut none: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut none);
+                    libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
                     if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
                         libc::_exit(126);
                     }
@@ -592,6 +605,10 @@ impl Tracer {
                 }
                 self.resume(i, 0);
             } else {
+                if sig == libc::SIGALRM {
+                    // The alarm went off: no timer is armed any more.
+                    self.programs[i].timer = false;
+                }
                 self.resume(i, sig);
             }
         }
@@ -610,8 +627,13 @@ impl Tracer {
                     if is_fork(entry.nr) {
                         // Not followed yet: the child would run with the
                         // filter and no tracer. Said, and the run ends.
+                        let what = if starts_thread(self.programs[i].pid, &entry) {
+                            "starts a thread"
+                        } else {
+                            "calls fork()"
+                        };
                         eprintln!(
-                            "sockstep trace: {} calls fork(), which trace does not follow yet; \
+                            "sockstep trace: {} {what}, which trace does not follow yet; \
                              the run stops here",
                             self.programs[i].name
                         );
@@ -681,21 +703,47 @@ impl Tracer {
 
     fn ended(&mut self, i: usize, signal: Option<i32>, code: Option<i32>) {
         self.programs[i].standing = Standing::Gone;
-        if signal.is_some() {
+        if let Some(sig) = signal {
             self.crashed = true;
+            // SIGPIPE comes with the EPIPE of its last call: said there.
+            let last = self
+                .record
+                .iter()
+                .rev()
+                .find(|r| r.1 == i)
+                .map(|r| (r.0, r.2.clone(), r.3.clone()));
+            match last {
+                Some((step, call, Some(Outcome::Failed { errno })))
+                    if sig == libc::SIGPIPE && errno == libc::EPIPE =>
+                {
+                    self.emit(&[Event::Crashed {
+                        actor: i,
+                        step,
+                        call,
+                        expected: false,
+                        signal: Some(sig),
+                        code,
+                        why: None,
+                    }]);
+                }
+                _ => eprintln!(
+                    "sockstep trace: {} was killed by {}",
+                    self.programs[i].name,
+                    crate::errno::signal_name(sig)
+                ),
+            }
         }
         if !self.programs[i].execed {
             // It never became the program: exec failed.
             self.crashed = true;
-            eprintln!(
-                "sockstep trace: cannot start {}: {}",
-                self.programs[i].argv.join(" "),
-                if code == Some(127) {
-                    "no such program (give its path, such as ./server)"
+            self.not_started = Some(TraceError::Start {
+                program: self.programs[i].argv.join(" "),
+                errno: if code == Some(127) {
+                    libc::ENOENT
                 } else {
-                    "it could not be run"
-                }
-            );
+                    libc::EACCES
+                },
+            });
         }
         // The kernel closed the fds it had.
         let calls: Vec<(crate::sock::FdOf, &'static str)> = self
@@ -763,9 +811,14 @@ impl Tracer {
             {
                 let rval = info.data[0] as i64;
                 let outcome = if info.data[1] as u8 != 0 {
-                    Outcome::Failed {
-                        errno: (-rval) as i32,
-                    }
+                    // ERESTARTSYS and its kin (512 to 516) never reach a
+                    // program: a signal interrupted the call, and it sees
+                    // EINTR (unless its handler asked for a restart).
+                    let errno = match (-rval) as i32 {
+                        512..=516 => libc::EINTR,
+                        e => e,
+                    };
+                    Outcome::Failed { errno }
                 } else {
                     Outcome::Returned {
                         ret: rval,
@@ -1125,6 +1178,14 @@ impl Tracer {
                     opt: sock_opt(level, name)?,
                 },
             },
+            libc::SYS_fcntl if socket() => match a[1] as i32 {
+                libc::F_GETFL => Call::Fcntl { fd, nonblock: None },
+                libc::F_SETFL => Call::Fcntl {
+                    fd,
+                    nonblock: Some(a[2] as i32 & libc::O_NONBLOCK != 0),
+                },
+                _ => return None,
+            },
             libc::SYS_poll => {
                 let n = (a[1] as usize).min(64);
                 let bytes = read_mem(p.pid, a[0], n * 8);
@@ -1134,10 +1195,12 @@ impl Tracer {
                     fds.push(i32::from_ne_bytes(c[..4].try_into().ok()?));
                     events.push(i16::from_ne_bytes(c[4..6].try_into().ok()?));
                 }
+                let ms = a[2] as i32;
                 Call::Poll {
                     fds,
                     events,
-                    wait: (a[2] as i32) != 0,
+                    wait: ms != 0,
+                    ms: (ms > 0).then_some(ms),
                 }
             }
             _ => return None,
@@ -1190,7 +1253,9 @@ impl Tracer {
                 fds,
                 events,
                 wait: true,
-            } if (e.args[2] as i32) < 0 => {
+                ..
+            } => {
+                let _ = e;
                 let any = fds.iter().zip(events).any(|(f, ev)| ready(*f, *ev));
                 (!any).then_some(WaitKind::Ready)
             }
@@ -1216,6 +1281,8 @@ impl Tracer {
                         crate::actor::sys::rcvtimeo(c.as_raw_fd()).is_ok_and(|t| t != (0, 0))
                     })
                 }
+                // A poll with a time of its own ends when it runs out.
+                Call::Poll { ms: Some(_), .. } => true,
                 _ => false,
             }
     }
@@ -1270,10 +1337,43 @@ fn owner(views: &[&Vec<crate::sock::Socket>], local: &Addr, peer: &Addr) -> Opti
         s.local.as_ref().is_some_and(|l| l.same(local))
             && (!exact || s.peer.as_ref().is_some_and(|p| p.same(peer)))
     };
+    // A socket bound to 0.0.0.0 or :: takes what comes to its port.
+    let wildcard = |s: &crate::sock::Socket| {
+        s.local.as_ref().is_some_and(|l| {
+            l.port() == local.port() && l.ip().is_some_and(|ip| ip.is_unspecified())
+        })
+    };
     all()
         .find(|s| fit(s, true))
         .or_else(|| all().find(|s| fit(s, false)))
+        .or_else(|| all().find(|s| wildcard(s)))
         .and_then(|s| s.holder.actor())
+}
+
+/// Whether a clone call starts a thread (CLONE_THREAD) rather than a
+/// process.
+fn starts_thread(pid: i32, e: &Entry) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let flags = match e.nr {
+            libc::SYS_clone => e.args[0],
+            // clone3: the flags are the first field of its struct.
+            libc::SYS_clone3 => {
+                let b = read_mem(pid, e.args[0], 8);
+                b.get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_ne_bytes)
+                    .unwrap_or(0)
+            }
+            _ => 0,
+        };
+        flags & libc::CLONE_THREAD as u64 != 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (pid, e);
+        false
+    }
 }
 
 /// The kernel's range of ephemeral ports (net.ipv4.ip_local_port_range).

@@ -250,10 +250,61 @@ fn a_program_that_cannot_be_started_is_said_so() {
         .args(["30", BIN, "trace", "--", "./no-such-program"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(
-        stderr(&out).contains("cannot start ./no-such-program: no such program"),
+        stderr(&out).contains("cannot start ./no-such-program: No such file or directory"),
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_program_writing_to_a_reset_connection_dies_of_sigpipe_as_it_would_untraced() {
+    let dir = scratch("trace-sigpipe");
+    let progs = programs("tests/fixtures/sigpipe.lesson", &dir);
+    let out = trace(
+        &[exe(&progs, "server"), exe(&progs, "client")],
+        &unique_tag("trace-sigpipe"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains("= -1 EPIPE"), "{text}");
+    assert!(text.contains("client was killed by SIGPIPE"), "{text}");
+    // It died at its first EPIPE: no later send was made.
+    assert!(!text.contains("send(3, \"two\")"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_server_whose_accept_waits_in_poll_with_a_timeout_lets_its_client_in() {
+    let dir = scratch("trace-timeout");
+    let progs = programs("hello", &dir);
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is installed");
+    let python = String::from_utf8_lossy(&python.stdout).trim().to_string();
+    let out = Command::new("timeout")
+        .args([
+            "30", BIN, "trace", "--stable", "--width", "100", "--", &python,
+        ])
+        .arg(root().join("tests/trace/timeout_server.py"))
+        .arg("---")
+        .arg(exe(&progs, "client"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The poll is shown with its own timeout, parked, and completed once
+    // the client has connected: the accept gets the connection.
+    assert!(text.contains("poll(3, 5000) … blocks"), "{text}");
+    assert!(text.contains("poll(3, 5000) returns 1"), "{text}");
+    assert!(
+        text.contains("recv(3, 1024) = 17 \"Hello from server\""),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

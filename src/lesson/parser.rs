@@ -2344,7 +2344,12 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(Call::Poll { fds, events, wait })
+        Ok(Call::Poll {
+            fds,
+            events,
+            wait,
+            ms: None,
+        })
     }
 
     /// `fd_set rfds, wfds;`: each name an empty set of fds for select.
