@@ -38,6 +38,16 @@ fn trace(args: &[&Path], tag: &str) -> std::process::Output {
     cmd.env("SOCKSTEP_TEST_TAG", tag).output().unwrap()
 }
 
+/// The Python interpreter itself: a `python3` on the PATH may be a wrapper
+/// that forks (pyenv's), and trace does not follow forks yet.
+fn python() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is installed");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 fn exe<'a>(progs: &'a [(String, PathBuf)], name: &str) -> &'a Path {
     &progs.iter().find(|(n, _)| n == name).unwrap().1
 }
@@ -101,13 +111,7 @@ fn a_python_client_against_the_c_server() {
     let dir = scratch("trace-python");
     let progs = programs("hello", &dir);
     let script = root().join("tests/trace/client.py");
-    // The interpreter itself: a `python3` on the PATH may be a wrapper
-    // that forks (pyenv's), and trace does not follow forks yet.
-    let python = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .expect("python3 is installed");
-    let python = String::from_utf8_lossy(&python.stdout).trim().to_string();
+    let python = python();
     let out = Command::new("timeout")
         .args(["30", BIN, "trace", "--stable", "--width", "100", "--"])
         .arg(exe(&progs, "server"))
@@ -282,11 +286,7 @@ fn a_program_writing_to_a_reset_connection_dies_of_sigpipe_as_it_would_untraced(
 fn a_server_whose_accept_waits_in_poll_with_a_timeout_lets_its_client_in() {
     let dir = scratch("trace-timeout");
     let progs = programs("hello", &dir);
-    let python = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .expect("python3 is installed");
-    let python = String::from_utf8_lossy(&python.stdout).trim().to_string();
+    let python = python();
     let out = Command::new("timeout")
         .args([
             "30", BIN, "trace", "--stable", "--width", "100", "--", &python,
