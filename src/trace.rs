@@ -1244,6 +1244,22 @@ impl Tracer {
             {
                 Some(WaitKind::Data { got: 0 })
             }
+            // MSG_WAITALL waits for all it asks, unless the peer closes
+            // or the connection fails.
+            Call::Recv { fd, flags, len, .. }
+                if flags.contains(&MsgFlag::WaitAll)
+                    && !dontwait(flags)
+                    && !nonblocking(*fd)
+                    && !ready(*fd, libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) =>
+            {
+                let queued = pidfd.fd(*fd).map_or(0, |copy| {
+                    let mut n: libc::c_int = 0;
+                    // SAFETY: FIONREAD writes one int.
+                    unsafe { libc::ioctl(copy.as_raw_fd(), libc::FIONREAD, &mut n) };
+                    n.max(0) as usize
+                });
+                (queued < *len).then_some(WaitKind::Data { got: queued })
+            }
             Call::Send { fd, flags, .. } | Call::Sendto { fd, flags, .. }
                 if !dontwait(flags) && !nonblocking(*fd) && !ready(*fd, libc::POLLOUT) =>
             {
