@@ -308,3 +308,29 @@ fn a_server_whose_accept_waits_in_poll_with_a_timeout_lets_its_client_in() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_recv_with_msg_waitall_waits_for_all_it_asks_while_the_sender_sends() {
+    let dir = scratch("trace-waitall");
+    let build = |name: &str| {
+        let exe = dir.join(name);
+        let out = Command::new("cc")
+            .args(["-Wall", "-Werror", "-o"])
+            .arg(&exe)
+            .arg(root().join(format!("tests/trace/{name}.c")))
+            .output()
+            .expect("cc is installed");
+        assert!(out.status.success(), "{}", stderr(&out));
+        exe
+    };
+    let (server, client) = (build("waitall_server"), build("two_sends"));
+    let out = trace(&[&server, &client], &unique_tag("trace-waitall"));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("recv(4, 10, MSG_WAITALL) … blocks"), "{text}");
+    assert!(
+        text.contains("recv(4, 10, MSG_WAITALL) returns 10 \"abcdefghij\""),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
