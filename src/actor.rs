@@ -637,7 +637,7 @@ fn getsockopt(fd: i32, opt: SockOpt) -> nix::Result<OptValue> {
     Errno::result(r).map(|_| OptValue::Int(v))
 }
 
-fn opt_name(opt: SockOpt) -> (i32, i32) {
+pub(crate) fn opt_name(opt: SockOpt) -> (i32, i32) {
     match opt {
         SockOpt::ReuseAddr => (libc::SOL_SOCKET, libc::SO_REUSEADDR),
         SockOpt::ReusePort => (libc::SOL_SOCKET, libc::SO_REUSEPORT),
@@ -752,7 +752,7 @@ fn connect_finish(fd: i32, addr: &Addr) -> Progress {
     Progress::Done(done)
 }
 
-fn msg_flags(flags: &[MsgFlag]) -> MsgFlags {
+pub(crate) fn msg_flags(flags: &[MsgFlag]) -> MsgFlags {
     flags.iter().fold(MsgFlags::empty(), |acc, f| {
         acc | match f {
             MsgFlag::NoSignal => MsgFlags::MSG_NOSIGNAL,

@@ -56,6 +56,42 @@ pub enum Outcome {
     Blocked { wait: WaitKind },
 }
 
+impl Event {
+    /// A traced call's event, with no name bound and no explanation: made
+    /// now (`Call`), or completed after it had waited (`Completed`).
+    pub fn made(
+        completed: bool,
+        step: usize,
+        actor: usize,
+        call: Call<i32>,
+        outcome: Outcome,
+        fds: Vec<FdState>,
+    ) -> Event {
+        let (binding, why) = (None, None);
+        if completed {
+            Event::Completed {
+                step,
+                actor,
+                binding,
+                call,
+                outcome,
+                fds,
+                why,
+            }
+        } else {
+            Event::Call {
+                step,
+                actor,
+                binding,
+                call,
+                outcome,
+                fds,
+                why,
+            }
+        }
+    }
+}
+
 impl Outcome {
     /// The address the call reported: recvfrom's sender, accept's peer,
     /// getsockname's or getpeername's.

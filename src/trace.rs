@@ -867,28 +867,10 @@ impl Tracer {
                 .push((step, i, call.clone(), Some(outcome.clone()))),
         }
         let fds = self.changed_fds(i, &call, &outcome);
-        let e = if completed {
-            Event::Completed {
-                step,
-                actor: i,
-                binding: None,
-                call,
-                outcome,
-                fds,
-                why: None,
-            }
-        } else {
-            Event::Call {
-                step,
-                actor: i,
-                binding: None,
-                call,
-                outcome,
-                fds,
-                why: None,
-            }
-        };
-        self.look(vec![e], &calls);
+        self.look(
+            vec![Event::made(completed, step, i, call, outcome, fds)],
+            &calls,
+        );
     }
 
     /// The fds whose addresses the call changed (bind, connect, an fd a
@@ -1566,34 +1548,19 @@ fn type_flags(bits: i32) -> Vec<crate::call::TypeFlag> {
     f
 }
 
+/// The flags set in `bits`, as the actor's own table maps them.
 fn msg_flags(bits: i32) -> Vec<MsgFlag> {
-    [
-        (libc::MSG_NOSIGNAL, MsgFlag::NoSignal),
-        (libc::MSG_PEEK, MsgFlag::Peek),
-        (libc::MSG_DONTWAIT, MsgFlag::DontWait),
-        (libc::MSG_WAITALL, MsgFlag::WaitAll),
-        (libc::MSG_TRUNC, MsgFlag::Trunc),
-        (libc::MSG_OOB, MsgFlag::Oob),
-    ]
-    .into_iter()
-    .filter(|(b, _)| bits & b != 0)
-    .map(|(_, f)| f)
-    .collect()
+    crate::call::names::FLAGS
+        .iter()
+        .map(|(_, f)| *f)
+        .filter(|f| bits & crate::actor::msg_flags(&[*f]).bits() != 0)
+        .collect()
 }
 
+/// The option at (`level`, `name`), as the actor's own table maps them.
 fn sock_opt(level: i32, name: i32) -> Option<SockOpt> {
-    Some(match (level, name) {
-        (libc::SOL_SOCKET, libc::SO_REUSEADDR) => SockOpt::ReuseAddr,
-        (libc::SOL_SOCKET, libc::SO_REUSEPORT) => SockOpt::ReusePort,
-        (libc::SOL_SOCKET, libc::SO_RCVBUF) => SockOpt::RcvBuf,
-        (libc::SOL_SOCKET, libc::SO_SNDBUF) => SockOpt::SndBuf,
-        (libc::SOL_SOCKET, libc::SO_LINGER) => SockOpt::Linger,
-        (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => SockOpt::KeepAlive,
-        (libc::SOL_SOCKET, libc::SO_BROADCAST) => SockOpt::Broadcast,
-        (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => SockOpt::RcvTimeo,
-        (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => SockOpt::SndTimeo,
-        (libc::IPPROTO_TCP, libc::TCP_NODELAY) => SockOpt::TcpNoDelay,
-        (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) => SockOpt::Ipv6V6Only,
-        _ => return None,
-    })
+    crate::call::names::OPTS
+        .iter()
+        .map(|(_, _, o)| *o)
+        .find(|o| crate::actor::opt_name(*o) == (level, name))
 }
