@@ -591,7 +591,8 @@ fn immediate(call: &Call<i32>) -> Done {
         | Call::Sendto { .. }
         | Call::Poll { .. }
         | Call::Select { .. }
-        | Call::Fork { .. } => result(Err(Errno::EINVAL)),
+        | Call::Fork { .. }
+        | Call::Thread { .. } => result(Err(Errno::EINVAL)),
     };
     if let Some(fd) = call.fd() {
         done.fds.push(fd_state(*fd));

@@ -295,6 +295,11 @@ pub enum Call<F> {
     Fork {
         child: usize,
     },
+    /// A traced program's clone() of a thread, followed as the actor
+    /// `child`: it shares its process's fds.
+    Thread {
+        child: usize,
+    },
 }
 
 impl<F> Call<F> {
@@ -329,6 +334,7 @@ impl<F> Call<F> {
             Call::Socketpair { .. } => "socketpair",
             Call::SoError { .. } | Call::Getsockopt { .. } => "getsockopt",
             Call::Fork { .. } => "fork",
+            Call::Thread { .. } => "clone",
         }
     }
 
@@ -338,7 +344,8 @@ impl<F> Call<F> {
             Call::Socket { .. }
             | Call::Unlink { .. }
             | Call::Socketpair { .. }
-            | Call::Fork { .. } => None,
+            | Call::Fork { .. }
+            | Call::Thread { .. } => None,
             Call::Poll { fds, .. } => fds.first(),
             Call::Select { read, write, .. } => read.first().or(write.first()),
             Call::Setsockopt { fd, .. }
@@ -466,6 +473,7 @@ impl<F> Call<F> {
                 opt: *opt,
             },
             Call::Fork { child } => Call::Fork { child: *child },
+            Call::Thread { child } => Call::Thread { child: *child },
             Call::Poll {
                 fds,
                 events,

@@ -177,7 +177,8 @@ fn steps_of(lesson: &Lesson, actor: usize, depth: usize, needs: &mut Needs, out:
         if let Call::Fork { child } = step.call {
             needs.uses_pid = true;
             let _ = writeln!(out, "{pad}pid = fork();");
-            let _ = writeln!(out, "{pad}said(\"fork\", pid);");
+            // The child's pid differs every run: only a failure is said.
+            let _ = writeln!(out, "{pad}if (pid < 0)\n{pad}    said(\"fork\", pid);");
             let _ = writeln!(out, "{pad}if (pid == 0) {{");
             out.push_str(&narration(&step.narration, depth + 1));
             steps_of(lesson, child, depth + 1, needs, out);
@@ -551,7 +552,8 @@ fn call_code(step: &Step, needs: &mut Needs) -> String {
             c.push_str(&s);
             said(&mut c, name);
         }
-        Call::Fork { .. } => {}
+        // Lessons make processes, not threads.
+        Call::Fork { .. } | Call::Thread { .. } => {}
     }
     c
 }

@@ -2395,6 +2395,7 @@ impl Run {
             }
             events.push(Event::Deadlock {
                 waits,
+                asleep: Vec::new(),
                 unrun: unrun.clone(),
                 expected,
             });
@@ -2403,6 +2404,7 @@ impl Run {
                 self.failures += 1;
                 events.push(Event::Deadlock {
                     waits: Vec::new(),
+                    asleep: Vec::new(),
                     unrun: Vec::new(),
                     expected: true,
                 });

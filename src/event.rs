@@ -119,6 +119,33 @@ pub struct Transition {
     pub notes: Vec<Note>,
 }
 
+/// A traced program asleep in a system call that is not a socket call,
+/// in a deadlock: what it waits in, and for what kind of thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asleep {
+    pub actor: usize,
+    /// The system call's name.
+    pub syscall: String,
+    pub on: AsleepOn,
+}
+
+/// What a system call asleep in the kernel waits for, as its number and
+/// arguments say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsleepOn {
+    /// futex() with no time limit: a lock, or a thread to end (join).
+    Lock,
+    /// wait4() or waitid(): a child process to end.
+    Child,
+    /// read() or write() on a pipe or another file that is not a socket.
+    File { fd: i32 },
+    /// A socket call the filter does not stop at (recvmsg, sendmsg,
+    /// epoll_wait, select...) with no time limit.
+    Socket { fd: Option<i32> },
+    /// pause(), sigsuspend(): a signal.
+    Signal,
+}
+
 /// What a parked actor waits for, in a deadlock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
@@ -287,9 +314,21 @@ pub enum Event {
     /// for something no remaining step will do.
     Deadlock {
         waits: Vec<Waiting>,
+        /// Traced programs asleep in calls that are not socket calls.
+        asleep: Vec<Asleep>,
         /// Steps that never ran.
         unrun: Vec<usize>,
         expected: bool,
+    },
+    /// A traced program made a new process or thread, which is followed
+    /// from here as the actor `actor` (a new column), named `name`.
+    Joined {
+        actor: usize,
+        name: String,
+        parent: usize,
+        /// A thread of the parent's process (sharing its fds), not a
+        /// process of its own.
+        thread: bool,
     },
     /// The steps of an actor that died never ran.
     NotRun { actor: usize, steps: Vec<usize> },

@@ -11,7 +11,7 @@ use crate::call::{Addr, Call, Domain, SockType, names as cnames};
 use crate::capture::{ACK, FIN, PSH, Packet, Payload, RST, SYN};
 use crate::errno::{errno_name, signal_name};
 use crate::event::{
-    Event, Got, HostReason, Network, NoCapture, Outcome, TimerWait, Transition, Waiting,
+    AsleepOn, Event, Got, HostReason, Network, NoCapture, Outcome, TimerWait, Transition, Waiting,
 };
 use crate::explain::{By, Eof, Note, RstCause, TwEnd, Why};
 use crate::lesson::Expect;
@@ -117,6 +117,8 @@ pub enum JsonEvent {
     /// Actors wait for each other, or for something no step will do.
     Deadlock {
         waits: Vec<JWaiting>,
+        /// Traced programs asleep in calls that are not socket calls.
+        asleep: Vec<JAsleep>,
         /// Steps that never ran.
         unrun: Vec<usize>,
         /// The lesson says `expect deadlock`.
@@ -126,6 +128,14 @@ pub enum JsonEvent {
     NotRun { actor: String, steps: Vec<usize> },
     /// An actor returned from main; the kernel closes these fds.
     Exit { actor: String, fds: Vec<i32> },
+    /// A traced program made a process or thread, followed from here as a
+    /// new actor.
+    Joined {
+        actor: String,
+        parent: String,
+        /// A thread of the parent's process (the same fds).
+        thread: bool,
+    },
     /// A traced program wrote to its standard output or error.
     Output {
         actor: String,
@@ -577,6 +587,30 @@ pub enum JTimerWait {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+pub struct JAsleep {
+    pub actor: String,
+    /// The system call it sleeps in.
+    pub syscall: String,
+    pub on: JAsleepOn,
+}
+
+/// What a system call asleep in the kernel waits for.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JAsleepOn {
+    /// futex() with no time limit: a lock, or a thread to end.
+    Lock,
+    /// A child process to end.
+    Child,
+    /// A pipe or another file that is not a socket.
+    File { fd: i32 },
+    /// A socket call the tracer does not stop at.
+    Socket { fd: Option<i32> },
+    /// A signal.
+    Signal,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct JWaiting {
     pub actor: String,
     pub step: usize,
@@ -848,10 +882,25 @@ impl Json {
             },
             Event::Deadlock {
                 waits,
+                asleep,
                 unrun,
                 expected,
             } => JsonEvent::Deadlock {
                 waits: waits.iter().map(|w| self.waiting(w)).collect(),
+                asleep: asleep
+                    .iter()
+                    .map(|a| JAsleep {
+                        actor: self.actor(a.actor),
+                        syscall: a.syscall.clone(),
+                        on: match a.on {
+                            AsleepOn::Lock => JAsleepOn::Lock,
+                            AsleepOn::Child => JAsleepOn::Child,
+                            AsleepOn::File { fd } => JAsleepOn::File { fd },
+                            AsleepOn::Socket { fd } => JAsleepOn::Socket { fd },
+                            AsleepOn::Signal => JAsleepOn::Signal,
+                        },
+                    })
+                    .collect(),
                 unrun: unrun.clone(),
                 expected: *expected,
             },
@@ -863,6 +912,22 @@ impl Json {
                 actor: self.actor(*actor),
                 fds: open.clone(),
             },
+            Event::Joined {
+                actor,
+                name,
+                parent,
+                thread,
+            } => {
+                if self.actors.len() <= *actor {
+                    self.actors.resize(*actor + 1, String::new());
+                }
+                self.actors[*actor] = name.clone();
+                JsonEvent::Joined {
+                    actor: name.clone(),
+                    parent: self.actor(*parent),
+                    thread: *thread,
+                }
+            }
             Event::Output { actor, fd, text } => JsonEvent::Output {
                 actor: self.actor(*actor),
                 stream: if *fd == 2 { "stderr" } else { "stdout" }.into(),
@@ -1521,7 +1586,7 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
             j.nonblock = *nonblock;
         }
         Call::Unlink { path } => j.path = Some(path.clone()),
-        Call::Fork { child } => j.child = actors.get(*child).cloned(),
+        Call::Fork { child } | Call::Thread { child } => j.child = actors.get(*child).cloned(),
         Call::Bind { raw, .. } => j.no_htons = raw.then_some(true),
         _ => {}
     }

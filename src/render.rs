@@ -75,6 +75,7 @@ pub fn lesson_call(call: &Call<i32>) -> Option<String> {
     Some(match call {
         Call::Select { .. }
         | Call::Fork { .. }
+        | Call::Thread { .. }
         | Call::Socketpair { .. }
         | Call::Poll { ms: Some(_), .. } => return None,
         Call::Send {
@@ -187,6 +188,7 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             format!("getsockopt({fd}, {level}, {opt})")
         }
         Call::Fork { .. } => "fork()".to_string(),
+        Call::Thread { .. } => "clone(CLONE_THREAD)".to_string(),
         Call::Socketpair { ty } => format!(
             "socketpair(AF_UNIX, {}, 0)",
             cnames::name_of(cnames::TYPES, *ty)

@@ -54,11 +54,22 @@ impl std::fmt::Display for TraceError {
                 "sockstep trace needs a network namespace of its own, and cannot make one: {}",
                 crate::render::words::setup_error(e)
             ),
-            TraceError::Ptrace(e) => write!(
-                f,
-                "ptrace is not allowed here ({}), so programs cannot be traced",
-                crate::errno::errno_desc(*e)
-            ),
+            TraceError::Ptrace(e) => {
+                write!(
+                    f,
+                    "ptrace is not allowed here ({}), so programs cannot be traced",
+                    crate::errno::errno_desc(*e)
+                )?;
+                // Yama's scope 2 allows only a tracer with CAP_SYS_PTRACE,
+                // 3 none; else a seccomp policy (a container's) said no.
+                let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u8>().ok());
+                match scope {
+                    Some(n) if n >= 2 => write!(f, ": kernel.yama.ptrace_scope is {n}"),
+                    _ => write!(f, ": a seccomp policy (a container's, perhaps) forbids it"),
+                }
+            }
             TraceError::Start { program, errno } => write!(
                 f,
                 "cannot start {program}: {}",
@@ -183,7 +194,7 @@ struct Entry {
     args: [u64; 6],
 }
 
-/// How a traced program stands.
+/// How a traced program (a process, or a thread of one) stands.
 enum Standing {
     /// Not started yet.
     Waiting,
@@ -196,14 +207,48 @@ enum Standing {
         step: usize,
         wait: WaitKind,
     },
+    /// In a traced call that the kernel put to sleep after it began (a
+    /// send larger than the room, a connect whose SYN was dropped, an
+    /// accept another process took the connection of).
+    InCall {
+        entry: Entry,
+        call: Call<i32>,
+        step: usize,
+        wait: WaitKind,
+    },
+    /// Asleep in the kernel, in a call that is not stepped (a lock, a
+    /// child's end, a pipe...).
+    Asleep(Sleep),
+    /// A parent of vfork(), which the kernel holds until its child execs
+    /// (its exec count passes `execs`) or ends.
+    Vfork {
+        child: usize,
+        execs: usize,
+    },
     Gone,
+}
+
+/// A program asleep in a call the filter lets run: which, what for, and
+/// whether a time limit ends it.
+#[derive(Clone)]
+struct Sleep {
+    syscall: String,
+    /// `None`: a call whose wait this tracer does not know.
+    on: Option<crate::event::AsleepOn>,
+    timed: bool,
 }
 
 struct Program {
     argv: Vec<String>,
     name: String,
+    /// Its thread id (a process's pid for its first thread).
     pid: i32,
-    /// Copies of its fds, through a pidfd.
+    /// Its process's id.
+    tgid: i32,
+    /// The program whose fds these are: itself for a process, the
+    /// process's first traced thread for a thread.
+    fds_of: usize,
+    /// Copies of its fds, through a pidfd (a process's only).
     pidfd: Option<crate::engine::peek::Peek>,
     standing: Standing,
     /// It has armed a timer (alarm, setitimer, timer_settime): a signal
@@ -211,17 +256,66 @@ struct Program {
     timer: bool,
     /// Its exec has happened: it is the program now.
     execed: bool,
+    /// How many execs it has made.
+    execs: usize,
+    /// Made by a traced fork or clone: its first stop is the SIGSTOP the
+    /// kernel starts it with, which is not passed on.
+    fresh: bool,
+    /// Statuses waitpid gave for it before it was waited for.
+    pending: std::collections::VecDeque<i32>,
+    /// Processes and threads it made, for their names.
+    children: usize,
+    threads: usize,
+}
+
+impl Program {
+    fn new(argv: Vec<String>, name: String, fds_of: usize) -> Program {
+        Program {
+            argv,
+            name,
+            pid: 0,
+            tgid: 0,
+            fds_of,
+            pidfd: None,
+            standing: Standing::Waiting,
+            timer: false,
+            execed: false,
+            execs: 0,
+            fresh: false,
+            pending: Default::default(),
+            children: 0,
+            threads: 0,
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.pid > 0 && !matches!(self.standing, Standing::Gone | Standing::Waiting)
+    }
 }
 
 /// How a wait for a program ended.
 enum Stop {
     /// At the entry of a traced call.
     Call(Entry),
+    /// It made a process or a thread, which is followed as program
+    /// `child`.
+    Made { child: usize, vfork: bool },
+    /// Asleep in the kernel, with nothing to report.
+    Asleep,
     /// It ended: the signal that ended it, or its exit code.
     Ended {
         signal: Option<i32>,
         code: Option<i32>,
     },
+}
+
+/// How a call let run from its entry ended.
+enum Finished {
+    Made(Outcome),
+    /// Asleep in the kernel inside the call.
+    Asleep,
+    /// The program died in it.
+    Died,
 }
 
 /// Runs the trace and prints its transcript; the exit code.
@@ -259,25 +353,37 @@ struct Tracer {
     /// A program that could not be started.
     not_started: Option<TraceError>,
     json: Option<crate::json::Json>,
+    /// Statuses waitpid gave for processes not known yet (a new child's
+    /// first stop can come before its parent's report of it).
+    strays: Vec<(i32, i32)>,
+    /// SIGCHLD, which a tracee's stop sends, as an fd to wait on.
+    sigchld: Option<nix::sys::signalfd::SignalFd>,
+    /// Programs already said to sleep in a call whose wait is not known.
+    told_asleep: Vec<usize>,
 }
 
 impl Tracer {
     fn new(opts: &TraceOptions) -> Tracer {
         let names = program_names(&opts.programs);
+        let mut mask = nix::sys::signal::SigSet::empty();
+        mask.add(nix::sys::signal::Signal::SIGCHLD);
+        // Blocked, to be read from the fd; each program unblocks every
+        // signal before its exec.
+        let sigchld = mask.thread_block().ok().and_then(|_| {
+            nix::sys::signalfd::SignalFd::with_flags(
+                &mask,
+                nix::sys::signalfd::SfdFlags::SFD_NONBLOCK
+                    | nix::sys::signalfd::SfdFlags::SFD_CLOEXEC,
+            )
+            .ok()
+        });
         Tracer {
             programs: opts
                 .programs
                 .iter()
                 .zip(names)
-                .map(|(argv, name)| Program {
-                    argv: argv.clone(),
-                    name,
-                    pid: 0,
-                    pidfd: None,
-                    standing: Standing::Waiting,
-                    timer: false,
-                    execed: false,
-                })
+                .enumerate()
+                .map(|(i, (argv, name))| Program::new(argv.clone(), name, i))
                 .collect(),
             transcript: crate::render::Transcript::new(crate::render::TranscriptOptions {
                 color: opts.color,
@@ -302,6 +408,9 @@ impl Tracer {
             viewed: std::time::Instant::now(),
             not_started: None,
             json: opts.json.then(crate::json::Json::new),
+            strays: Vec::new(),
+            sigchld,
+            told_asleep: Vec::new(),
         }
     }
 
@@ -317,6 +426,9 @@ impl Tracer {
     }
 
     fn run(&mut self) -> Result<bool, TraceError> {
+        // The first program starts before anything is shown: where ptrace
+        // is not allowed, the one line that says so is all there is.
+        self.start(0)?;
         let title = format!(
             "trace: {}",
             self.programs
@@ -339,70 +451,109 @@ impl Tracer {
             traced: Some(ephemeral_range()),
         }]);
         loop {
-            // A parked call that can complete now goes first, in the
-            // programs' order.
-            if let Some(i) = (0..self.programs.len()).find(|&i| self.parked_ready(i)) {
-                self.complete_parked(i)?;
+            self.reap();
+            let n = self.programs.len();
+            // A program the kernel woke (from a sleep in a call, or a
+            // vfork parent whose child went on) goes first.
+            if let Some(i) = (0..n).find(|&i| self.woke(i)) {
+                self.wake(i);
+                continue;
+            }
+            // Then a parked call that can complete now, in the programs'
+            // order.
+            if let Some(i) = (0..n).find(|&i| self.parked_ready(i)) {
+                self.complete_parked(i);
                 continue;
             }
             // Then the first program that can move: one running, else the
-            // next not yet started (the earlier ones are parked or gone).
-            let next = (0..self.programs.len())
+            // next not yet started (the earlier ones are parked, asleep or
+            // gone).
+            let next = (0..n)
                 .find(|&i| matches!(self.programs[i].standing, Standing::Running))
                 .or_else(|| {
-                    (0..self.programs.len())
-                        .find(|&i| matches!(self.programs[i].standing, Standing::Waiting))
+                    (0..n).find(|&i| matches!(self.programs[i].standing, Standing::Waiting))
                 });
-            match next {
-                Some(i) => {
-                    if matches!(self.programs[i].standing, Standing::Waiting) {
-                        self.start(i)?;
-                    }
-                    self.advance(i)?;
+            if let Some(i) = next {
+                if matches!(self.programs[i].standing, Standing::Waiting) {
+                    self.start(i)?;
                 }
-                // No program can move: a wait a kernel timer ends is let
-                // run, blocking, until the timer fires or the call can
-                // complete; else every wait is for another program.
-                None => match (0..self.programs.len()).find(|&i| self.timed(i)) {
-                    Some(i) => self.complete_parked(i)?,
-                    None => break,
-                },
+                self.advance(i);
+                continue;
             }
+            // No program can move. A parked wait a kernel timer ends is
+            // let run, until the timer fires or the call can complete.
+            if let Some(i) = (0..n).find(|&i| self.timed(i)) {
+                self.complete_parked(i);
+                continue;
+            }
+            // A sleep a timer ends, or one whose end is not known: wait
+            // for the kernel, and say so once.
+            let waiting: Vec<usize> = (0..n)
+                .filter(|&i| {
+                    self.sleeps_timed(i)
+                        || matches!(&self.programs[i].standing, Standing::Asleep(s) if s.on.is_none())
+                })
+                .collect();
+            for &i in &waiting {
+                if !self.told_asleep.contains(&i)
+                    && let Standing::Asleep(s) = &self.programs[i].standing
+                {
+                    let what = if s.timed {
+                        "which a time limit ends"
+                    } else {
+                        "whose wait sockstep does not know"
+                    };
+                    eprintln!(
+                        "sockstep trace: {} sleeps in {}(), {what}; waiting for it \
+                         (Ctrl-C ends the run)",
+                        self.programs[i].name, s.syscall
+                    );
+                    self.told_asleep.push(i);
+                }
+            }
+            if !waiting.is_empty() {
+                self.await_child(20);
+                continue;
+            }
+            break;
         }
-        let waits: Vec<Waiting> = self
-            .programs
-            .iter()
-            .enumerate()
-            .filter_map(|(actor, p)| match &p.standing {
+        let mut waits = Vec::new();
+        let mut asleep = Vec::new();
+        for (actor, p) in self.programs.iter().enumerate() {
+            match &p.standing {
                 Standing::Parked {
                     call, step, wait, ..
-                } => Some(Waiting {
+                }
+                | Standing::InCall {
+                    call, step, wait, ..
+                } => waits.push(Waiting {
                     actor,
                     step: *step,
                     call: call.clone(),
                     wait: *wait,
                     on: None,
                 }),
-                _ => None,
-            })
-            .collect();
-        if !waits.is_empty() {
+                Standing::Asleep(Sleep {
+                    syscall,
+                    on: Some(on),
+                    ..
+                }) => asleep.push(crate::event::Asleep {
+                    actor,
+                    syscall: syscall.clone(),
+                    on: *on,
+                }),
+                _ => {}
+            }
+        }
+        if !waits.is_empty() || !asleep.is_empty() {
             self.deadlock = true;
             self.emit(&[Event::Deadlock {
                 waits,
+                asleep,
                 unrun: Vec::new(),
                 expected: false,
             }]);
-            for p in &mut self.programs {
-                if p.pid > 0 && !matches!(p.standing, Standing::Gone) {
-                    // SAFETY: kill and waitpid of our own tracee.
-                    unsafe {
-                        libc::kill(p.pid, libc::SIGKILL);
-                        libc::waitpid(p.pid, std::ptr::null_mut(), libc::__WALL);
-                    }
-                    p.standing = Standing::Gone;
-                }
-            }
+            self.kill_all();
         }
         if let Some(path) = self.save.clone()
             && let Err(e) = std::fs::write(&path, self.lesson())
@@ -424,6 +575,137 @@ impl Tracer {
         }
     }
 
+    /// Kills every program and reaps them all.
+    fn kill_all(&mut self) {
+        for p in &mut self.programs {
+            if p.alive() {
+                // SAFETY: kill of our own tracee.
+                unsafe { libc::kill(p.pid, libc::SIGKILL) };
+            }
+            if !matches!(p.standing, Standing::Waiting) {
+                p.standing = Standing::Gone;
+            }
+        }
+        // Every child of this process is a tracee: reap until none is
+        // left (a thread group's leader is reported after its threads).
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid on our own children.
+            let r = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+            if r < 0 && nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+                break;
+            }
+        }
+    }
+
+    /// Routes a status waitpid gave to its program, or keeps it for one
+    /// not known yet.
+    fn route(&mut self, pid: i32, status: i32) {
+        match self.programs.iter().position(|p| p.pid == pid && p.alive()) {
+            Some(j) => self.programs[j].pending.push_back(status),
+            None => self.strays.push((pid, status)),
+        }
+    }
+
+    /// Takes every status waitpid has ready, without waiting.
+    fn reap(&mut self) {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid on our own tracees, writing one int.
+            let r = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
+            if r <= 0 {
+                break;
+            }
+            self.route(r, status);
+        }
+    }
+
+    /// Waits until a tracee changes state (its SIGCHLD), `ms` at most.
+    fn await_child(&mut self, ms: u16) {
+        if let Some(fd) = &self.sigchld {
+            use std::os::fd::AsFd;
+            let mut fds = [nix::poll::PollFd::new(
+                fd.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms));
+        }
+        if let Some(fd) = &mut self.sigchld {
+            while let Ok(Some(_)) = fd.read_signal() {}
+        }
+    }
+
+    /// Program `i`'s next status; `None` while it sleeps in the kernel.
+    fn wait_for(&mut self, i: usize) -> Option<i32> {
+        loop {
+            if let Some(s) = self.programs[i].pending.pop_front() {
+                return Some(s);
+            }
+            self.reap();
+            if !self.programs[i].pending.is_empty() {
+                continue;
+            }
+            let p = &self.programs[i];
+            if sleeping(p.tgid, p.pid) {
+                return None;
+            }
+            self.await_child(1);
+        }
+    }
+
+    /// Whether program `i` slept and the kernel has woken it.
+    fn woke(&self, i: usize) -> bool {
+        let p = &self.programs[i];
+        match &p.standing {
+            Standing::Asleep(_) | Standing::InCall { .. } => {
+                !p.pending.is_empty() || !sleeping(p.tgid, p.pid)
+            }
+            Standing::Vfork { child, execs } => {
+                let c = &self.programs[*child];
+                matches!(c.standing, Standing::Gone) || c.execs > *execs
+            }
+            _ => false,
+        }
+    }
+
+    fn wake(&mut self, i: usize) {
+        match std::mem::replace(&mut self.programs[i].standing, Standing::Running) {
+            Standing::InCall {
+                entry,
+                call,
+                step,
+                wait,
+            } => match self.call_exit(i, &entry, &call) {
+                Finished::Made(outcome) => self.after_call(i, step, call, Some(outcome), true),
+                Finished::Died => self.after_call(i, step, call, None, true),
+                Finished::Asleep => {
+                    self.programs[i].standing = Standing::InCall {
+                        entry,
+                        call,
+                        step,
+                        wait,
+                    }
+                }
+            },
+            // It runs on, to be advanced as any running program.
+            Standing::Asleep(_) | Standing::Vfork { .. } => {}
+            other => self.programs[i].standing = other,
+        }
+    }
+
+    /// Whether program `i` sleeps in a wait a timer ends.
+    fn sleeps_timed(&self, i: usize) -> bool {
+        let p = &self.programs[i];
+        match &p.standing {
+            Standing::Asleep(s) => s.timed || self.programs[p.fds_of].timer,
+            Standing::InCall { call, .. } => {
+                // A connect's SYN is resent by a timer; other calls wait
+                // as a parked call does.
+                matches!(call, Call::Connect { .. }) || self.call_timed(i, call)
+            }
+            _ => false,
+        }
+    }
     /// The calls seen, as a lesson: actors named after the programs, each
     /// step expecting what its call gave.
     fn lesson(&self) -> String {
@@ -442,6 +724,10 @@ impl Tracer {
             self.record.iter().collect();
         steps.sort_by_key(|r| r.0);
         for (_, actor, call, outcome) in steps {
+            if let Call::Fork { child } = call {
+                out.push_str(&format!("{}: fork({})\n", names[*actor], names[*child]));
+                continue;
+            }
             let Some(text) = crate::render::lesson_call(call) else {
                 out.push_str(&format!(
                     "# {}: {} (no lesson form yet)\n",
@@ -525,8 +811,13 @@ impl Tracer {
                 if !libc::WIFSTOPPED(status) {
                     return Err(TraceError::Ptrace(libc::EPERM));
                 }
+                // Processes and threads it makes are traced too, each held
+                // at its first stop; all die with the tracer.
                 let options = libc::PTRACE_O_TRACESECCOMP
                     | libc::PTRACE_O_TRACEEXEC
+                    | libc::PTRACE_O_TRACEFORK
+                    | libc::PTRACE_O_TRACEVFORK
+                    | libc::PTRACE_O_TRACECLONE
                     | libc::PTRACE_O_EXITKILL
                     | libc::PTRACE_O_TRACESYSGOOD;
                 // SAFETY: setting options on our stopped tracee.
@@ -534,19 +825,35 @@ impl Tracer {
                 if r != 0 {
                     return Err(TraceError::Ptrace(nix::errno::Errno::last_raw()));
                 }
-                // SAFETY: pidfd_open of our child.
-                let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
                 let p = &mut self.programs[i];
                 p.pid = pid;
-                // SAFETY: a new fd from the kernel.
-                p.pidfd = (pidfd >= 0).then(|| {
-                    crate::engine::peek::Peek::from_pidfd(unsafe {
-                        OwnedFd::from_raw_fd(pidfd as RawFd)
-                    })
-                });
+                p.tgid = pid;
+                p.pidfd = pidfd(pid);
                 p.standing = Standing::Running;
-                // The first resume drops the SIGSTOP the child stopped with.
+                // The first resume drops the SIGSTOP the child stopped with;
+                // then its exec, or its end if the exec failed.
                 self.resume(i, 0);
+                let (r, status) = wait(pid);
+                if r < 0 || libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                    self.programs[i].standing = Standing::Gone;
+                    return Err(TraceError::Start {
+                        program: self.programs[i].argv.join(" "),
+                        errno: if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 127 {
+                            libc::ENOENT
+                        } else {
+                            libc::EACCES
+                        },
+                    });
+                }
+                if (status >> 16) & 0xff == libc::PTRACE_EVENT_EXEC {
+                    let p = &mut self.programs[i];
+                    p.execed = true;
+                    p.execs += 1;
+                    self.resume(i, 0);
+                    return Ok(());
+                }
+                // Not before its exec: kept for the stepping.
+                self.programs[i].pending.push_back(status);
                 Ok(())
             }
             Err(e) => Err(TraceError::Start {
@@ -562,18 +869,14 @@ impl Tracer {
         unsafe { libc::ptrace(libc::PTRACE_CONT, self.programs[i].pid, 0, sig) };
     }
 
-    /// Waits for program `i`'s next stop at a traced call, or its end,
-    /// letting signals through.
+    /// Waits for program `i`'s next stop at a traced call, a process or
+    /// thread it made, its end, or its sleep in the kernel, letting
+    /// signals through.
     fn next_stop(&mut self, i: usize) -> Stop {
-        let pid = self.programs[i].pid;
         loop {
-            let (r, status) = wait(pid);
-            if r < 0 {
-                return Stop::Ended {
-                    signal: None,
-                    code: None,
-                };
-            }
+            let Some(status) = self.wait_for(i) else {
+                return Stop::Asleep;
+            };
             if libc::WIFEXITED(status) {
                 return Stop::Ended {
                     signal: None,
@@ -586,6 +889,7 @@ impl Tracer {
                     code: None,
                 };
             }
+            let pid = self.programs[i].pid;
             let sig = libc::WSTOPSIG(status);
             let event = (status >> 16) & 0xff;
             if sig == libc::SIGTRAP && event == PTRACE_EVENT_SECCOMP {
@@ -598,61 +902,114 @@ impl Tracer {
                     });
                 }
                 self.resume(i, 0);
+            } else if sig == libc::SIGTRAP
+                && matches!(
+                    event,
+                    libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE
+                )
+            {
+                let mut msg: libc::c_ulong = 0;
+                // SAFETY: PTRACE_GETEVENTMSG writes one unsigned long.
+                unsafe { libc::ptrace(libc::PTRACE_GETEVENTMSG, pid, 0, &mut msg) };
+                let child = self.follow(i, msg as i32, event == libc::PTRACE_EVENT_CLONE);
+                self.resume(i, 0);
+                return Stop::Made {
+                    child,
+                    vfork: event == libc::PTRACE_EVENT_VFORK,
+                };
             } else if sig == libc::SIGTRAP || sig == (libc::SIGTRAP | 0x80) {
                 // exec's stop, or a syscall stop: nothing to deliver.
                 if event == libc::PTRACE_EVENT_EXEC {
                     self.programs[i].execed = true;
+                    self.programs[i].execs += 1;
                 }
+                self.resume(i, 0);
+            } else if sig == libc::SIGSTOP && self.programs[i].fresh {
+                // The stop a traced fork or clone starts its child with.
+                self.programs[i].fresh = false;
                 self.resume(i, 0);
             } else {
                 if sig == libc::SIGALRM {
                     // The alarm went off: no timer is armed any more.
-                    self.programs[i].timer = false;
+                    let owner = self.programs[i].fds_of;
+                    self.programs[owner].timer = false;
                 }
                 self.resume(i, sig);
             }
         }
     }
 
+    /// Program `i` made the process or thread `pid`: it is followed from
+    /// here as a new program, held until its turn. Its index.
+    fn follow(&mut self, i: usize, pid: i32, clone: bool) -> usize {
+        let parent_tgid = self.programs[i].tgid;
+        let thread = clone && tgid_of(pid) == Some(parent_tgid);
+        let owner = self.programs[i].fds_of;
+        let index = self.programs.len();
+        let name = if thread {
+            self.programs[owner].threads += 1;
+            format!(
+                "{}.t{}",
+                self.programs[owner].name, self.programs[owner].threads
+            )
+        } else {
+            self.programs[i].children += 1;
+            format!("{}.c{}", self.programs[i].name, self.programs[i].children)
+        };
+        let mut p = Program::new(
+            self.programs[i].argv.clone(),
+            name,
+            if thread { owner } else { index },
+        );
+        p.pid = pid;
+        p.tgid = if thread { parent_tgid } else { pid };
+        p.pidfd = if thread { None } else { pidfd(pid) };
+        p.standing = Standing::Running;
+        p.execed = true;
+        p.fresh = true;
+        let (mine, rest): (Vec<_>, Vec<_>) = self.strays.drain(..).partition(|s| s.0 == pid);
+        self.strays = rest;
+        p.pending = mine.into_iter().map(|s| s.1).collect();
+        self.programs.push(p);
+        index
+    }
+
+    /// The stepping tracee's copies of fds: its process's.
+    fn peek(&self, i: usize) -> Option<&crate::engine::peek::Peek> {
+        self.programs[self.programs[i].fds_of].pidfd.as_ref()
+    }
+
     /// Runs program `i` to its next socket call, which is made or parks
-    /// it, or to its end.
-    fn advance(&mut self, i: usize) -> Result<(), TraceError> {
+    /// it, to a process or thread it makes, to its end, or until it
+    /// sleeps in the kernel.
+    fn advance(&mut self, i: usize) {
         loop {
             match self.next_stop(i) {
                 Stop::Ended { signal, code } => {
                     self.ended(i, signal, code);
-                    return Ok(());
+                    return;
+                }
+                Stop::Asleep => {
+                    self.programs[i].standing = Standing::Asleep(self.asleep_in(i));
+                    return;
+                }
+                Stop::Made { child, vfork } => {
+                    self.made(i, child);
+                    if vfork {
+                        let execs = self.programs[child].execs;
+                        self.programs[i].standing = Standing::Vfork { child, execs };
+                    }
+                    return;
                 }
                 Stop::Call(entry) => {
                     if is_fork(entry.nr) {
-                        // Not followed yet: the child would run with the
-                        // filter and no tracer. Said, and the run ends.
-                        let what = if starts_thread(self.programs[i].pid, &entry) {
-                            "starts a thread"
-                        } else {
-                            "calls fork()"
-                        };
-                        eprintln!(
-                            "sockstep trace: {} {what}, which trace does not follow yet; \
-                             the run stops here",
-                            self.programs[i].name
-                        );
-                        self.crashed = true;
-                        for p in &mut self.programs {
-                            if p.pid > 0
-                                && !matches!(p.standing, Standing::Gone | Standing::Waiting)
-                            {
-                                // SAFETY: kill of our own tracee.
-                                unsafe { libc::kill(p.pid, libc::SIGKILL) };
-                                // SAFETY: waitpid on our own tracee.
-                                unsafe { libc::waitpid(p.pid, std::ptr::null_mut(), libc::__WALL) };
-                            }
-                            p.standing = Standing::Gone;
-                        }
-                        return Ok(());
+                        // Its child is reported at the call's exit.
+                        self.resume(i, 0);
+                        continue;
                     }
                     if let Some(armed) = timer_call(&entry) {
-                        self.programs[i].timer = armed;
+                        let owner = self.programs[i].fds_of;
+                        self.programs[owner].timer = armed;
                         self.resume(i, 0);
                         continue;
                     }
@@ -668,7 +1025,7 @@ impl Tracer {
                     };
                     self.steps += 1;
                     let step = self.steps;
-                    match self.blocks(i, &entry, &call) {
+                    match self.blocks(i, &call) {
                         Some(wait) => {
                             self.programs[i].standing = Standing::Parked {
                                 entry,
@@ -676,29 +1033,110 @@ impl Tracer {
                                 step,
                                 wait,
                             };
-                            self.record.push((step, i, call.clone(), None));
-                            self.emit(&[Event::Call {
-                                step,
-                                actor: i,
-                                binding: None,
-                                call,
-                                outcome: Outcome::Blocked { wait },
-                                fds: Vec::new(),
-                                why: None,
-                            }]);
-                            return Ok(());
+                            self.blocked(i, step, call, wait);
+                            return;
                         }
                         None => {
                             // Made; then the parked calls are asked again
                             // before this program moves on.
-                            let outcome = self.finish_call(i, &entry, &call);
-                            self.after_call(i, step, call, outcome, false);
-                            return Ok(());
+                            self.make(i, entry, call, step, false);
+                            return;
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The step of a call that waits: shown, and kept for the lesson.
+    fn blocked(&mut self, i: usize, step: usize, call: Call<i32>, wait: WaitKind) {
+        self.record.push((step, i, call.clone(), None));
+        self.emit(&[Event::Call {
+            step,
+            actor: i,
+            binding: None,
+            call,
+            outcome: Outcome::Blocked { wait },
+            fds: Vec::new(),
+            why: None,
+        }]);
+    }
+
+    /// Lets a held call run: shown with its result, or as waiting if the
+    /// kernel puts it to sleep on the way.
+    fn make(&mut self, i: usize, entry: Entry, call: Call<i32>, step: usize, completed: bool) {
+        let pid = self.programs[i].pid;
+        // SAFETY: PTRACE_SYSCALL on our tracee held at a seccomp stop: it
+        // stops again at the call's exit.
+        unsafe { libc::ptrace(libc::PTRACE_SYSCALL, pid, 0, 0) };
+        match self.call_exit(i, &entry, &call) {
+            Finished::Made(outcome) => self.after_call(i, step, call, Some(outcome), completed),
+            Finished::Died => self.after_call(i, step, call, None, completed),
+            Finished::Asleep => {
+                let wait = sleep_wait(&call);
+                if !completed {
+                    self.blocked(i, step, call.clone(), wait);
+                }
+                self.programs[i].standing = Standing::InCall {
+                    entry,
+                    call,
+                    step,
+                    wait,
+                };
+            }
+        }
+    }
+
+    /// The step of a fork or clone of program `i`: the new program's
+    /// column, the call, and its fds (a process's copies).
+    fn made(&mut self, i: usize, child: usize) {
+        self.steps += 1;
+        let step = self.steps;
+        let c = &self.programs[child];
+        let thread = c.fds_of != child;
+        let joined = Event::Joined {
+            actor: child,
+            name: c.name.clone(),
+            parent: i,
+            thread,
+        };
+        let call = if thread {
+            Call::Thread { child }
+        } else {
+            Call::Fork { child }
+        };
+        let outcome = Outcome::Returned {
+            ret: c.pid as i64,
+            data: None,
+            addr: None,
+            extra: None,
+        };
+        self.record
+            .push((step, i, call.clone(), Some(outcome.clone())));
+        self.emit(&[joined]);
+        self.look(
+            vec![Event::made(false, step, i, call, outcome, Vec::new())],
+            &[],
+        );
+    }
+
+    /// What program `i` sleeps in, as /proc says.
+    fn asleep_in(&self, i: usize) -> Sleep {
+        let p = &self.programs[i];
+        let line = std::fs::read_to_string(format!("/proc/{}/task/{}/syscall", p.tgid, p.pid))
+            .unwrap_or_default();
+        let mut it = line.split_whitespace();
+        let nr = it.next().and_then(|n| n.parse::<i64>().ok()).unwrap_or(-1);
+        let args: Vec<u64> = it
+            .take(6)
+            .map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).unwrap_or(0))
+            .collect();
+        let arg = |k: usize| args.get(k).copied().unwrap_or(0);
+        let is_socket = |fd: u64| {
+            std::fs::read_link(format!("/proc/{}/fd/{}", p.tgid, fd as i32))
+                .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+        };
+        classify(nr, &arg, &is_socket)
     }
 
     fn ended(&mut self, i: usize, signal: Option<i32>, code: Option<i32>) {
@@ -726,6 +1164,8 @@ impl Tracer {
                         why: None,
                     }]);
                 }
+                // A thread ends with its process: said once, for it.
+                _ if self.programs[i].fds_of != i => {}
                 _ => eprintln!(
                     "sockstep trace: {} was killed by {}",
                     self.programs[i].name,
@@ -745,11 +1185,17 @@ impl Tracer {
                 },
             });
         }
-        // The kernel closed the fds it had.
+        // The kernel closed the fds its process had, when its last thread
+        // ended.
+        let tgid = self.programs[i].tgid;
+        let owner = self.programs[i].fds_of;
+        if self.programs.iter().any(|p| p.tgid == tgid && p.alive()) {
+            return;
+        }
         let calls: Vec<(crate::sock::FdOf, &'static str)> = self
             .sockets
             .iter()
-            .filter_map(|s| s.fd().filter(|f| f.actor == i))
+            .filter_map(|s| s.fd().filter(|f| f.actor == owner))
             .map(|f| (f, "exit"))
             .collect();
         self.emit(&[Event::Exit {
@@ -762,32 +1208,29 @@ impl Tracer {
     /// Whether program `i` is parked in a call that can complete now.
     fn parked_ready(&self, i: usize) -> bool {
         match &self.programs[i].standing {
-            Standing::Parked { entry, call, .. } => self.blocks(i, entry, call).is_none(),
+            Standing::Parked { call, .. } => self.blocks(i, call).is_none(),
             _ => false,
         }
     }
 
-    fn complete_parked(&mut self, i: usize) -> Result<(), TraceError> {
+    fn complete_parked(&mut self, i: usize) {
         let Standing::Parked {
             entry, call, step, ..
         } = std::mem::replace(&mut self.programs[i].standing, Standing::Running)
         else {
-            return Ok(());
+            return;
         };
-        let outcome = self.finish_call(i, &entry, &call);
-        self.after_call(i, step, call, outcome, true);
-        Ok(())
+        self.make(i, entry, call, step, true);
     }
 
-    /// Lets a held call run to its exit; what it gave.
-    fn finish_call(&mut self, i: usize, entry: &Entry, call: &Call<i32>) -> Option<Outcome> {
+    /// Waits for a call let run from its entry to exit: what it gave.
+    fn call_exit(&mut self, i: usize, entry: &Entry, call: &Call<i32>) -> Finished {
         let pid = self.programs[i].pid;
-        // SAFETY: PTRACE_SYSCALL on our tracee held at a seccomp stop: it
-        // stops again at the call's exit.
-        unsafe { libc::ptrace(libc::PTRACE_SYSCALL, pid, 0, 0) };
         loop {
-            let (r, status) = wait(pid);
-            if r < 0 || libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            let Some(status) = self.wait_for(i) else {
+                return Finished::Asleep;
+            };
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
                 let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
                 let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
                 self.programs[i].standing = Standing::Gone;
@@ -803,7 +1246,7 @@ impl Tracer {
                         why: None,
                     }]);
                 }
-                return None;
+                return Finished::Died;
             }
             let sig = libc::WSTOPSIG(status);
             if sig == (libc::SIGTRAP | 0x80)
@@ -827,8 +1270,9 @@ impl Tracer {
                         extra: None,
                     }
                 };
+                self.programs[i].standing = Standing::Running;
                 self.resume(i, 0);
-                return Some(outcome);
+                return Finished::Made(outcome);
             }
             // Anything else (a signal on the way): let it through.
             // SAFETY: PTRACE_SYSCALL on our stopped tracee.
@@ -851,9 +1295,18 @@ impl Tracer {
         outcome: Option<Outcome>,
         completed: bool,
     ) {
+        let owner = self.programs[i].fds_of;
         let calls: Vec<(crate::sock::FdOf, &'static str)> = call
             .fd()
-            .map(|fd| (crate::sock::FdOf { actor: i, fd: *fd }, call.name()))
+            .map(|fd| {
+                (
+                    crate::sock::FdOf {
+                        actor: owner,
+                        fd: *fd,
+                    },
+                    call.name(),
+                )
+            })
             .into_iter()
             .collect();
         let Some(outcome) = outcome else {
@@ -876,7 +1329,8 @@ impl Tracer {
     /// The fds whose addresses the call changed (bind, connect, an fd a
     /// call returned), as the kernel says they are now.
     fn changed_fds(&self, i: usize, call: &Call<i32>, outcome: &Outcome) -> Vec<FdState> {
-        let table = self.fd_table(i);
+        let owner = self.programs[i].fds_of;
+        let table = self.fd_table(owner);
         let mut fds: Vec<i32> = call.fd().copied().into_iter().collect();
         if let (Call::Accept { .. } | Call::Socket { .. }, Outcome::Returned { ret, .. }) =
             (call, outcome)
@@ -889,7 +1343,7 @@ impl Tracer {
                 let before = self.sockets.iter().find(|s| {
                     s.fd()
                         == Some(crate::sock::FdOf {
-                            actor: i,
+                            actor: owner,
                             fd: st.fd,
                         })
                 });
@@ -969,6 +1423,10 @@ impl Tracer {
                 else {
                     continue;
                 };
+                // A listener a fork shares is one socket: one row.
+                if rows.iter().any(|r| r.inode == st.inode) {
+                    continue;
+                }
                 if let Some(l) = p.pidfd.as_ref().and_then(|pk| pk.listening(st.fd)) {
                     rows.push(crate::kernel::Row {
                         kind,
@@ -993,7 +1451,8 @@ impl Tracer {
     fn fd_table(&self, i: usize) -> BTreeMap<i32, FdState> {
         let p = &self.programs[i];
         let mut table = BTreeMap::new();
-        let (Some(pidfd), false) = (&p.pidfd, matches!(p.standing, Standing::Gone)) else {
+        // A thread's fds are its process's, shown once, as the process's.
+        let (Some(pidfd), true) = (&p.pidfd, p.alive() && p.fds_of == i) else {
             return table;
         };
         let Ok(dir) = std::fs::read_dir(format!("/proc/{}/fd", p.pid)) else {
@@ -1190,9 +1649,9 @@ impl Tracer {
     }
 
     /// What a held call waits for, if it cannot complete now.
-    fn blocks(&self, i: usize, e: &Entry, call: &Call<i32>) -> Option<WaitKind> {
+    fn blocks(&self, i: usize, call: &Call<i32>) -> Option<WaitKind> {
         let p = &self.programs[i];
-        let pidfd = p.pidfd.as_ref()?;
+        let pidfd = self.peek(i)?;
         let nonblocking = |fd: i32| {
             std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", p.pid))
                 .ok()
@@ -1253,7 +1712,6 @@ impl Tracer {
                 wait: true,
                 ..
             } => {
-                let _ = e;
                 let any = fds.iter().zip(events).any(|(f, ev)| ready(*f, *ev));
                 (!any).then_some(WaitKind::Ready)
             }
@@ -1261,15 +1719,21 @@ impl Tracer {
         }
     }
 
-    /// Whether a kernel timer can end program `i`'s parked wait: a timer
-    /// it armed (a signal), or SO_RCVTIMEO / SO_SNDTIMEO on the socket.
+    /// Whether a kernel timer can end program `i`'s parked wait.
     fn timed(&self, i: usize) -> bool {
+        match &self.programs[i].standing {
+            Standing::Parked { call, .. } => self.call_timed(i, call),
+            _ => false,
+        }
+    }
+
+    /// Whether a kernel timer can end `call`'s wait: a timer program `i`'s
+    /// process armed (a signal), or SO_RCVTIMEO / SO_SNDTIMEO on the
+    /// socket, or the poll's own time.
+    fn call_timed(&self, i: usize, call: &Call<i32>) -> bool {
         let p = &self.programs[i];
-        let Standing::Parked { call, .. } = &p.standing else {
-            return false;
-        };
-        let copy = |fd: &i32| p.pidfd.as_ref().and_then(|pk| pk.fd(*fd));
-        p.timer
+        let copy = |fd: &i32| self.peek(i).and_then(|pk| pk.fd(*fd));
+        self.programs[p.fds_of].timer
             || match call {
                 Call::Send { fd, .. } | Call::Sendto { fd, .. } => copy(fd).is_some_and(|c| {
                     crate::actor::sys::sndtimeo(c.as_raw_fd()).is_ok_and(|t| t != (0, 0))
@@ -1314,6 +1778,122 @@ impl Tracer {
     }
 }
 
+/// A pidfd for `pid`, to take copies of its fds.
+fn pidfd(pid: i32) -> Option<crate::engine::peek::Peek> {
+    // SAFETY: pidfd_open of our tracee.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a new fd from the kernel.
+    (fd >= 0).then(|| {
+        crate::engine::peek::Peek::from_pidfd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    })
+}
+
+/// The process a task belongs to, as /proc says.
+fn tgid_of(tid: i32) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether the task sleeps in the kernel, in a system call ('S' in its
+/// stat: an interruptible wait, not a stop or a run).
+fn sleeping(tgid: i32, tid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{tgid}/task/{tid}/stat")) else {
+        return false;
+    };
+    // The state follows the command's closing parenthesis.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|s| s == "S")
+}
+
+/// What a traced call the kernel put to sleep after it began waits for.
+fn sleep_wait(call: &Call<i32>) -> WaitKind {
+    match call {
+        Call::Accept { .. } => WaitKind::Connection,
+        Call::Recv { .. } | Call::Recvfrom { .. } => WaitKind::Data { got: 0 },
+        Call::Send { .. } | Call::Sendto { .. } => WaitKind::Room { sent: 0 },
+        Call::Connect { .. } => WaitKind::Handshake,
+        _ => WaitKind::Ready,
+    }
+}
+
+/// A sleep in system call `nr`, from its arguments: what it waits for,
+/// and whether a time limit ends it.
+fn classify(nr: i64, arg: &dyn Fn(usize) -> u64, is_socket: &dyn Fn(u64) -> bool) -> Sleep {
+    use crate::event::AsleepOn;
+    let sleep = |name: &str, on: Option<AsleepOn>, timed: bool| Sleep {
+        syscall: name.to_string(),
+        on,
+        timed,
+    };
+    let on_fd = |fd: u64| {
+        if is_socket(fd) {
+            AsleepOn::Socket {
+                fd: Some(fd as i32),
+            }
+        } else {
+            AsleepOn::File { fd: fd as i32 }
+        }
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        match nr {
+            libc::SYS_futex => {
+                // FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI(2),
+                // FUTEX_WAIT_REQUEUE_PI wait; the fourth argument is their
+                // time limit.
+                let cmd = arg(1) & 0x7f;
+                if matches!(cmd, 0 | 6 | 9 | 11 | 13) {
+                    sleep("futex", Some(AsleepOn::Lock), arg(3) != 0)
+                } else {
+                    sleep("futex", None, false)
+                }
+            }
+            libc::SYS_wait4 => sleep("wait4", Some(AsleepOn::Child), false),
+            libc::SYS_waitid => sleep("waitid", Some(AsleepOn::Child), false),
+            libc::SYS_read => sleep("read", Some(on_fd(arg(0))), false),
+            libc::SYS_write => sleep("write", Some(on_fd(arg(0))), false),
+            libc::SYS_readv => sleep("readv", Some(on_fd(arg(0))), false),
+            libc::SYS_writev => sleep("writev", Some(on_fd(arg(0))), false),
+            libc::SYS_recvmsg => sleep("recvmsg", Some(on_fd(arg(0))), false),
+            libc::SYS_sendmsg => sleep("sendmsg", Some(on_fd(arg(0))), false),
+            libc::SYS_recvmmsg => sleep("recvmmsg", Some(on_fd(arg(0))), arg(4) != 0),
+            libc::SYS_sendmmsg => sleep("sendmmsg", Some(on_fd(arg(0))), false),
+            libc::SYS_epoll_wait | libc::SYS_epoll_pwait => sleep(
+                "epoll_wait",
+                Some(AsleepOn::Socket { fd: None }),
+                (arg(3) as i32) >= 0,
+            ),
+            libc::SYS_epoll_pwait2 => sleep(
+                "epoll_pwait2",
+                Some(AsleepOn::Socket { fd: None }),
+                arg(3) != 0,
+            ),
+            libc::SYS_select => sleep("select", Some(AsleepOn::Socket { fd: None }), arg(4) != 0),
+            libc::SYS_pselect6 => {
+                sleep("pselect6", Some(AsleepOn::Socket { fd: None }), arg(4) != 0)
+            }
+            libc::SYS_ppoll => sleep("ppoll", Some(AsleepOn::Socket { fd: None }), arg(2) != 0),
+            libc::SYS_nanosleep => sleep("nanosleep", None, true),
+            libc::SYS_clock_nanosleep => sleep("clock_nanosleep", None, true),
+            libc::SYS_pause => sleep("pause", Some(AsleepOn::Signal), false),
+            libc::SYS_rt_sigsuspend => sleep("sigsuspend", Some(AsleepOn::Signal), false),
+            libc::SYS_rt_sigtimedwait => sleep("sigtimedwait", Some(AsleepOn::Signal), arg(2) != 0),
+            _ => sleep(&format!("system call {nr}"), None, false),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (arg, on_fd);
+        sleep(&format!("system call {nr}"), None, false)
+    }
+}
+
 /// waitpid on a tracee, again when a signal interrupts it: its result and
 /// the status.
 fn wait(pid: i32) -> (i32, i32) {
@@ -1346,32 +1926,6 @@ fn owner(views: &[&Vec<crate::sock::Socket>], local: &Addr, peer: &Addr) -> Opti
         .or_else(|| all().find(|s| fit(s, false)))
         .or_else(|| all().find(|s| wildcard(s)))
         .and_then(|s| s.holder.actor())
-}
-
-/// Whether a clone call starts a thread (CLONE_THREAD) rather than a
-/// process.
-fn starts_thread(pid: i32, e: &Entry) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let flags = match e.nr {
-            libc::SYS_clone => e.args[0],
-            // clone3: the flags are the first field of its struct.
-            libc::SYS_clone3 => {
-                let b = read_mem(pid, e.args[0], 8);
-                b.get(..8)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_ne_bytes)
-                    .unwrap_or(0)
-            }
-            _ => 0,
-        };
-        flags & libc::CLONE_THREAD as u64 != 0
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (pid, e);
-        false
-    }
 }
 
 /// The kernel's range of ephemeral ports (net.ipv4.ip_local_port_range).

@@ -39,7 +39,7 @@ fn trace(args: &[&Path], tag: &str) -> std::process::Output {
 }
 
 /// The Python interpreter itself: a `python3` on the PATH may be a wrapper
-/// that forks (pyenv's), and trace does not follow forks yet.
+/// that forks (pyenv's), which would be a column of its own.
 fn python() -> String {
     let out = Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
@@ -133,20 +133,179 @@ fn a_python_client_against_the_c_server() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A program of tests/trace compiled (C with cc, C++ with g++).
+fn compiled(source: &str, dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/trace")
+        .join(source);
+    let exe = dir.join(Path::new(source).file_stem().unwrap());
+    let compiler = if source.ends_with(".cpp") {
+        "g++"
+    } else {
+        "cc"
+    };
+    let out = Command::new(compiler)
+        .args(["-Wall", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("the compiler is installed");
+    assert!(out.status.success(), "{}", stderr(&out));
+    exe
+}
+
 #[test]
-fn a_program_that_forks_is_stopped_and_said_so() {
-    let dir = scratch("trace-fork");
-    let progs = programs("fork-server", &dir);
-    let tag = unique_tag("trace-fork");
-    let out = trace(&[exe(&progs, "server"), exe(&progs, "client")], &tag);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+fn the_seeds_cpp_server_and_client_as_written_are_stepped_the_same_every_run() {
+    let dir = scratch("trace-seed");
+    let server = compiled("seed_server.cpp", &dir);
+    let client = compiled("seed_client.cpp", &dir);
+    let first = trace(&[&server, &client], &unique_tag("trace"));
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let text = stdout(&first);
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    // The server's socket is 3 and its connection 4; the client's socket is
+    // 3 in its own process; read() on a socket is a receive.
     assert!(
-        stderr(&out).contains("calls fork(), which trace does not follow yet"),
-        "{}",
-        stderr(&out)
+        in_order(
+            &[
+                "   1  socket(AF_INET, SOCK_STREAM, 0) = 3",
+                "   2  bind(3, 0.0.0.0:8080) = 0",
+                "   4  accept(3) … blocks",
+                "  ↳4  accept(3) returns 4",
+                "   7  read(4, 1023) … blocks",
+                "  ↳7  read(4, 1023) returns 18 \"Hello from client!\"",
+                "   9  send(4, \"Hello from server!\") = 18",
+            ],
+            &lines
+        ),
+        "{text}"
     );
+    assert!(
+        text.contains(&format!(
+            "   5{}socket(AF_INET, SOCK_STREAM, 0) = 3",
+            " ".repeat(49)
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("read(3, 1023) = 18 \"Hello from server!\""),
+        "{text}"
+    );
+    // What the client printed, wrapped in its column.
+    assert!(
+        flat(&text)
+            .contains(r#"stdout: "Connected to the server.\nServer says: Hello from server!\n""#),
+        "{text}"
+    );
+    for _ in 0..19 {
+        let again = trace(&[&server, &client], &unique_tag("trace"));
+        assert_eq!(stdout(&again), text);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_forking_server_with_two_clients_is_followed_into_each_child() {
+    let dir = scratch("trace-fork");
+    let server = compiled("fork_server.c", &dir);
+    let client = compiled("echo_client.c", &dir);
+    let tag = unique_tag("trace-fork");
+    let run = || {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["30", BIN, "trace", "--stable", "--width", "100", "--"])
+            .arg(&server)
+            .args(["---"])
+            .arg(&client)
+            .args(["one", "---"])
+            .arg(&client)
+            .arg("two");
+        cmd.env("SOCKSTEP_TEST_TAG", &tag).output().unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    // Each child is a column of its own from its fork on, holds copies of
+    // the listener and the connection, and serves its own client.
+    // The new column, from the fork on.
+    assert!(
+        lines.contains(&"fork_server echo_client-1 echo_client-2 fork_server.c1")
+            || text
+                .lines()
+                .any(|l| flat(l) == "fork_server echo_client-1 echo_client-2 fork_server.c1"),
+        "{text}"
+    );
+    for line in [
+        "fork() = the pid of fork_server.c1",
+        "◆ fork_server.c1 fd 4: ESTABLISHED, the same socket as its parent's",
+        "fork() = the pid of fork_server.c2",
+        "recv(4, 100) = 3 \"one\"",
+        "recv(4, 100) = 3 \"two\"",
+        "stdout: \"got one\\n\"",
+        "stdout: \"got two\\n\"",
+        "✓ 29 socket calls; every program ended.",
+    ] {
+        assert!(lines.iter().any(|l| l.contains(line)), "{line}:\n{text}");
+    }
+    // The parent's wait() for its children sleeps in the kernel until
+    // they end; then it closes the listener, the last step.
+    assert!(
+        lines.iter().any(|l| l.starts_with("29  close(3) = 0")),
+        "{text}"
+    );
+    assert_eq!(stdout(&run()), text);
     assert_eq!(processes_tagged(&tag), Vec::<u32>::new());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_threaded_client_is_followed_into_its_thread_which_shares_its_fds() {
+    let dir = scratch("trace-thread");
+    let server = compiled("seed_server.cpp", &dir);
+    let client = compiled("threaded_client.c", &dir);
+    let out = trace(&[&server, &client], &unique_tag("trace"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "clone(CLONE_THREAD) = the thread id of threaded_client.t1",
+        "threaded_client.t1 goes on from here: a new thread of the same",
+        "send(3, \"ping\") = 4",
+        "read(4, 1023) returns 4 \"ping\"",
+        // The thread's recv is on its process's fd 3.
+        "recv(3, 99) = 18 \"Hello from server!\"",
+        "◆ threaded_client fd 3: CLOSE-WAIT, queues empty",
+        "stdout: \"reader got Hello from",
+        "✓ 14 socket calls; every program ended.",
+    ] {
+        assert!(text.contains(line), "{line}:\n{text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_thread_joined_while_its_peer_waits_too_is_part_of_the_deadlock() {
+    let dir = scratch("trace-thread-deadlock");
+    let server = compiled("waitall_server.c", &dir);
+    let client = compiled("threaded_client.c", &dir);
+    let tag = unique_tag("trace");
+    let out = trace(&[&server, &client], &tag);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "DEADLOCK",
+        "waitall_server waits in recv(4, 10, MSG_WAITALL)",
+        "threaded_client.t1 waits in recv(3, 99)",
+        "threaded_client sleeps in futex() with no time limit: it waits for a lock, or for a",
+    ] {
+        assert!(text.contains(line), "{line}:\n{text}");
+    }
+    assert_eq!(processes_tagged(&tag), Vec::<u32>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The text with every run of white space made one space.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Whether every line of `part` is in `whole`, in the same order.
@@ -245,6 +404,34 @@ fn a_trace_in_json_is_the_events_of_the_schema() {
         .collect();
     assert_eq!(completed[0]["call"]["name"], "accept");
     assert_eq!(completed[0]["outcome"]["ret"], 4);
+    // A thread that joins the run, and a deadlock with a program asleep
+    // in a call that is not a socket's.
+    let server = compiled("waitall_server.c", &dir);
+    let client = compiled("threaded_client.c", &dir);
+    let out = Command::new("timeout")
+        .args(["30", BIN, "trace", "--format", "json", "--"])
+        .arg(&server)
+        .arg("---")
+        .arg(&client)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for e in &events {
+        assert!(validator.is_valid(e), "{e}");
+    }
+    let joined = events.iter().find(|e| e["event"] == "joined").unwrap();
+    assert_eq!(joined["actor"], "threaded_client.t1");
+    assert_eq!(joined["parent"], "threaded_client");
+    assert_eq!(joined["thread"], true);
+    let deadlock = events.iter().find(|e| e["event"] == "deadlock").unwrap();
+    assert_eq!(deadlock["asleep"][0]["actor"], "threaded_client");
+    assert_eq!(deadlock["asleep"][0]["syscall"], "futex");
+    assert_eq!(deadlock["asleep"][0]["on"]["kind"], "lock");
+    assert_eq!(deadlock["waits"].as_array().unwrap().len(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -331,6 +518,65 @@ fn a_recv_with_msg_waitall_waits_for_all_it_asks_while_the_sender_sends() {
     assert!(
         text.contains("recv(4, 10, MSG_WAITALL) returns 10 \"abcdefghij\""),
         "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn programs_traced_do_not_outlive_sockstep_killed_or_interrupted() {
+    for signal in [libc::SIGKILL, libc::SIGINT] {
+        let tag = unique_tag(&format!("trace-kill-{signal}"));
+        // A shell that forks a sleeper and sleeps itself: three processes
+        // the tracer holds, all asleep with a timer armed.
+        let mut child = Command::new(BIN)
+            .args(["trace", "--", "sh", "-c", "sleep 60 & sleep 60; wait"])
+            .env("SOCKSTEP_TEST_TAG", &tag)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let until = |done: &dyn Fn(usize) -> bool| {
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !done(processes_tagged(&tag).len()) {
+                assert!(
+                    std::time::Instant::now() < end,
+                    "{:?}",
+                    processes_tagged(&tag)
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        };
+        // sockstep, the shell, and both sleepers.
+        until(&|n| n >= 4);
+        // SAFETY: a signal to the child this test started.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(signal));
+        // The kernel kills every tracee of a tracer that is gone.
+        until(&|n| n == 0);
+    }
+}
+
+#[test]
+fn where_ptrace_is_not_allowed_one_line_says_so_and_nothing_runs() {
+    let dir = scratch("trace-no-ptrace");
+    let jail = compiled("no_ptrace.c", &dir);
+    let server = compiled("seed_server.cpp", &dir);
+    let out = Command::new("timeout")
+        .args(["30"])
+        .arg(&jail)
+        .args([BIN, "trace", "--"])
+        .arg(&server)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ptrace is not allowed here (Operation not permitted), so programs cannot be traced: "),
+        "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

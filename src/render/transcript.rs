@@ -10,7 +10,7 @@ use super::words::{self, Words};
 use super::{Names, format_call, quote_bytes};
 use crate::call::{Addr, Call};
 use crate::errno::errno_name;
-use crate::event::{Event, Outcome, Waiting};
+use crate::event::{Asleep, Event, Outcome, Waiting};
 use crate::explain::Why;
 use crate::wire::FdState;
 use owo_colors::{OwoColorize, Style};
@@ -159,6 +159,36 @@ impl Transcript {
         self.put(out, "", self.note_col(actor), text, style);
     }
 
+    /// The actors' names over their columns, and a rule under them.
+    fn header(&self, out: &mut String) {
+        let mut head = String::new();
+        let mut shown = 0;
+        let mut rule = String::new();
+        for (i, a) in self.actors.iter().enumerate() {
+            // A name longer than its column is cut to fit.
+            let room = if i + 1 < self.actors.len() {
+                self.col(i + 1).saturating_sub(self.col(i) + 2)
+            } else {
+                self.opts.width.saturating_sub(self.col(i))
+            };
+            let name = wrap(a, room.max(1)).swap_remove(0);
+            head.push_str(&" ".repeat(self.col(i).saturating_sub(shown)));
+            head.push_str(&self.paint(&name, self.actor_style(i)));
+            shown = self.col(i) + cols(&name);
+            let end = if i + 1 < self.actors.len() {
+                self.col(i + 1).saturating_sub(2)
+            } else {
+                self.opts.width
+            };
+            rule.push_str(&" ".repeat(self.col(i).saturating_sub(rule.chars().count())));
+            rule.push_str(&"─".repeat(end.saturating_sub(self.col(i))));
+        }
+        out.push_str(head.trim_end());
+        out.push('\n');
+        out.push_str(&self.paint(&rule, Style::new().dimmed()));
+        out.push('\n');
+    }
+
     fn step_gutter(step: usize) -> String {
         format!("{step:>4}")
     }
@@ -194,32 +224,7 @@ impl Transcript {
                     self.put(out, "", 0, &line, Style::new());
                 }
                 out.push('\n');
-                let mut head = String::new();
-                let mut shown = 0;
-                let mut rule = String::new();
-                for (i, a) in actors.iter().enumerate() {
-                    // A name longer than its column is cut to fit.
-                    let room = if i + 1 < actors.len() {
-                        self.col(i + 1).saturating_sub(self.col(i) + 2)
-                    } else {
-                        self.opts.width.saturating_sub(self.col(i))
-                    };
-                    let name = wrap(a, room.max(1)).swap_remove(0);
-                    head.push_str(&" ".repeat(self.col(i).saturating_sub(shown)));
-                    head.push_str(&self.paint(&name, self.actor_style(i)));
-                    shown = self.col(i) + cols(&name);
-                    let end = if i + 1 < actors.len() {
-                        self.col(i + 1).saturating_sub(2)
-                    } else {
-                        self.opts.width
-                    };
-                    rule.push_str(&" ".repeat(self.col(i).saturating_sub(rule.chars().count())));
-                    rule.push_str(&"─".repeat(end.saturating_sub(self.col(i))));
-                }
-                out.push_str(head.trim_end());
-                out.push('\n');
-                out.push_str(&self.paint(&rule, Style::new().dimmed()));
-                out.push('\n');
+                self.header(out);
                 if *rooted_paths {
                     self.put(out, "", GUTTER, words::ROOTED_PATHS, Style::new().dimmed());
                 }
@@ -330,9 +335,20 @@ impl Transcript {
             }
             Event::Deadlock {
                 waits,
+                asleep,
                 unrun,
                 expected,
-            } => self.deadlock(out, waits, unrun, *expected),
+            } => self.deadlock(out, waits, asleep, unrun, *expected),
+            // A new column: the names again, over the columns as they are
+            // from here on.
+            Event::Joined { actor, name, .. } => {
+                if self.actors.len() <= *actor {
+                    self.actors.resize(*actor + 1, String::new());
+                }
+                self.actors[*actor] = name.clone();
+                out.push('\n');
+                self.header(out);
+            }
             Event::NotRun { actor, steps } => {
                 let text = self.words().not_run(*actor, steps);
                 self.put(out, "", GUTTER, &text, Style::new().red());
@@ -409,12 +425,18 @@ impl Transcript {
             } => {
                 let mut result = format!("{is} {ret}");
                 // fork() returns the child's pid, which differs every run.
+                // fork() returns the child's pid, which differs every run.
                 let forked = match call {
-                    Call::Fork { child } => self.actors.get(*child).cloned(),
+                    Call::Fork { child } | Call::Thread { child } => {
+                        self.actors.get(*child).cloned()
+                    }
                     _ => None,
                 };
                 if let (Some(child), true) = (&forked, self.opts.stable) {
-                    result = self.words().pid_of(child);
+                    result = match call {
+                        Call::Thread { .. } => self.words().tid_of(child),
+                        _ => self.words().pid_of(child),
+                    };
                 }
                 if let Some(d) = data.as_ref().filter(|d| !d.is_empty()) {
                     result.push(' ');
@@ -563,10 +585,17 @@ impl Transcript {
         }
     }
 
-    fn deadlock(&self, out: &mut String, waits: &[Waiting], unrun: &[usize], expected: bool) {
+    fn deadlock(
+        &self,
+        out: &mut String,
+        waits: &[Waiting],
+        asleep: &[Asleep],
+        unrun: &[usize],
+        expected: bool,
+    ) {
         let w = self.opts.width.saturating_sub(GUTTER + 2).max(30);
         let style = Style::new().red().bold();
-        let lines = self.words().deadlock(waits, unrun);
+        let lines = self.words().deadlock(waits, asleep, unrun);
         let title = " DEADLOCK ";
         let top = format!(
             "╭─{title}{}",

@@ -6,7 +6,7 @@
 use super::{Names, format_call, quote_bytes};
 use crate::call::{Addr, Call, Domain, SockType};
 use crate::errno::{errno_desc, errno_name, signal_name};
-use crate::event::{Got, HostReason, NoCapture, Outcome, TimerWait, Waiting};
+use crate::event::{Asleep, AsleepOn, Got, HostReason, NoCapture, Outcome, TimerWait, Waiting};
 use crate::explain::{By, Eof, Hop, Note, Path, RstCause, TwEnd, Why};
 use crate::lesson::Expect;
 use crate::sock::{Holder, Kind, Rfc, Socket, State};
@@ -1013,6 +1013,12 @@ impl Words<'_> {
                 "{child} goes on from here: a copy of its parent's process, with the same fds"
             ));
         }
+        if let (Call::Thread { .. }, Some(child)) = (call, child) {
+            lines.push(format!(
+                "{child} goes on from here: a new thread of the same process, which shares its \
+                 fds (not copies: one fd table)"
+            ));
+        }
         if let Some(a) = addr {
             let what = match call {
                 Call::Recvfrom { .. } => "from",
@@ -1035,6 +1041,10 @@ impl Words<'_> {
     /// The result shown after `=` for fork in stable output.
     pub fn pid_of(&self, child: &str) -> String {
         format!("= the pid of {child}")
+    }
+
+    pub fn tid_of(&self, child: &str) -> String {
+        format!("= the thread id of {child}")
     }
 
     /// Why a call gave what it gave: for a failure, the words after
@@ -1743,16 +1753,20 @@ impl Words<'_> {
 
     /// A deadlock in sentences: who waits for what, why none can move,
     /// what never ran.
-    pub fn deadlock(&self, waits: &[Waiting], unrun: &[usize]) -> Vec<String> {
+    pub fn deadlock(&self, waits: &[Waiting], asleep: &[Asleep], unrun: &[usize]) -> Vec<String> {
         let mut lines = Vec::new();
-        if waits.is_empty() {
+        if waits.is_empty() && asleep.is_empty() {
             lines.push("The lesson expects a deadlock, but every step ran.".to_string());
             return lines;
         }
         for wt in waits {
             lines.push(self.waiting(wt));
         }
+        for a in asleep {
+            lines.push(self.asleep(a));
+        }
         let all_on_each_other = waits.len() > 1
+            && asleep.is_empty()
             && waits.iter().all(|w| {
                 w.on.is_some_and(|o| o != w.actor && waits.iter().any(|x| x.actor == o))
             });
@@ -1785,6 +1799,34 @@ impl Words<'_> {
             lines.push(format!("Step{s} {} never ran.", list(unrun)));
         }
         lines
+    }
+
+    /// A traced program asleep in a call that is not a socket call, in a
+    /// deadlock.
+    pub fn asleep(&self, a: &Asleep) -> String {
+        let who = self.actor(a.actor);
+        let call = &a.syscall;
+        match a.on {
+            AsleepOn::Lock => format!(
+                "{who} sleeps in {call}() with no time limit: it waits for a lock, or for a \
+                 thread to end"
+            ),
+            AsleepOn::Child => {
+                format!("{who} sleeps in {call}(): it waits for a child process to end")
+            }
+            AsleepOn::File { fd } => format!(
+                "{who} sleeps in {call}() on fd {fd}, which is not a socket (a pipe, or a \
+                 terminal): it waits for another process"
+            ),
+            AsleepOn::Socket { fd: Some(fd) } => format!(
+                "{who} sleeps in {call}() on socket fd {fd}, a call sockstep trace does not \
+                 step, with no time limit"
+            ),
+            AsleepOn::Socket { fd: None } => format!(
+                "{who} sleeps in {call}(), a call sockstep trace does not step, with no time limit"
+            ),
+            AsleepOn::Signal => format!("{who} sleeps in {call}(): it waits for a signal"),
+        }
     }
 
     /// Who waits for what, in a deadlock: `server waits in recv(4, 1024)

@@ -749,13 +749,18 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
     let mut kind = None;
     for e in events {
         match e {
-            Event::Deadlock { waits, unrun, .. } => {
-                kind = Some(if waits.is_empty() {
+            Event::Deadlock {
+                waits,
+                asleep,
+                unrun,
+                ..
+            } => {
+                kind = Some(if waits.is_empty() && asleep.is_empty() {
                     AlertKind::NoDeadlock
                 } else {
                     AlertKind::Deadlock
                 });
-                lines.extend(words.deadlock(waits, unrun));
+                lines.extend(words.deadlock(waits, asleep, unrun));
             }
             Event::Crashed {
                 actor,
