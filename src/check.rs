@@ -47,7 +47,7 @@ fn options() -> Result<Options, ExitCode> {
     }
 }
 
-pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
+pub fn check(file: Option<&str>, hint: bool, json: bool, programs: &[String]) -> ExitCode {
     let Some(file) = file else {
         return progress(None);
     };
@@ -58,7 +58,7 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    match check_file(file, json, &opts) {
+    match check_file(file, json, &opts, programs) {
         Ok(Verdict::Done) => ExitCode::from(EXIT_OK),
         Ok(Verdict::NotYet(_)) => ExitCode::from(EXIT_UNEXPECTED),
         Err(code) => code,
@@ -67,7 +67,12 @@ pub fn check(file: Option<&str>, hint: bool, json: bool) -> ExitCode {
 
 /// Checks one file, printing its run up to where it goes wrong and the
 /// verdict.
-fn check_file(file: &str, json: bool, opts: &Options) -> Result<Verdict, ExitCode> {
+fn check_file(
+    file: &str,
+    json: bool,
+    opts: &Options,
+    programs: &[String],
+) -> Result<Verdict, ExitCode> {
     macro_rules! put {
         ($($arg:tt)*) => {
             crate::cli::print_stdout(&format!($($arg)*))?
@@ -98,6 +103,16 @@ fn check_file(file: &str, json: bool, opts: &Options) -> Result<Verdict, ExitCod
             return Ok(Verdict::NotYet(why.into()));
         }
     };
+    // `--actor client=./client`: the student's program makes those steps.
+    let mut opts = opts.clone();
+    opts.programs = match crate::cli::actor_programs(&lesson, programs) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let opts = &opts;
     let mut transcript = Transcript::new(TranscriptOptions::stable_plain());
     let mut lines = crate::json::Json::new();
     let title = lesson.title.clone();
@@ -163,7 +178,7 @@ fn say(json: bool, done: bool, text: &str) -> String {
 /// Whether an event shows the run not going as its own expectations say.
 fn goes_wrong(e: &Event) -> bool {
     match e {
-        Event::ExpectFailed { .. } | Event::NotRun { .. } => true,
+        Event::ExpectFailed { .. } | Event::NotRun { .. } | Event::Mismatch { .. } => true,
         Event::Crashed { expected, .. } => !expected,
         Event::Deadlock { expected, .. } => !expected,
         _ => false,
@@ -230,6 +245,12 @@ fn describe(e: &Event, line: &impl Fn(usize) -> Option<usize>) -> String {
             )
         }
         Event::NotRun { steps, .. } => format!("{} steps never ran", steps.len()),
+        Event::Mismatch {
+            step,
+            expected,
+            made,
+            ..
+        } => words::program_mismatch(*step, line(*step), expected, made.as_ref()),
         _ => "something went wrong".into(),
     }
 }
@@ -456,7 +477,7 @@ pub fn watch(dir: Option<&Path>) -> ExitCode {
         };
         let file = shown(&dir, ex.file);
         out!("\n── sockstep watch: {file} ──\n");
-        if let Err(code) = check_file(&file, false, &opts) {
+        if let Err(code) = check_file(&file, false, &opts, &[]) {
             return code;
         }
         out!(

@@ -177,6 +177,10 @@ struct CheckArgs {
     /// `{"event":"check",...}` verdict)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Have your program make ACTOR's steps: `--actor client=./client`
+    /// (its socket calls must be the file's steps for that actor)
+    #[arg(long = "actor", value_name = "ACTOR=PROGRAM")]
+    actor: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -226,6 +230,66 @@ struct RunArgs {
     /// Write the packets of the run to FILE, in pcap format (Wireshark, tshark)
     #[arg(long, value_name = "FILE")]
     pcap: Option<std::path::PathBuf>,
+    /// Have a program of yours make ACTOR's steps, traced one socket call a
+    /// step: `--actor client=./client`, `--actor 'client=python3 client.py'`
+    /// (its next socket call must be the step's)
+    #[arg(long = "actor", value_name = "ACTOR=PROGRAM")]
+    actor: Vec<String>,
+}
+
+/// `--actor NAME=PROGRAM ARGS...`, checked against the lesson's actors:
+/// each actor's index and program, or what is wrong.
+pub(crate) fn actor_programs(
+    lesson: &Lesson,
+    given: &[String],
+) -> Result<Vec<(usize, Vec<String>)>, String> {
+    let mut programs: Vec<(usize, Vec<String>)> = Vec::new();
+    for g in given {
+        let Some((name, program)) = g.split_once('=') else {
+            return Err(format!(
+                "--actor {g}: write the actor, `=`, and the program (--actor client=./client)"
+            ));
+        };
+        let argv: Vec<String> = program.split_whitespace().map(String::from).collect();
+        let Some(actor) = lesson.actors.iter().position(|a| a == name.trim()) else {
+            return Err(format!(
+                "--actor {g}: the lesson has no actor `{}` (its actors: {})",
+                name.trim(),
+                lesson.actors.join(", ")
+            ));
+        };
+        if argv.is_empty() {
+            return Err(format!("--actor {g}: no program after `=`"));
+        }
+        if programs.iter().any(|(a, _)| *a == actor) {
+            return Err(format!(
+                "--actor {g}: {} has a program already",
+                lesson.actors[actor]
+            ));
+        }
+        if lesson.forked(actor) {
+            return Err(format!(
+                "--actor {g}: {} is forked by another actor; a program runs from its start",
+                lesson.actors[actor]
+            ));
+        }
+        if !lesson.hosts.is_empty() {
+            return Err(format!(
+                "--actor {g}: a program runs on the first machine only, and this lesson has hosts"
+            ));
+        }
+        programs.push((actor, argv));
+    }
+    for &a in &lesson.external {
+        if !programs.iter().any(|(p, _)| *p == a) {
+            let name = &lesson.actors[a];
+            return Err(format!(
+                "{name} is external: the lesson's steps for it are made by a program you give: \
+                 --actor {name}=PROGRAM"
+            ));
+        }
+    }
+    Ok(programs)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -272,9 +336,12 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::List => list(),
         Command::Run(args) => run(args),
-        Command::Check(args) => {
-            crate::check::check(args.file.as_deref(), args.hint, args.format == Format::Json)
-        }
+        Command::Check(args) => crate::check::check(
+            args.file.as_deref(),
+            args.hint,
+            args.format == Format::Json,
+            &args.actor,
+        ),
         Command::Exercises { dir } => crate::check::write_copy(Some(&dir)),
         Command::Watch { dir } => crate::check::watch(dir.as_deref()),
         Command::Completions { shell } => {
@@ -519,6 +586,13 @@ fn run(args: RunArgs) -> ExitCode {
     let mut opts = Options::new(exe);
     opts.host_network = args.host_network;
     opts.capture = !args.no_packets || args.pcap.is_some();
+    opts.programs = match actor_programs(&lesson, &args.actor) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
 
     // Ctrl-C: end the run cleanly (children reaped, run directory removed).
     // SAFETY: the handler only stores to an atomic.

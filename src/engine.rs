@@ -45,6 +45,9 @@ pub struct Options {
     /// an RCU grace period (some 16 ms), so a run that shows no packets
     /// is quicker without one.
     pub capture: bool,
+    /// Actors whose steps a program makes (`--actor client=./client`):
+    /// the actor's index and the program with its arguments.
+    pub programs: Vec<(usize, Vec<String>)>,
 }
 
 impl Options {
@@ -54,6 +57,7 @@ impl Options {
             host_network: false,
             watchdog: Duration::from_secs(5),
             capture: true,
+            programs: Vec::new(),
         }
     }
 }
@@ -64,6 +68,11 @@ impl Options {
 pub enum EngineError {
     /// A child process could not be started.
     Spawn(std::io::Error),
+    /// A program given for an actor could not be started under ptrace.
+    Program {
+        actor: String,
+        error: crate::trace::TraceError,
+    },
     /// An actor could not set itself up.
     Setup { actor: String, error: SetupError },
     /// A child did not answer within the watchdog's time.
@@ -81,6 +90,7 @@ impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EngineError::Spawn(e) => write!(f, "cannot start an actor process: {e}"),
+            EngineError::Program { actor, error } => write!(f, "{actor}: {error}"),
             EngineError::Setup { actor, error } => write!(
                 f,
                 "{actor} could not start: {}",
@@ -163,6 +173,10 @@ struct StepLog {
 pub struct Run {
     lesson: Lesson,
     hub: Option<Proc>,
+    /// The program each actor's steps are made by, if one is given.
+    programs: Vec<Option<Vec<String>>>,
+    /// How the programs given for actors ended, by pid.
+    ends: crate::trace::external::Ends,
     actors: Vec<Actor>,
     run_dir: proc::RunDir,
     header: Vec<Event>,
@@ -318,6 +332,15 @@ impl Run {
         let run_dir = proc::make_run_dir().map_err(EngineError::RunDir)?;
         let mut run = Run {
             hub: None,
+            programs: (0..lesson.actors.len())
+                .map(|a| {
+                    opts.programs
+                        .iter()
+                        .find(|(i, _)| *i == a)
+                        .map(|(_, argv)| argv.clone())
+                })
+                .collect(),
+            ends: Default::default(),
             actors: lesson.actors.iter().map(|_| Actor::default()).collect(),
             run_dir,
             header: Vec::new(),
@@ -387,7 +410,9 @@ impl Run {
             .collect();
         for i in 0..run.actors.len() {
             // An actor another one forks has no process until that fork.
-            if !run.lesson.forked(i) {
+            if let Some(argv) = run.programs[i].clone() {
+                run.spawn_program(i, argv, opts.watchdog)?;
+            } else if !run.lesson.forked(i) {
                 run.spawn_actor(i, opts.watchdog)?;
             }
         }
@@ -449,6 +474,9 @@ impl Run {
                 .any(|p| p.starts_with('/') || p.split('/').any(|c| c == "..")),
             hosts: run.hosts(),
             traced: None,
+            programs: (run.programs.iter().enumerate())
+                .filter_map(|(a, p)| Some((a, p.as_ref()?.join(" "))))
+                .collect(),
         });
         if let Some(reason) = no_capture {
             run.header.push(Event::NoCapture { reason });
@@ -630,8 +658,42 @@ impl Run {
         }
     }
 
+    /// Starts the program given for actor `i`, traced by a thread of this
+    /// process, in the run's namespaces (those of the hub).
+    fn spawn_program(
+        &mut self,
+        i: usize,
+        argv: Vec<String>,
+        watchdog: Duration,
+    ) -> Result<(), EngineError> {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(EngineError::Spawn)?;
+        let mut enter = Vec::new();
+        if self.private
+            && let Some(hub) = &self.hub
+        {
+            for ns in ["user", "net"] {
+                let f = std::fs::File::open(format!("/proc/{}/ns/{ns}", hub.pid()))
+                    .map_err(EngineError::Spawn)?;
+                enter.push(std::os::fd::OwnedFd::from(f));
+            }
+        }
+        let pid = crate::trace::external::start(argv, enter, theirs, self.ends.clone()).map_err(
+            |error| EngineError::Program {
+                actor: self.lesson.actors[i].clone(),
+                error,
+            },
+        )?;
+        let a = &mut self.actors[i];
+        a.proc = Some(Proc::adopt(pid as u32, ours, watchdog).map_err(EngineError::Spawn)?);
+        a.peek = crate::trace::pidfd(pid);
+        Ok(())
+    }
+
     /// How the process of actor `a`, which is gone, ended: the hub reaped it.
     fn status(&mut self, pid: u32) -> (Option<i32>, Option<i32>) {
+        if let Some(end) = self.ends.lock().ok().and_then(|e| e.get(&pid).copied()) {
+            return end;
+        }
         let Some(hub) = self.hub.as_mut() else {
             return (None, None);
         };
@@ -814,6 +876,43 @@ impl Run {
         self.ran[i] = true;
         self.pending[actor].pop_front();
         self.steps_run += 1;
+        // A program making the actor's steps: its next socket call must be
+        // the step's, and it is what is made (and shown).
+        if self.programs[actor].is_some() {
+            match self.exchange(actor, Request::Next)? {
+                Some(Reply::Next { call: made, output }) => {
+                    for (fd, text) in output {
+                        events.push(Event::Output { actor, fd, text });
+                    }
+                    match made {
+                        Some(made) if same_call(&call, &made) => call = made,
+                        made => {
+                            let (signal, code) = self.stand_down(actor);
+                            self.failures += 1;
+                            events.push(Event::Mismatch {
+                                step: step.number,
+                                actor,
+                                expected: call,
+                                signal: signal.filter(|_| made.is_none()),
+                                code: code.filter(|_| made.is_none()),
+                                made,
+                            });
+                            return Ok(());
+                        }
+                    }
+                }
+                None => {
+                    self.crashed(actor, i, call, events);
+                    return Ok(());
+                }
+                Some(other) => {
+                    return Err(EngineError::Channel {
+                        who: self.lesson.actors[actor].clone(),
+                        error: std::io::Error::other(format!("unexpected answer {other:?}")),
+                    });
+                }
+            }
+        }
         if let Some(fd) = call.fd() {
             self.step_log
                 .calls
@@ -2320,6 +2419,34 @@ impl Run {
         events: &mut Vec<Event>,
     ) {
         let step = self.lesson.steps[step_index].clone();
+        let (signal, code) = self.stand_down(actor);
+        let expected =
+            matches!((&step.expect, signal), (Some(Expect::Signal(s)), Some(got)) if *s == got);
+        events.push(Event::Crashed {
+            actor,
+            step: step.number,
+            call,
+            expected,
+            signal,
+            code,
+            why: None,
+        });
+        let fail = match (&step.expect, signal) {
+            (Some(Expect::Signal(s)), Some(got)) if *s == got => None,
+            (Some(_), _) => Some(Got::Died { signal, code }),
+            (None, _) => {
+                // A crash nobody expected is a failure of the run.
+                self.failures += 1;
+                None
+            }
+        };
+        self.expect_result(&step, fail, events);
+    }
+
+    /// Actor `actor`'s process is gone, or is ended (a program given for
+    /// it that left the lesson's steps): reaped, its fds closed by the
+    /// kernel, its steps left unrun. How it ended.
+    fn stand_down(&mut self, actor: usize) -> (Option<i32>, Option<i32>) {
         let pid = self.actors[actor].proc.take().map(|p| {
             let (pid, watchdog) = (p.pid(), p.watchdog());
             p.reap();
@@ -2344,27 +2471,7 @@ impl Run {
         }
         a.fds.clear();
         self.step_log.died.push(actor);
-        let expected =
-            matches!((&step.expect, signal), (Some(Expect::Signal(s)), Some(got)) if *s == got);
-        events.push(Event::Crashed {
-            actor,
-            step: step.number,
-            call,
-            expected,
-            signal,
-            code,
-            why: None,
-        });
-        let fail = match (&step.expect, signal) {
-            (Some(Expect::Signal(s)), Some(got)) if *s == got => None,
-            (Some(_), _) => Some(Got::Died { signal, code }),
-            (None, _) => {
-                // A crash nobody expected is a failure of the run.
-                self.failures += 1;
-                None
-            }
-        };
-        self.expect_result(&step, fail, events);
+        (signal, code)
     }
 
     fn finish(&mut self, events: &mut Vec<Event>) -> Result<(), EngineError> {
@@ -2541,6 +2648,58 @@ impl Run {
             }
             _ => EngineError::Channel { who, error },
         })
+    }
+}
+
+/// Whether the call a program made is the lesson's step: the same call on
+/// the same fd, with the same addresses, bytes, options and `how` (a
+/// buffer's size, a backlog and the flags a runtime adds are the
+/// program's own).
+fn same_call(lesson: &Call<i32>, made: &Call<i32>) -> bool {
+    use Call as C;
+    if lesson.fd() != made.fd() {
+        return false;
+    }
+    match (lesson, made) {
+        (
+            C::Socket { domain, ty, .. },
+            C::Socket {
+                domain: d, ty: t, ..
+            },
+        ) => domain == d && ty == t,
+        (C::Bind { addr: a, .. }, C::Bind { addr: b, .. })
+        | (C::Connect { addr: a, .. }, C::Connect { addr: b, .. }) => a.same(b),
+        (C::Send { data: a, .. }, C::Send { data: b, .. }) => a == b,
+        (
+            C::Sendto {
+                data: a, addr: x, ..
+            },
+            C::Sendto {
+                data: b, addr: y, ..
+            },
+        ) => a == b && x.same(y),
+        (
+            C::Setsockopt {
+                opt: a, value: x, ..
+            },
+            C::Setsockopt {
+                opt: b, value: y, ..
+            },
+        ) => a == b && x == y,
+        (C::Getsockopt { opt: a, .. }, C::Getsockopt { opt: b, .. }) => a == b,
+        (C::Shutdown { how: a, .. }, C::Shutdown { how: b, .. }) => a == b,
+        (C::Fcntl { nonblock: a, .. }, C::Fcntl { nonblock: b, .. }) => a == b,
+        (C::Poll { fds: a, .. }, C::Poll { fds: b, .. }) => a == b,
+        (C::Socketpair { ty: a }, C::Socketpair { ty: b }) => a == b,
+        (C::Recv { .. }, C::Recv { .. })
+        | (C::Recvfrom { .. }, C::Recvfrom { .. })
+        | (C::Listen { .. }, C::Listen { .. })
+        | (C::Accept { .. }, C::Accept { .. })
+        | (C::Close { .. }, C::Close { .. })
+        | (C::Getsockname { .. }, C::Getsockname { .. })
+        | (C::Getpeername { .. }, C::Getpeername { .. })
+        | (C::SoError { .. }, C::SoError { .. }) => true,
+        _ => false,
     }
 }
 

@@ -235,6 +235,9 @@ pub enum Event {
         /// kernel's range of ephemeral ports, which names them (a program's
         /// other ports are its own, shown as they are).
         traced: Option<(u16, u16)>,
+        /// Actors whose steps a program makes (`--actor`): the actor, and
+        /// the program's command line.
+        programs: Vec<(usize, String)>,
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },
@@ -319,6 +322,17 @@ pub enum Event {
         /// Steps that never ran.
         unrun: Vec<usize>,
         expected: bool,
+    },
+    /// The program making an actor's steps did not make the step's call:
+    /// it made another socket call (`made`), or it ended first (with its
+    /// signal or exit code). The program is stopped there.
+    Mismatch {
+        step: usize,
+        actor: usize,
+        expected: Call<i32>,
+        made: Option<Call<i32>>,
+        signal: Option<i32>,
+        code: Option<i32>,
     },
     /// A traced program made a new process or thread, which is followed
     /// from here as the actor `actor` (a new column), named `name`.

@@ -61,6 +61,10 @@ pub enum JsonEvent {
         /// are the programs.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         traced: bool,
+        /// Actors whose steps a program makes (`--actor`), with the
+        /// program's command line.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        programs: Vec<JProgram>,
     },
     /// Narration before the first step.
     Intro { lines: Vec<String> },
@@ -128,6 +132,16 @@ pub enum JsonEvent {
     NotRun { actor: String, steps: Vec<usize> },
     /// An actor returned from main; the kernel closes these fds.
     Exit { actor: String, fds: Vec<i32> },
+    /// The program making an actor's steps made another call than the
+    /// step's, or ended first (its signal or exit code); it is stopped.
+    Mismatch {
+        step: usize,
+        actor: String,
+        expected: JCallArgs,
+        made: Option<JCallArgs>,
+        signal: Option<String>,
+        code: Option<i32>,
+    },
     /// A traced program made a process or thread, followed from here as a
     /// new actor.
     Joined {
@@ -587,6 +601,13 @@ pub enum JTimerWait {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+pub struct JProgram {
+    pub actor: String,
+    /// The program and its arguments, as given.
+    pub program: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct JAsleep {
     pub actor: String,
     /// The system call it sleeps in.
@@ -736,6 +757,7 @@ impl Json {
                 rooted_paths,
                 hosts,
                 traced,
+                programs,
             } => {
                 self.actors = actors.clone();
                 self.hosts = hosts.iter().map(|h| h.name.clone()).collect();
@@ -772,6 +794,13 @@ impl Json {
                         })
                         .collect(),
                     traced: traced.is_some(),
+                    programs: programs
+                        .iter()
+                        .map(|(a, p)| JProgram {
+                            actor: actors.get(*a).cloned().unwrap_or_default(),
+                            program: p.clone(),
+                        })
+                        .collect(),
                 }
             }
             Event::Intro { lines } => JsonEvent::Intro {
@@ -859,6 +888,21 @@ impl Json {
                 signal: signal.map(signal_name),
                 code: *code,
                 why: why.as_ref().map(|w| self.why(w)),
+            },
+            Event::Mismatch {
+                step,
+                actor,
+                expected,
+                made,
+                signal,
+                code,
+            } => JsonEvent::Mismatch {
+                step: *step,
+                actor: self.actor(*actor),
+                expected: call_json(expected, &self.actors),
+                made: made.as_ref().map(|m| call_json(m, &self.actors)),
+                signal: signal.map(signal_name),
+                code: *code,
             },
             Event::Timer {
                 actor,

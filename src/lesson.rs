@@ -41,6 +41,9 @@ pub struct Lesson {
     pub steps: Vec<Step>,
     /// `expect deadlock`: the lesson is meant to end with every actor stuck.
     pub expect_deadlock: bool,
+    /// `actors server, client = external`: actors whose steps a program
+    /// given on the command line makes (`--actor client=./client`).
+    pub external: Vec<usize>,
     /// The lesson's text, as it was read.
     pub source: String,
 }

@@ -19,6 +19,8 @@ use crate::wire::{FdState, WaitKind};
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+pub mod external;
+
 /// What `sockstep trace` was asked.
 pub struct TraceOptions {
     /// Each program and its arguments.
@@ -449,6 +451,7 @@ impl Tracer {
             rooted_paths: false,
             hosts: Vec::new(),
             traced: Some(ephemeral_range()),
+            programs: Vec::new(),
         }]);
         loop {
             self.reap();
@@ -750,117 +753,17 @@ impl Tracer {
         out
     }
 
-    /// Starts program `i`: stopped at once, traced, then the filter and the
-    /// program's own code.
+    /// Starts program `i`, traced from its exec.
     fn start(&mut self, i: usize) -> Result<(), TraceError> {
-        let argv: Vec<std::ffi::CString> = self.programs[i]
-            .argv
-            .iter()
-            .map(|a| std::ffi::CString::new(a.as_bytes()).unwrap_or_default())
-            .collect();
-        let prog = filter();
-        // SAFETY: the child only makes async-signal-safe calls before exec.
-        match unsafe { nix::unistd::fork() } {
-            Ok(nix::unistd::ForkResult::Child) => {
-                // SAFETY: plain system calls on this process; the filter
-                // program outlives the prctl that copies it.
-                unsafe {
-                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
-                    if null >= 0 {
-                        libc::dup2(null, 0);
-                        libc::close(null);
-                    }
-                    // What the programs write to their stdout and stderr
-                    // is shown in the transcript, from their write() calls.
-                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
-                    if null >= 0 {
-                        libc::dup2(null, 1);
-                        libc::dup2(null, 2);
-                        libc::close(null);
-                    }
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                    // A C program starts with SIGPIPE's default (death) and
-                    // nothing blocked; Rust ignores SIGPIPE.
-                    libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-                    let mut none: libc::sigset_t = std::mem::zeroed();
-                    libc::sigemptyset(&mut none);
-                    libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
-                    if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
-                        libc::_exit(126);
-                    }
-                    libc::raise(libc::SIGSTOP);
-                    libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-                    let fprog = libc::sock_fprog {
-                        len: prog.len() as u16,
-                        filter: prog.as_ptr() as *mut libc::sock_filter,
-                    };
-                    if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog) != 0 {
-                        libc::_exit(126);
-                    }
-                    let mut ptrs: Vec<*const libc::c_char> =
-                        argv.iter().map(|a| a.as_ptr()).collect();
-                    ptrs.push(std::ptr::null());
-                    libc::execvp(ptrs[0], ptrs.as_ptr());
-                    let e = *libc::__errno_location();
-                    libc::_exit(if e == libc::ENOENT { 127 } else { 126 });
-                }
-            }
-            Ok(nix::unistd::ForkResult::Parent { child }) => {
-                let pid = child.as_raw();
-                let (_, status) = wait(pid);
-                if !libc::WIFSTOPPED(status) {
-                    return Err(TraceError::Ptrace(libc::EPERM));
-                }
-                // Processes and threads it makes are traced too, each held
-                // at its first stop; all die with the tracer.
-                let options = libc::PTRACE_O_TRACESECCOMP
-                    | libc::PTRACE_O_TRACEEXEC
-                    | libc::PTRACE_O_TRACEFORK
-                    | libc::PTRACE_O_TRACEVFORK
-                    | libc::PTRACE_O_TRACECLONE
-                    | libc::PTRACE_O_EXITKILL
-                    | libc::PTRACE_O_TRACESYSGOOD;
-                // SAFETY: setting options on our stopped tracee.
-                let r = unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, options) };
-                if r != 0 {
-                    return Err(TraceError::Ptrace(nix::errno::Errno::last_raw()));
-                }
-                let p = &mut self.programs[i];
-                p.pid = pid;
-                p.tgid = pid;
-                p.pidfd = pidfd(pid);
-                p.standing = Standing::Running;
-                // The first resume drops the SIGSTOP the child stopped with;
-                // then its exec, or its end if the exec failed.
-                self.resume(i, 0);
-                let (r, status) = wait(pid);
-                if r < 0 || libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
-                    self.programs[i].standing = Standing::Gone;
-                    return Err(TraceError::Start {
-                        program: self.programs[i].argv.join(" "),
-                        errno: if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 127 {
-                            libc::ENOENT
-                        } else {
-                            libc::EACCES
-                        },
-                    });
-                }
-                if (status >> 16) & 0xff == libc::PTRACE_EVENT_EXEC {
-                    let p = &mut self.programs[i];
-                    p.execed = true;
-                    p.execs += 1;
-                    self.resume(i, 0);
-                    return Ok(());
-                }
-                // Not before its exec: kept for the stepping.
-                self.programs[i].pending.push_back(status);
-                Ok(())
-            }
-            Err(e) => Err(TraceError::Start {
-                program: self.programs[i].argv.join(" "),
-                errno: e as i32,
-            }),
-        }
+        let pid = spawn(&self.programs[i].argv, &[], true)?;
+        let p = &mut self.programs[i];
+        p.pid = pid;
+        p.tgid = pid;
+        p.pidfd = pidfd(pid);
+        p.standing = Standing::Running;
+        p.execed = true;
+        p.execs = 1;
+        Ok(())
     }
 
     /// Lets program `i` run on from a stop, delivering `sig`.
@@ -1013,12 +916,12 @@ impl Tracer {
                         self.resume(i, 0);
                         continue;
                     }
-                    if let Some(e) = self.output(i, &entry) {
-                        self.emit(&[e]);
+                    if let Some((fd, text)) = output(self.programs[i].pid, &entry) {
+                        self.emit(&[Event::Output { actor: i, fd, text }]);
                         self.resume(i, 0);
                         continue;
                     }
-                    let Some(call) = self.decode(i, &entry) else {
+                    let Some(call) = decode(self.programs[i].pid, &entry) else {
                         // Not a socket's: it runs on.
                         self.resume(i, 0);
                         continue;
@@ -1205,6 +1108,11 @@ impl Tracer {
         self.look(Vec::new(), &calls);
     }
 
+    /// What program `i`'s held call waits for, if it cannot complete now.
+    fn blocks(&self, i: usize, call: &Call<i32>) -> Option<WaitKind> {
+        probe(self.programs[i].pid, self.peek(i)?, call)
+    }
+
     /// Whether program `i` is parked in a call that can complete now.
     fn parked_ready(&self, i: usize) -> bool {
         match &self.programs[i].standing {
@@ -1250,26 +1158,8 @@ impl Tracer {
             }
             let sig = libc::WSTOPSIG(status);
             if sig == (libc::SIGTRAP | 0x80)
-                && let Some(info) = syscall_info(pid).filter(|s| s.op == OP_EXIT)
+                && let Some(outcome) = exit_outcome(pid, entry, call)
             {
-                let rval = info.data[0] as i64;
-                let outcome = if info.data[1] as u8 != 0 {
-                    // ERESTARTSYS and its kin (512 to 516) never reach a
-                    // program: a signal interrupted the call, and it sees
-                    // EINTR (unless its handler asked for a restart).
-                    let errno = match (-rval) as i32 {
-                        512..=516 => libc::EINTR,
-                        e => e,
-                    };
-                    Outcome::Failed { errno }
-                } else {
-                    Outcome::Returned {
-                        ret: rval,
-                        data: self.received(i, entry, call, rval),
-                        addr: self.reported_addr(i, entry, call),
-                        extra: None,
-                    }
-                };
                 self.programs[i].standing = Standing::Running;
                 self.resume(i, 0);
                 return Finished::Made(outcome);
@@ -1450,273 +1340,11 @@ impl Tracer {
     /// on a copy of the fd, closed again at once.
     fn fd_table(&self, i: usize) -> BTreeMap<i32, FdState> {
         let p = &self.programs[i];
-        let mut table = BTreeMap::new();
         // A thread's fds are its process's, shown once, as the process's.
         let (Some(pidfd), true) = (&p.pidfd, p.alive() && p.fds_of == i) else {
-            return table;
+            return BTreeMap::new();
         };
-        let Ok(dir) = std::fs::read_dir(format!("/proc/{}/fd", p.pid)) else {
-            return table;
-        };
-        for e in dir.flatten() {
-            let Some(fd) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-                continue;
-            };
-            let is_socket = std::fs::read_link(e.path())
-                .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"));
-            if !is_socket {
-                continue;
-            }
-            if let Some(copy) = pidfd.fd(fd) {
-                let mut st = crate::actor::sys::fd_state(copy.as_raw_fd());
-                st.fd = fd;
-                table.insert(fd, st);
-            }
-        }
-        table
-    }
-
-    /// A write to the program's stdout or stderr (not a socket), as an
-    /// event: what it writes.
-    fn output(&self, i: usize, e: &Entry) -> Option<Event> {
-        let p = &self.programs[i];
-        let fd = e.args[0] as i32;
-        if e.nr != libc::SYS_write || !(fd == 1 || fd == 2) {
-            return None;
-        }
-        let socket = std::fs::read_link(format!("/proc/{}/fd/{fd}", p.pid))
-            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"));
-        if socket {
-            return None;
-        }
-        Some(Event::Output {
-            actor: i,
-            fd,
-            text: read_mem(p.pid, e.args[1], (e.args[2] as usize).min(4096)),
-        })
-    }
-
-    /// The call a held entry makes, if it is a socket's.
-    fn decode(&self, i: usize, e: &Entry) -> Option<Call<i32>> {
-        let p = &self.programs[i];
-        let a = e.args;
-        let fd = a[0] as i32;
-        let socket = || {
-            std::fs::read_link(format!("/proc/{}/fd/{fd}", p.pid))
-                .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
-        };
-        let flags = |bits: u64| msg_flags(bits as i32);
-        let data = |ptr: u64, len: u64| read_mem(p.pid, ptr, (len as usize).min(1 << 16));
-        Some(match e.nr {
-            libc::SYS_socket => Call::Socket {
-                domain: domain(a[0] as i32)?,
-                ty: sock_type(a[1] as i32 & 0xf)?,
-                protocol: match a[2] as i32 {
-                    libc::IPPROTO_TCP => Protocol::Tcp,
-                    libc::IPPROTO_UDP => Protocol::Udp,
-                    _ => Protocol::Default,
-                },
-                flags: type_flags(a[1] as i32),
-            },
-            libc::SYS_socketpair => Call::Socketpair {
-                ty: sock_type(a[1] as i32 & 0xf)?,
-            },
-            libc::SYS_bind => Call::Bind {
-                fd,
-                addr: read_addr(p.pid, a[1], a[2] as usize)?,
-                raw: false,
-            },
-            libc::SYS_connect => Call::Connect {
-                fd,
-                addr: read_addr(p.pid, a[1], a[2] as usize)?,
-            },
-            libc::SYS_listen => Call::Listen {
-                fd,
-                backlog: a[1] as i32,
-            },
-            libc::SYS_accept => Call::Accept {
-                fd,
-                flags: Vec::new(),
-            },
-            libc::SYS_accept4 => Call::Accept {
-                fd,
-                flags: type_flags(a[3] as i32),
-            },
-            libc::SYS_sendto if a[4] == 0 => Call::Send {
-                fd,
-                data: data(a[1], a[2]),
-                flags: flags(a[3]),
-                via: Via::Socket,
-            },
-            libc::SYS_sendto => Call::Sendto {
-                fd,
-                data: data(a[1], a[2]),
-                flags: flags(a[3]),
-                addr: read_addr(p.pid, a[4], a[5] as usize)?,
-            },
-            libc::SYS_recvfrom if a[4] == 0 => Call::Recv {
-                fd,
-                len: a[2] as usize,
-                flags: flags(a[3]),
-                via: Via::Socket,
-            },
-            libc::SYS_recvfrom => Call::Recvfrom {
-                fd,
-                len: a[2] as usize,
-                flags: flags(a[3]),
-            },
-            libc::SYS_read if socket() => Call::Recv {
-                fd,
-                len: a[2] as usize,
-                flags: Vec::new(),
-                via: Via::File,
-            },
-            libc::SYS_write if socket() => Call::Send {
-                fd,
-                data: data(a[1], a[2]),
-                flags: Vec::new(),
-                via: Via::File,
-            },
-            libc::SYS_close if socket() => Call::Close { fd },
-            libc::SYS_shutdown => Call::Shutdown {
-                fd,
-                how: match a[1] as i32 {
-                    libc::SHUT_RD => How::Rd,
-                    libc::SHUT_WR => How::Wr,
-                    _ => How::RdWr,
-                },
-            },
-            libc::SYS_getsockname => Call::Getsockname { fd },
-            libc::SYS_getpeername => Call::Getpeername { fd },
-            libc::SYS_setsockopt => {
-                let opt = sock_opt(a[1] as i32, a[2] as i32)?;
-                let bytes = read_mem(p.pid, a[3], (a[4] as usize).min(16));
-                let int = |b: &[u8]| -> Option<i32> {
-                    Some(i32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
-                };
-                let value = match opt {
-                    SockOpt::Linger => OptValue::Linger {
-                        on: int(&bytes).unwrap_or(0),
-                        secs: bytes.get(4..8).and_then(int).unwrap_or(0),
-                    },
-                    SockOpt::RcvTimeo | SockOpt::SndTimeo => {
-                        let long = |b: &[u8]| -> Option<i64> {
-                            Some(i64::from_ne_bytes(b.get(..8)?.try_into().ok()?))
-                        };
-                        OptValue::Time {
-                            secs: long(&bytes).unwrap_or(0),
-                            usecs: bytes.get(8..16).and_then(long).unwrap_or(0),
-                        }
-                    }
-                    _ => OptValue::Int(int(&bytes).unwrap_or(0)),
-                };
-                Call::Setsockopt { fd, opt, value }
-            }
-            libc::SYS_getsockopt => match (a[1] as i32, a[2] as i32) {
-                (libc::SOL_SOCKET, libc::SO_ERROR) => Call::SoError { fd },
-                (level, name) => Call::Getsockopt {
-                    fd,
-                    opt: sock_opt(level, name)?,
-                },
-            },
-            libc::SYS_fcntl if socket() => match a[1] as i32 {
-                libc::F_GETFL => Call::Fcntl { fd, nonblock: None },
-                libc::F_SETFL => Call::Fcntl {
-                    fd,
-                    nonblock: Some(a[2] as i32 & libc::O_NONBLOCK != 0),
-                },
-                _ => return None,
-            },
-            libc::SYS_poll => {
-                let n = (a[1] as usize).min(64);
-                let bytes = read_mem(p.pid, a[0], n * 8);
-                let mut fds = Vec::new();
-                let mut events = Vec::new();
-                for c in bytes.chunks_exact(8) {
-                    fds.push(i32::from_ne_bytes(c[..4].try_into().ok()?));
-                    events.push(i16::from_ne_bytes(c[4..6].try_into().ok()?));
-                }
-                let ms = a[2] as i32;
-                Call::Poll {
-                    fds,
-                    events,
-                    wait: ms != 0,
-                    ms: (ms > 0).then_some(ms),
-                }
-            }
-            _ => return None,
-        })
-    }
-
-    /// What a held call waits for, if it cannot complete now.
-    fn blocks(&self, i: usize, call: &Call<i32>) -> Option<WaitKind> {
-        let p = &self.programs[i];
-        let pidfd = self.peek(i)?;
-        let nonblocking = |fd: i32| {
-            std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", p.pid))
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("flags:"))
-                        .and_then(|f| i32::from_str_radix(f.trim(), 8).ok())
-                })
-                .is_some_and(|f| f & libc::O_NONBLOCK != 0)
-        };
-        let ready = |fd: i32, events: i16| {
-            pidfd.fd(fd).is_none_or(|copy| {
-                let mut pfd = libc::pollfd {
-                    fd: copy.as_raw_fd(),
-                    events,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd, no wait.
-                unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
-            })
-        };
-        let dontwait = |f: &[MsgFlag]| f.contains(&MsgFlag::DontWait);
-        match call {
-            Call::Accept { fd, .. } if !nonblocking(*fd) && !ready(*fd, libc::POLLIN) => {
-                Some(WaitKind::Connection)
-            }
-            Call::Recv { fd, flags, .. } | Call::Recvfrom { fd, flags, .. }
-                if !dontwait(flags)
-                    && !nonblocking(*fd)
-                    && !ready(*fd, libc::POLLIN | libc::POLLRDHUP) =>
-            {
-                Some(WaitKind::Data { got: 0 })
-            }
-            // MSG_WAITALL waits for all it asks, unless the peer closes
-            // or the connection fails.
-            Call::Recv { fd, flags, len, .. }
-                if flags.contains(&MsgFlag::WaitAll)
-                    && !dontwait(flags)
-                    && !nonblocking(*fd)
-                    && !ready(*fd, libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) =>
-            {
-                let queued = pidfd.fd(*fd).map_or(0, |copy| {
-                    let mut n: libc::c_int = 0;
-                    // SAFETY: FIONREAD writes one int.
-                    unsafe { libc::ioctl(copy.as_raw_fd(), libc::FIONREAD, &mut n) };
-                    n.max(0) as usize
-                });
-                (queued < *len).then_some(WaitKind::Data { got: queued })
-            }
-            Call::Send { fd, flags, .. } | Call::Sendto { fd, flags, .. }
-                if !dontwait(flags) && !nonblocking(*fd) && !ready(*fd, libc::POLLOUT) =>
-            {
-                Some(WaitKind::Room { sent: 0 })
-            }
-            Call::Poll {
-                fds,
-                events,
-                wait: true,
-                ..
-            } => {
-                let any = fds.iter().zip(events).any(|(f, ev)| ready(*f, *ev));
-                (!any).then_some(WaitKind::Ready)
-            }
-            _ => None,
-        }
+        socket_fds(p.pid, pidfd)
     }
 
     /// Whether a kernel timer can end program `i`'s parked wait.
@@ -1748,38 +1376,435 @@ impl Tracer {
                 _ => false,
             }
     }
+}
 
-    /// The bytes a receive put in the program's buffer.
-    fn received(&self, i: usize, e: &Entry, call: &Call<i32>, rval: i64) -> Option<Vec<u8>> {
-        match call {
-            Call::Recv { .. } | Call::Recvfrom { .. } if rval >= 0 => Some(read_mem(
-                self.programs[i].pid,
-                e.args[1],
-                (rval as usize).min(1 << 16),
-            )),
-            _ => None,
+/// The call a held entry makes, if it is a socket's.
+fn decode(pid: i32, e: &Entry) -> Option<Call<i32>> {
+    let a = e.args;
+    let fd = a[0] as i32;
+    let socket = || {
+        std::fs::read_link(format!("/proc/{}/fd/{fd}", pid))
+            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+    };
+    let flags = |bits: u64| msg_flags(bits as i32);
+    let data = |ptr: u64, len: u64| read_mem(pid, ptr, (len as usize).min(1 << 16));
+    Some(match e.nr {
+        libc::SYS_socket => Call::Socket {
+            domain: domain(a[0] as i32)?,
+            ty: sock_type(a[1] as i32 & 0xf)?,
+            protocol: match a[2] as i32 {
+                libc::IPPROTO_TCP => Protocol::Tcp,
+                libc::IPPROTO_UDP => Protocol::Udp,
+                _ => Protocol::Default,
+            },
+            flags: type_flags(a[1] as i32),
+        },
+        libc::SYS_socketpair => Call::Socketpair {
+            ty: sock_type(a[1] as i32 & 0xf)?,
+        },
+        libc::SYS_bind => Call::Bind {
+            fd,
+            addr: read_addr(pid, a[1], a[2] as usize)?,
+            raw: false,
+        },
+        libc::SYS_connect => Call::Connect {
+            fd,
+            addr: read_addr(pid, a[1], a[2] as usize)?,
+        },
+        libc::SYS_listen => Call::Listen {
+            fd,
+            backlog: a[1] as i32,
+        },
+        libc::SYS_accept => Call::Accept {
+            fd,
+            flags: Vec::new(),
+        },
+        libc::SYS_accept4 => Call::Accept {
+            fd,
+            flags: type_flags(a[3] as i32),
+        },
+        libc::SYS_sendto if a[4] == 0 => Call::Send {
+            fd,
+            data: data(a[1], a[2]),
+            flags: flags(a[3]),
+            via: Via::Socket,
+        },
+        libc::SYS_sendto => Call::Sendto {
+            fd,
+            data: data(a[1], a[2]),
+            flags: flags(a[3]),
+            addr: read_addr(pid, a[4], a[5] as usize)?,
+        },
+        libc::SYS_recvfrom if a[4] == 0 => Call::Recv {
+            fd,
+            len: a[2] as usize,
+            flags: flags(a[3]),
+            via: Via::Socket,
+        },
+        libc::SYS_recvfrom => Call::Recvfrom {
+            fd,
+            len: a[2] as usize,
+            flags: flags(a[3]),
+        },
+        libc::SYS_read if socket() => Call::Recv {
+            fd,
+            len: a[2] as usize,
+            flags: Vec::new(),
+            via: Via::File,
+        },
+        libc::SYS_write if socket() => Call::Send {
+            fd,
+            data: data(a[1], a[2]),
+            flags: Vec::new(),
+            via: Via::File,
+        },
+        libc::SYS_close if socket() => Call::Close { fd },
+        libc::SYS_shutdown => Call::Shutdown {
+            fd,
+            how: match a[1] as i32 {
+                libc::SHUT_RD => How::Rd,
+                libc::SHUT_WR => How::Wr,
+                _ => How::RdWr,
+            },
+        },
+        libc::SYS_getsockname => Call::Getsockname { fd },
+        libc::SYS_getpeername => Call::Getpeername { fd },
+        libc::SYS_setsockopt => {
+            let opt = sock_opt(a[1] as i32, a[2] as i32)?;
+            let bytes = read_mem(pid, a[3], (a[4] as usize).min(16));
+            let int = |b: &[u8]| -> Option<i32> {
+                Some(i32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
+            };
+            let value = match opt {
+                SockOpt::Linger => OptValue::Linger {
+                    on: int(&bytes).unwrap_or(0),
+                    secs: bytes.get(4..8).and_then(int).unwrap_or(0),
+                },
+                SockOpt::RcvTimeo | SockOpt::SndTimeo => {
+                    let long = |b: &[u8]| -> Option<i64> {
+                        Some(i64::from_ne_bytes(b.get(..8)?.try_into().ok()?))
+                    };
+                    OptValue::Time {
+                        secs: long(&bytes).unwrap_or(0),
+                        usecs: bytes.get(8..16).and_then(long).unwrap_or(0),
+                    }
+                }
+                _ => OptValue::Int(int(&bytes).unwrap_or(0)),
+            };
+            Call::Setsockopt { fd, opt, value }
+        }
+        libc::SYS_getsockopt => match (a[1] as i32, a[2] as i32) {
+            (libc::SOL_SOCKET, libc::SO_ERROR) => Call::SoError { fd },
+            (level, name) => Call::Getsockopt {
+                fd,
+                opt: sock_opt(level, name)?,
+            },
+        },
+        libc::SYS_fcntl if socket() => match a[1] as i32 {
+            libc::F_GETFL => Call::Fcntl { fd, nonblock: None },
+            libc::F_SETFL => Call::Fcntl {
+                fd,
+                nonblock: Some(a[2] as i32 & libc::O_NONBLOCK != 0),
+            },
+            _ => return None,
+        },
+        libc::SYS_poll => {
+            let n = (a[1] as usize).min(64);
+            let bytes = read_mem(pid, a[0], n * 8);
+            let mut fds = Vec::new();
+            let mut events = Vec::new();
+            for c in bytes.chunks_exact(8) {
+                fds.push(i32::from_ne_bytes(c[..4].try_into().ok()?));
+                events.push(i16::from_ne_bytes(c[4..6].try_into().ok()?));
+            }
+            let ms = a[2] as i32;
+            Call::Poll {
+                fds,
+                events,
+                wait: ms != 0,
+                ms: (ms > 0).then_some(ms),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// What a held call waits for, if it cannot complete now.
+fn probe(pid: i32, pidfd: &crate::engine::peek::Peek, call: &Call<i32>) -> Option<WaitKind> {
+    let nonblocking = |fd: i32| {
+        std::fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", pid))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("flags:"))
+                    .and_then(|f| i32::from_str_radix(f.trim(), 8).ok())
+            })
+            .is_some_and(|f| f & libc::O_NONBLOCK != 0)
+    };
+    let ready = |fd: i32, events: i16| {
+        pidfd.fd(fd).is_none_or(|copy| {
+            let mut pfd = libc::pollfd {
+                fd: copy.as_raw_fd(),
+                events,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, no wait.
+            unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
+        })
+    };
+    let dontwait = |f: &[MsgFlag]| f.contains(&MsgFlag::DontWait);
+    match call {
+        Call::Accept { fd, .. } if !nonblocking(*fd) && !ready(*fd, libc::POLLIN) => {
+            Some(WaitKind::Connection)
+        }
+        Call::Recv { fd, flags, .. } | Call::Recvfrom { fd, flags, .. }
+            if !dontwait(flags)
+                && !nonblocking(*fd)
+                && !ready(*fd, libc::POLLIN | libc::POLLRDHUP) =>
+        {
+            Some(WaitKind::Data { got: 0 })
+        }
+        // MSG_WAITALL waits for all it asks, unless the peer closes
+        // or the connection fails.
+        Call::Recv { fd, flags, len, .. }
+            if flags.contains(&MsgFlag::WaitAll)
+                && !dontwait(flags)
+                && !nonblocking(*fd)
+                && !ready(*fd, libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) =>
+        {
+            let queued = pidfd.fd(*fd).map_or(0, |copy| {
+                let mut n: libc::c_int = 0;
+                // SAFETY: FIONREAD writes one int.
+                unsafe { libc::ioctl(copy.as_raw_fd(), libc::FIONREAD, &mut n) };
+                n.max(0) as usize
+            });
+            (queued < *len).then_some(WaitKind::Data { got: queued })
+        }
+        Call::Send { fd, flags, .. } | Call::Sendto { fd, flags, .. }
+            if !dontwait(flags) && !nonblocking(*fd) && !ready(*fd, libc::POLLOUT) =>
+        {
+            Some(WaitKind::Room { sent: 0 })
+        }
+        Call::Poll {
+            fds,
+            events,
+            wait: true,
+            ..
+        } => {
+            let any = fds.iter().zip(events).any(|(f, ev)| ready(*f, *ev));
+            (!any).then_some(WaitKind::Ready)
+        }
+        _ => None,
+    }
+}
+
+/// The bytes a receive put in the program's buffer.
+fn received(pid: i32, e: &Entry, call: &Call<i32>, rval: i64) -> Option<Vec<u8>> {
+    match call {
+        Call::Recv { .. } | Call::Recvfrom { .. } if rval >= 0 => {
+            Some(read_mem(pid, e.args[1], (rval as usize).min(1 << 16)))
+        }
+        _ => None,
+    }
+}
+
+/// The address a call reported in the program's memory.
+fn reported_addr(pid: i32, e: &Entry, call: &Call<i32>) -> Option<Addr> {
+    let (ptr, len_ptr) = match call {
+        Call::Getsockname { .. } | Call::Getpeername { .. } => (e.args[1], e.args[2]),
+        Call::Recvfrom { .. } => (e.args[4], e.args[5]),
+        _ => return None,
+    };
+    if ptr == 0 || len_ptr == 0 {
+        return None;
+    }
+    let len = read_mem(pid, len_ptr, 4);
+    let len = u32::from_ne_bytes(len.get(..4)?.try_into().ok()?) as usize;
+    read_addr(pid, ptr, len)
+}
+
+/// A write to the program's stdout or stderr (not a socket): the fd and
+/// what it writes.
+fn output(pid: i32, e: &Entry) -> Option<(i32, Vec<u8>)> {
+    let fd = e.args[0] as i32;
+    if e.nr != libc::SYS_write || !(fd == 1 || fd == 2) {
+        return None;
+    }
+    let socket = std::fs::read_link(format!("/proc/{}/fd/{fd}", pid))
+        .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"));
+    if socket {
+        return None;
+    }
+    Some((fd, read_mem(pid, e.args[1], (e.args[2] as usize).min(4096))))
+}
+
+/// A process's socket fds, as the kernel says they are: each read on a
+/// copy of the fd, closed again at once.
+fn socket_fds(pid: i32, pidfd: &crate::engine::peek::Peek) -> BTreeMap<i32, FdState> {
+    let mut table = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return table;
+    };
+    for e in dir.flatten() {
+        let Some(fd) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let is_socket =
+            std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"));
+        if !is_socket {
+            continue;
+        }
+        if let Some(copy) = pidfd.fd(fd) {
+            let mut st = crate::actor::sys::fd_state(copy.as_raw_fd());
+            st.fd = fd;
+            table.insert(fd, st);
         }
     }
+    table
+}
 
-    /// The address a call reported in the program's memory.
-    fn reported_addr(&self, i: usize, e: &Entry, call: &Call<i32>) -> Option<Addr> {
-        let pid = self.programs[i].pid;
-        let (ptr, len_ptr) = match call {
-            Call::Getsockname { .. } | Call::Getpeername { .. } => (e.args[1], e.args[2]),
-            Call::Recvfrom { .. } => (e.args[4], e.args[5]),
-            _ => return None,
+/// At a call's exit stop: what the call gave.
+fn exit_outcome(pid: i32, entry: &Entry, call: &Call<i32>) -> Option<Outcome> {
+    let info = syscall_info(pid).filter(|s| s.op == OP_EXIT)?;
+    let rval = info.data[0] as i64;
+    Some(if info.data[1] as u8 != 0 {
+        // ERESTARTSYS and its kin (512 to 516) never reach a program: a
+        // signal interrupted the call, and it sees EINTR (unless its
+        // handler asked for a restart).
+        let errno = match (-rval) as i32 {
+            512..=516 => libc::EINTR,
+            e => e,
         };
-        if ptr == 0 || len_ptr == 0 {
-            return None;
+        Outcome::Failed { errno }
+    } else {
+        Outcome::Returned {
+            ret: rval,
+            data: received(pid, entry, call, rval),
+            addr: reported_addr(pid, entry, call),
+            extra: None,
         }
-        let len = read_mem(pid, len_ptr, 4);
-        let len = u32::from_ne_bytes(len.get(..4)?.try_into().ok()?) as usize;
-        read_addr(pid, ptr, len)
+    })
+}
+
+/// Starts `argv`, stopped at once, traced, then the filter and the
+/// program's own code: its pid, once its exec has happened. `enter`:
+/// namespaces (user, then network) it enters first; `follow`: the
+/// processes and threads it makes are traced too.
+fn spawn(argv: &[String], enter: &[RawFd], follow: bool) -> Result<i32, TraceError> {
+    let program = argv.join(" ");
+    let argv: Vec<std::ffi::CString> = argv
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_bytes()).unwrap_or_default())
+        .collect();
+    let prog = filter();
+    // SAFETY: the child only makes async-signal-safe calls before exec.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            // SAFETY: plain system calls on this process; the filter
+            // program outlives the prctl that copies it.
+            unsafe {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                if null >= 0 {
+                    libc::dup2(null, 0);
+                    libc::close(null);
+                }
+                // What the programs write to their stdout and stderr
+                // is shown in the transcript, from their write() calls.
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                if null >= 0 {
+                    libc::dup2(null, 1);
+                    libc::dup2(null, 2);
+                    libc::close(null);
+                }
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                for ns in enter {
+                    if libc::setns(*ns, 0) != 0 {
+                        libc::_exit(125);
+                    }
+                }
+                // A C program starts with SIGPIPE's default (death) and
+                // nothing blocked; Rust ignores SIGPIPE.
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+                if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+                    libc::_exit(126);
+                }
+                libc::raise(libc::SIGSTOP);
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                let fprog = libc::sock_fprog {
+                    len: prog.len() as u16,
+                    filter: prog.as_ptr() as *mut libc::sock_filter,
+                };
+                if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog) != 0 {
+                    libc::_exit(126);
+                }
+                let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+                ptrs.push(std::ptr::null());
+                libc::execvp(ptrs[0], ptrs.as_ptr());
+                let e = *libc::__errno_location();
+                libc::_exit(if e == libc::ENOENT { 127 } else { 126 });
+            }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            let pid = child.as_raw();
+            let (_, status) = wait(pid);
+            if !libc::WIFSTOPPED(status) {
+                return Err(TraceError::Ptrace(libc::EPERM));
+            }
+            // Processes and threads it makes are traced too, each held
+            // at its first stop; all die with the tracer.
+            let mut options = libc::PTRACE_O_TRACESECCOMP
+                | libc::PTRACE_O_TRACEEXEC
+                | libc::PTRACE_O_EXITKILL
+                | libc::PTRACE_O_TRACESYSGOOD;
+            if follow {
+                options |= libc::PTRACE_O_TRACEFORK
+                    | libc::PTRACE_O_TRACEVFORK
+                    | libc::PTRACE_O_TRACECLONE;
+            }
+            // SAFETY: setting options on our stopped tracee.
+            let r = unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, options) };
+            if r != 0 {
+                return Err(TraceError::Ptrace(nix::errno::Errno::last_raw()));
+            }
+            // The first resume drops the SIGSTOP the child stopped with;
+            // then its exec, or its end if the exec failed.
+            // SAFETY: PTRACE_CONT on our stopped tracee.
+            unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, 0) };
+            let (r, status) = wait(pid);
+            if r < 0 || libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                return Err(TraceError::Start {
+                    program,
+                    errno: if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 127 {
+                        libc::ENOENT
+                    } else {
+                        libc::EACCES
+                    },
+                });
+            }
+            if (status >> 16) & 0xff != libc::PTRACE_EVENT_EXEC {
+                // SAFETY: kill and reap of our own tracee.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
+                }
+                return Err(TraceError::Ptrace(libc::EINVAL));
+            }
+            // SAFETY: PTRACE_CONT on our stopped tracee.
+            unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, 0) };
+            Ok(pid)
+        }
+        Err(e) => Err(TraceError::Start {
+            program,
+            errno: e as i32,
+        }),
     }
 }
 
 /// A pidfd for `pid`, to take copies of its fds.
-fn pidfd(pid: i32) -> Option<crate::engine::peek::Peek> {
+pub(crate) fn pidfd(pid: i32) -> Option<crate::engine::peek::Peek> {
     // SAFETY: pidfd_open of our tracee.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     // SAFETY: a new fd from the kernel.

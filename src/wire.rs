@@ -51,6 +51,9 @@ pub enum Request {
     /// actor process (a fork of the hub's, in the run's namespaces), its
     /// channel at `ctl_fd` and a handle on /proc at `proc_fd`.
     Spawn { ctl_fd: i32, proc_fd: i32, host: u8 },
+    /// To a traced program standing in for an actor: run on to the next
+    /// socket call, and hold it there.
+    Next,
     /// To the hub: how process `pid` (as the run's namespace numbers it)
     /// ended, once it has.
     Status { pid: i32 },
@@ -88,6 +91,12 @@ pub enum Reply {
     },
     /// `Spawn`: the hub could not start the actor (the errno).
     NotSpawned(i32),
+    /// `Next`: the socket call the program holds at (`None`: it ended
+    /// first), and what it wrote to its stdout or stderr on the way.
+    Next {
+        call: Option<crate::call::Call<i32>>,
+        output: Vec<(i32, Vec<u8>)>,
+    },
 }
 
 /// What a child could not do to set itself up, with the errno.

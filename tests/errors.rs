@@ -206,6 +206,22 @@ fn cases() -> Vec<(&'static str, Vec<u8>, ErrorKind, usize, usize)> {
             12,
         ),
         (
+            "external-not-a-word",
+            b"lesson \"bad\"\nactors server, client = extern\nserver: s = socket(AF_INET, SOCK_STREAM, 0)\n"
+                .to_vec(),
+            ErrorKind::Header,
+            2,
+            25,
+        ),
+        (
+            "external-without-steps",
+            b"lesson \"bad\"\nactors server, client = external\nserver: s = socket(AF_INET, SOCK_STREAM, 0)\n"
+                .to_vec(),
+            ErrorKind::Header,
+            2,
+            25,
+        ),
+        (
             "quiz-mark-alone",
             with_head("server: s = socket(AF_INET, SOCK_STREAM, 0) ?\n"),
             ErrorKind::Syntax,

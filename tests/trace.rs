@@ -303,6 +303,21 @@ fn a_thread_joined_while_its_peer_waits_too_is_part_of_the_deadlock() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A run's JSON events, each checked against the schema.
+fn valid_events(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(root().join("schema/events.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let events: Vec<serde_json::Value> = stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for e in &events {
+        assert!(validator.is_valid(e), "{e}");
+    }
+    events
+}
+
 /// The text with every run of white space made one space.
 fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -387,16 +402,7 @@ fn a_trace_in_json_is_the_events_of_the_schema() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = std::fs::read_to_string(root().join("schema/events.schema.json")).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let events: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    for e in &events {
-        assert!(validator.is_valid(e), "{e}");
-    }
+    let events = valid_events(&out);
     assert_eq!(events[0]["traced"], true);
     let completed: Vec<&serde_json::Value> = events
         .iter()
@@ -416,13 +422,7 @@ fn a_trace_in_json_is_the_events_of_the_schema() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let events: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    for e in &events {
-        assert!(validator.is_valid(e), "{e}");
-    }
+    let events = valid_events(&out);
     let joined = events.iter().find(|e| e["event"] == "joined").unwrap();
     assert_eq!(joined["actor"], "threaded_client.t1");
     assert_eq!(joined["parent"], "threaded_client");
@@ -579,4 +579,166 @@ fn where_ptrace_is_not_allowed_one_line_says_so_and_nothing_runs() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `sockstep run LESSON --actor ...` (or `check`), stable, 100 columns.
+fn run_with(cmd: &str, lesson: &Path, actors: &[String]) -> std::process::Output {
+    let mut c = Command::new("timeout");
+    c.args(["30", BIN, cmd]).arg(lesson);
+    if cmd == "run" {
+        c.args(["--no-pause", "--stable", "--width", "100"]);
+    }
+    for a in actors {
+        c.arg("--actor").arg(a);
+    }
+    c.output().unwrap()
+}
+
+/// A transcript without the lines of what programs printed, and without
+/// the line that says which program makes an actor's steps.
+fn calls_only(text: &str) -> String {
+    text.lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !t.starts_with("stdout:")
+                && !t.starts_with("server\\n")
+                && !l.contains("steps are made by a program")
+                && !t.starts_with('"')
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_program_given_for_an_external_actor_makes_its_steps_as_the_lesson_would() {
+    let dir = scratch("trace-external");
+    let progs = programs("hello", &dir);
+    let lesson = root().join("tests/trace/your-client.lesson");
+    let client = format!("client={}", exe(&progs, "client").display());
+    let out = run_with("run", &lesson, std::slice::from_ref(&client));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        flat(&text).contains("client's steps are made by a program:"),
+        "{text}"
+    );
+    // The same calls, results, packets and states as lesson 1 itself,
+    // whose steps for the client are the program's calls.
+    let hello = Command::new(BIN)
+        .args(["run", "hello", "--no-pause", "--stable", "--width", "100"])
+        .output()
+        .unwrap();
+    // From the rule under the actors' names on.
+    let body = |t: &str| -> Vec<String> {
+        calls_only(t)
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with('─'))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(body(&text), body(&stdout(&hello)), "{text}");
+    // What the program printed is in its column.
+    assert!(text.contains("stdout: \"socket = 3\\n\""), "{text}");
+
+    // A Python client makes the same steps (its socket() with
+    // SOCK_CLOEXEC, as Python makes it).
+    let py = format!(
+        "client={} {}",
+        python(),
+        root().join("tests/trace/client.py").display()
+    );
+    let out = run_with("run", &lesson, std::slice::from_ref(&py));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        flat(&text).contains("s = socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0) = 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("recv(3, 1024) = 17 \"Hello from server\""),
+        "{text}"
+    );
+    assert!(text.contains("stdout: \"Hello from server\""), "{text}");
+    // `check` takes a program for an actor too: the student's client meets
+    // the lesson's steps.
+    let out = run_with("check", &lesson, &[py]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_program_that_leaves_the_lessons_steps_is_stopped_and_said_so() {
+    let dir = scratch("trace-external-wrong");
+    // Lesson 3's client reads before it sends: lesson 1 has it send.
+    let progs = programs("deadlock", &dir);
+    let lesson = root().join("tests/trace/your-client.lesson");
+    let client = format!("client={}", exe(&progs, "client").display());
+    let out = run_with("run", &lesson, std::slice::from_ref(&client));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = flat(&stdout(&out));
+    assert!(
+        text.contains(
+            "✗ the lesson has client make send(3, \"Hello from client\") here, but its program \
+             made recv(3, 1024); the program is stopped"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("steps 11, 12 of client never ran"), "{text}");
+    let out = run_with("check", &lesson, std::slice::from_ref(&client));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        flat(&stdout(&out)).contains(
+            "at step 8 (line 26), the program made recv(3, 1024) where the lesson has send(3, \
+             \"Hello from client\")"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // In JSON, the facts: the step's call and the program's.
+    let out = Command::new("timeout")
+        .args(["30", BIN, "run", "--format", "json"])
+        .arg(&lesson)
+        .arg("--actor")
+        .arg(&client)
+        .output()
+        .unwrap();
+    let events = valid_events(&out);
+    assert_eq!(events[0]["programs"][0]["actor"], "client");
+    let m = events.iter().find(|e| e["event"] == "mismatch").unwrap();
+    assert_eq!(m["step"], 8);
+    assert_eq!(m["expected"]["name"], "send");
+    assert_eq!(m["made"]["name"], "recv");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_external_actor_needs_a_program_and_actor_names_are_checked() {
+    let lesson = root().join("tests/trace/your-client.lesson");
+    let out = run_with("run", &lesson, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: client is external: the lesson's steps for it are made by a program you give: \
+         --actor client=PROGRAM"
+    );
+    let out = run_with("run", &lesson, &["clinet=./client".into()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the lesson has no actor `clinet` (its actors: server, client)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_with("run", &lesson, &["client=./no-such-program".into()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("client: cannot start ./no-such-program: No such file or directory"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -89,6 +89,9 @@ struct Parser<'a> {
     goal: Option<String>,
     hint: Option<String>,
     actors: Option<Vec<String>>,
+    /// `actors server, client = external`: the actors a program given on
+    /// the command line stands in for, and where the word is.
+    external: Vec<(usize, (usize, usize))>,
     /// `hosts lab: server; laptop: client`, and where the line is.
     hosts: Option<(Vec<super::Host>, (usize, usize))>,
     expect_deadlock: bool,
@@ -225,6 +228,7 @@ impl<'a> Parser<'a> {
             goal: None,
             hint: None,
             actors: None,
+            external: Vec::new(),
             hosts: None,
             expect_deadlock: false,
             intro: Vec::new(),
@@ -310,6 +314,36 @@ impl<'a> Parser<'a> {
                 .help("add a step like `server: s = socket(AF_INET, SOCK_STREAM, 0)`"));
         }
         let hosts = self.place_hosts()?;
+        for &(a, span) in &self.external {
+            let name = self
+                .actors
+                .as_ref()
+                .map(|v| v[a].clone())
+                .unwrap_or_default();
+            let problem = if !self.steps.iter().any(|s| s.actor == a) {
+                Some((
+                    format!("the external actor `{name}` has no steps"),
+                    "its steps are the socket calls its program must make, in order: write them",
+                ))
+            } else if self.steps.iter().any(|s| s.call == Call::Fork { child: a }) {
+                Some((
+                    format!("the external actor `{name}` is forked by another actor"),
+                    "a program given for an actor runs from its start: fork an actor of the lesson",
+                ))
+            } else if !hosts.is_empty() {
+                Some((
+                    format!("the external actor `{name}` is in a lesson with hosts"),
+                    "a program runs on the first machine only, for now: leave out the hosts line",
+                ))
+            } else {
+                None
+            };
+            if let Some((msg, help)) = problem {
+                return Err(self
+                    .err(ErrorKind::Header, span, msg, "declared external here")
+                    .help(help));
+            }
+        }
         Ok(Lesson {
             path: self.lexer.path.to_string(),
             hosts,
@@ -320,6 +354,7 @@ impl<'a> Parser<'a> {
             intro: self.intro,
             steps: self.steps,
             expect_deadlock: self.expect_deadlock,
+            external: self.external.iter().map(|(a, _)| *a).collect(),
             source: text.to_string(),
         })
     }
@@ -436,8 +471,35 @@ impl<'a> Parser<'a> {
                 }
                 let mut actors: Vec<String> = Vec::new();
                 let mut expect_name = true;
-                for t in rest {
+                let mut toks = rest.iter().peekable();
+                while let Some(t) = toks.next() {
                     match (&t.tok, expect_name) {
+                        // `client = external`: a program given with
+                        // `--actor client=PROGRAM` makes its steps.
+                        (Tok::Eq, false) => match toks.next() {
+                            Some(
+                                w @ Token {
+                                    tok: Tok::Ident(word),
+                                    ..
+                                },
+                            ) if word == "external" => {
+                                self.external.push((actors.len() - 1, w.span()));
+                            }
+                            other => {
+                                return Err(self
+                                    .err(
+                                        ErrorKind::Header,
+                                        other.map_or(t.span(), Token::span),
+                                        "`=` in the actors line takes `external`",
+                                        "expected `external`",
+                                    )
+                                    .help(
+                                        "write `actors server, client = external` for an actor \
+                                         whose steps a program makes (`sockstep run LESSON \
+                                         --actor client=./client`)",
+                                    ));
+                            }
+                        },
                         (Tok::Ident(name), true) => {
                             if actors.contains(name) {
                                 return Err(self.err(

@@ -207,6 +207,7 @@ impl Transcript {
                 rooted_paths,
                 hosts,
                 traced,
+                programs,
                 ..
             } => {
                 self.actors = actors.clone();
@@ -221,6 +222,10 @@ impl Transcript {
                 }
                 if !hosts.is_empty() {
                     let line = self.words().hosts_line();
+                    self.put(out, "", 0, &line, Style::new());
+                }
+                for (actor, program) in programs {
+                    let line = self.words().program_line(*actor, program);
                     self.put(out, "", 0, &line, Style::new());
                 }
                 out.push('\n');
@@ -295,6 +300,30 @@ impl Transcript {
                 ..
             } => {
                 let text = words::expect_failed(expected, got, &self.names);
+                self.note(out, *actor, &text, Style::new().red().bold());
+            }
+            Event::Mismatch {
+                step,
+                actor,
+                expected,
+                made,
+                signal,
+                code,
+            } => {
+                let text = match made {
+                    Some(m) => format_call(m, &self.names),
+                    None => format_call(expected, &self.names),
+                };
+                self.put(
+                    out,
+                    &Self::step_gutter(*step),
+                    self.col(*actor),
+                    &text,
+                    self.actor_style(*actor),
+                );
+                let text = self
+                    .words()
+                    .mismatch(*actor, expected, made.as_ref(), *signal, *code);
                 self.note(out, *actor, &text, Style::new().red().bold());
             }
             Event::Crashed {

@@ -431,6 +431,45 @@ impl Words<'_> {
     /// A socket in a sentence: `server fd 4`, or `server, no fd, A ⇄ B`.
     /// The line under the title of a run with hosts: each host, its
     /// actors and addresses.
+    /// The program making an actor's steps, in a run's header.
+    pub fn program_line(&self, actor: usize, program: &str) -> String {
+        format!(
+            "{}'s steps are made by a program: {program} (traced, one socket call a step)",
+            self.actor(actor)
+        )
+    }
+
+    /// A program that did not make its step's call.
+    pub fn mismatch(
+        &self,
+        actor: usize,
+        expected: &Call<i32>,
+        made: Option<&Call<i32>>,
+        signal: Option<i32>,
+        code: Option<i32>,
+    ) -> String {
+        let want = format_call(expected, self.names);
+        let who = self.actor(actor);
+        match (made, signal, code) {
+            (Some(m), _, _) => format!(
+                "✗ the lesson has {who} make {want} here, but its program made {}; the program \
+                 is stopped",
+                format_call(m, self.names)
+            ),
+            (None, Some(sig), _) => format!(
+                "✗ the lesson has {who} make {want} here, but its program was killed by {} first",
+                signal_name(sig)
+            ),
+            (None, None, Some(c)) => format!(
+                "✗ the lesson has {who} make {want} here, but its program ended first (exit \
+                 code {c})"
+            ),
+            (None, None, None) => {
+                format!("✗ the lesson has {who} make {want} here, but its program ended first")
+            }
+        }
+    }
+
     pub fn hosts_line(&self) -> String {
         let hosts: Vec<String> = self
             .hosts
@@ -2134,6 +2173,28 @@ pub fn step_at(step: usize, line: Option<usize>) -> String {
     match line {
         Some(l) => format!("at step {step} (line {l})"),
         None => format!("at step {step}"),
+    }
+}
+
+/// `check`'s reason when a program left the lesson's steps.
+pub fn program_mismatch(
+    step: usize,
+    line: Option<usize>,
+    expected: &Call<i32>,
+    made: Option<&Call<i32>>,
+) -> String {
+    let names = Names::default();
+    let want = format_call(expected, &names);
+    match made {
+        Some(m) => format!(
+            "{}, the program made {} where the lesson has {want}",
+            step_at(step, line),
+            format_call(m, &names)
+        ),
+        None => format!(
+            "{}, the program ended before making {want}",
+            step_at(step, line)
+        ),
     }
 }
 

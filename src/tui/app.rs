@@ -714,6 +714,12 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
                     screen.failed.push(i);
                 }
             }
+            Event::Mismatch { step, .. } => {
+                if let Some(i) = index(*step) {
+                    screen.ran.push(i);
+                    screen.failed.push(i);
+                }
+            }
             Event::Narration { lines, .. } => screen.narration.extend(lines.iter().cloned()),
             Event::Section { lines, .. } => screen.narration.extend(lines.iter().cloned()),
             Event::Table { sockets } => {
@@ -771,6 +777,17 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
                 kind = Some(AlertKind::Died);
                 lines.push(words.alert_crash(*actor, *signal));
             }
+            Event::Mismatch {
+                actor,
+                expected,
+                made,
+                signal,
+                code,
+                ..
+            } => {
+                kind = Some(AlertKind::NotExpected);
+                lines.push(words.mismatch(*actor, expected, made.as_ref(), *signal, *code));
+            }
             Event::ExpectFailed {
                 step,
                 got,
@@ -799,6 +816,7 @@ fn is_alert(e: &Event) -> bool {
         e,
         Event::Deadlock { .. }
             | Event::ExpectFailed { .. }
+            | Event::Mismatch { .. }
             | Event::Crashed {
                 expected: false,
                 ..
