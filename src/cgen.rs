@@ -353,7 +353,16 @@ fn call_code(step: &Step, needs: &mut Needs) -> String {
                         format!("&{peer}_len"),
                     )
                 }
-                None => ("NULL".to_string(), "NULL".to_string()),
+                // As the tutorials write it: the kernel reports who
+                // connected.
+                None => {
+                    runtime_addr("client_addr", needs);
+                    let _ = writeln!(c, "client_addr_len = sizeof(client_addr);");
+                    (
+                        "(struct sockaddr *)&client_addr".to_string(),
+                        "&client_addr_len".to_string(),
+                    )
+                }
             };
             if tf.is_empty() {
                 let _ = writeln!(c, "{target}accept({}, {addr}, {len});", fd(f));
@@ -434,7 +443,16 @@ fn call_code(step: &Step, needs: &mut Needs) -> String {
                         format!("&{peer}_len"),
                     )
                 }
-                None => ("NULL".to_string(), "NULL".to_string()),
+                // The sender is asked for, as the lesson's recvfrom()
+                // reports it.
+                None => {
+                    runtime_addr("sender", needs);
+                    let _ = writeln!(c, "sender_len = sizeof(sender);");
+                    (
+                        "(struct sockaddr *)&sender".to_string(),
+                        "&sender_len".to_string(),
+                    )
+                }
             };
             let _ = writeln!(
                 c,
@@ -574,6 +592,9 @@ fn sockaddr(step: &Step, addr: &Addr, raw: bool, needs: &mut Needs) -> (String, 
         Addr::V6(a) => ("AF_INET6", a.ip().to_string(), a.port(), None),
         Addr::Unix(p) => ("AF_UNIX", String::new(), 0, Some(p.clone())),
     };
+    // Without htons() the program stores the port the lesson writes as it
+    // is; the kernel reads those bytes as the port `addr` holds.
+    let port = if raw { port.swap_bytes() } else { port };
     match path {
         Some(_) => needs.unix = true,
         None => needs.inet = true,
@@ -746,10 +767,11 @@ static socklen_t unix_addr(struct sockaddr_storage *sa, const char *path)
     if (len > sizeof(a->sun_path) - 1)
         len = sizeof(a->sun_path) - 1;
     memcpy(a->sun_path, path, len);
-    if (path[0] == '@')
-        a->sun_path[0] = '\0';
-    else
-        len++;
+    /* An abstract name (@) is as long as its bytes; a path ends with its
+     * NUL, in a struct given whole, as the tutorials pass it. */
+    if (path[0] != '@')
+        return (socklen_t)sizeof(struct sockaddr_un);
+    a->sun_path[0] = '\0';
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 }
 

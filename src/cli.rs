@@ -267,6 +267,17 @@ pub(crate) fn actor_programs(
                 lesson.actors[actor]
             ));
         }
+        if lesson
+            .steps
+            .iter()
+            .any(|s| s.actor == actor && matches!(s.call, crate::call::Call::Fork { .. }))
+        {
+            return Err(format!(
+                "--actor {g}: {} forks in this lesson, and a program given for an actor cannot \
+                 follow a lesson's fork yet",
+                lesson.actors[actor]
+            ));
+        }
         if lesson.forked(actor) {
             return Err(format!(
                 "--actor {g}: {} is forked by another actor; a program runs from its start",

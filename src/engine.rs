@@ -677,12 +677,24 @@ impl Run {
                 enter.push(std::os::fd::OwnedFd::from(f));
             }
         }
-        let pid = crate::trace::external::start(argv, enter, theirs, self.ends.clone()).map_err(
-            |error| EngineError::Program {
+        // It starts in the run's directory, where the lesson's relative
+        // unix socket paths are; a program or argument that names a file
+        // here is given by its full path.
+        let argv: Vec<String> = argv
+            .into_iter()
+            .map(|a| match std::fs::canonicalize(&a) {
+                Ok(full) if a.contains('/') || std::path::Path::new(&a).is_file() => {
+                    full.to_string_lossy().into_owned()
+                }
+                _ => a,
+            })
+            .collect();
+        let cwd = self.run_dir.path().to_path_buf();
+        let pid = crate::trace::external::start(argv, enter, cwd, theirs, self.ends.clone())
+            .map_err(|error| EngineError::Program {
                 actor: self.lesson.actors[i].clone(),
                 error,
-            },
-        )?;
+            })?;
         let a = &mut self.actors[i];
         a.proc = Some(Proc::adopt(pid as u32, ours, watchdog).map_err(EngineError::Spawn)?);
         a.peek = crate::trace::pidfd(pid);
@@ -879,13 +891,47 @@ impl Run {
         // A program making the actor's steps: its next socket call must be
         // the step's, and it is what is made (and shown).
         if self.programs[actor].is_some() {
-            match self.exchange(actor, Request::Next)? {
+            let mut next = self.exchange(actor, Request::Next)?;
+            // fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK): the read
+            // of the flags is part of the step that sets them.
+            while let (
+                Call::Fcntl {
+                    nonblock: Some(_), ..
+                },
+                Some(Reply::Next {
+                    call: Some(Call::Fcntl { nonblock: None, .. }),
+                    ..
+                }),
+            ) = (&call, &next)
+            {
+                self.exchange(actor, Request::Call(call.clone()))?;
+                next = self.exchange(actor, Request::Next)?;
+            }
+            match next {
                 Some(Reply::Next { call: made, output }) => {
                     for (fd, text) in output {
                         events.push(Event::Output { actor, fd, text });
                     }
                     match made {
-                        Some(made) if same_call(&call, &made) => call = made,
+                        Some(made) if same_call(&call, &made) => {
+                            call = match (made, &call) {
+                                // recv() is recvfrom() with no address asked
+                                // for, the same system call.
+                                (Call::Recv { fd, len, flags, .. }, Call::Recvfrom { .. }) => {
+                                    Call::Recvfrom { fd, len, flags }
+                                }
+                                // The same bytes in sin_port, which the
+                                // lesson says were stored without htons().
+                                (Call::Bind { fd, addr, .. }, Call::Bind { raw, .. }) => {
+                                    Call::Bind {
+                                        fd,
+                                        addr,
+                                        raw: *raw,
+                                    }
+                                }
+                                (made, _) => made,
+                            }
+                        }
                         made => {
                             let (signal, code) = self.stand_down(actor);
                             self.failures += 1;
@@ -2690,9 +2736,23 @@ fn same_call(lesson: &Call<i32>, made: &Call<i32>) -> bool {
         (C::Shutdown { how: a, .. }, C::Shutdown { how: b, .. }) => a == b,
         (C::Fcntl { nonblock: a, .. }, C::Fcntl { nonblock: b, .. }) => a == b,
         (C::Poll { fds: a, .. }, C::Poll { fds: b, .. }) => a == b,
+        (
+            C::Select {
+                nfds: n,
+                read: r,
+                write: w,
+                wait: x,
+            },
+            C::Select {
+                nfds: m,
+                read: q,
+                write: v,
+                wait: y,
+            },
+        ) => (n, r, w, x) == (m, q, v, y),
         (C::Socketpair { ty: a }, C::Socketpair { ty: b }) => a == b,
-        (C::Recv { .. }, C::Recv { .. })
-        | (C::Recvfrom { .. }, C::Recvfrom { .. })
+        (C::Unlink { path: a }, C::Unlink { path: b }) => a == b,
+        (C::Recv { .. } | C::Recvfrom { .. }, C::Recv { .. } | C::Recvfrom { .. })
         | (C::Listen { .. }, C::Listen { .. })
         | (C::Accept { .. }, C::Accept { .. })
         | (C::Close { .. }, C::Close { .. })

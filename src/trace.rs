@@ -103,6 +103,8 @@ const TRACED: &[i64] = &[
     libc::SYS_read,
     libc::SYS_write,
     libc::SYS_poll,
+    libc::SYS_select,
+    libc::SYS_pselect6,
     libc::SYS_fcntl,
     libc::SYS_fork,
     libc::SYS_vfork,
@@ -111,6 +113,8 @@ const TRACED: &[i64] = &[
     libc::SYS_alarm,
     libc::SYS_setitimer,
     libc::SYS_timer_settime,
+    libc::SYS_unlink,
+    libc::SYS_unlinkat,
 ];
 
 /// A classic BPF program: for this architecture, the traced calls return
@@ -755,7 +759,7 @@ impl Tracer {
 
     /// Starts program `i`, traced from its exec.
     fn start(&mut self, i: usize) -> Result<(), TraceError> {
-        let pid = spawn(&self.programs[i].argv, &[], true)?;
+        let pid = spawn(&self.programs[i].argv, &[], None, true, false)?;
         let p = &mut self.programs[i];
         p.pid = pid;
         p.tgid = pid;
@@ -969,6 +973,7 @@ impl Tracer {
     /// kernel puts it to sleep on the way.
     fn make(&mut self, i: usize, entry: Entry, call: Call<i32>, step: usize, completed: bool) {
         let pid = self.programs[i].pid;
+        let queued = queued(self.peek(i), &call);
         // SAFETY: PTRACE_SYSCALL on our tracee held at a seccomp stop: it
         // stops again at the call's exit.
         unsafe { libc::ptrace(libc::PTRACE_SYSCALL, pid, 0, 0) };
@@ -976,7 +981,7 @@ impl Tracer {
             Finished::Made(outcome) => self.after_call(i, step, call, Some(outcome), completed),
             Finished::Died => self.after_call(i, step, call, None, completed),
             Finished::Asleep => {
-                let wait = sleep_wait(&call);
+                let wait = sleep_wait(&call, queued);
                 if !completed {
                     self.blocked(i, step, call.clone(), wait);
                 }
@@ -1387,7 +1392,8 @@ fn decode(pid: i32, e: &Entry) -> Option<Call<i32>> {
             .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
     };
     let flags = |bits: u64| msg_flags(bits as i32);
-    let data = |ptr: u64, len: u64| read_mem(pid, ptr, (len as usize).min(1 << 16));
+    // As much as a lesson's own data may be (16 MiB a send).
+    let data = |ptr: u64, len: u64| read_mem(pid, ptr, (len as usize).min(16 << 20));
     Some(match e.nr {
         libc::SYS_socket => Call::Socket {
             domain: domain(a[0] as i32)?,
@@ -1458,7 +1464,38 @@ fn decode(pid: i32, e: &Entry) -> Option<Call<i32>> {
             flags: Vec::new(),
             via: Via::File,
         },
-        libc::SYS_close if socket() => Call::Close { fd },
+        // close() of a socket, or of an fd that is not open (EBADF).
+        libc::SYS_close
+            if socket() || std::fs::symlink_metadata(format!("/proc/{pid}/fd/{fd}")).is_err() =>
+        {
+            Call::Close { fd }
+        }
+        // unlink() of a unix socket's path, or of one not there (the
+        // clean-up before a bind): other files are not the run's.
+        libc::SYS_unlink | libc::SYS_unlinkat => {
+            let (dir, ptr) = if e.nr == libc::SYS_unlink {
+                (libc::AT_FDCWD, a[0])
+            } else {
+                (a[0] as i32, a[1])
+            };
+            if e.nr == libc::SYS_unlinkat && a[2] as i32 & libc::AT_REMOVEDIR != 0 {
+                return None;
+            }
+            let bytes = read_mem(pid, ptr, 4096);
+            let path = String::from_utf8(bytes.split(|b| *b == 0).next()?.to_vec()).ok()?;
+            let base = if dir == libc::AT_FDCWD {
+                format!("/proc/{pid}/cwd")
+            } else {
+                format!("/proc/{pid}/fd/{dir}")
+            };
+            let full = std::path::Path::new(&base).join(&path);
+            use std::os::unix::fs::FileTypeExt;
+            match std::fs::symlink_metadata(&full) {
+                Ok(m) if m.file_type().is_socket() => Call::Unlink { path },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Call::Unlink { path },
+                _ => return None,
+            }
+        }
         libc::SYS_shutdown => Call::Shutdown {
             fd,
             how: match a[1] as i32 {
@@ -1471,26 +1508,7 @@ fn decode(pid: i32, e: &Entry) -> Option<Call<i32>> {
         libc::SYS_getpeername => Call::Getpeername { fd },
         libc::SYS_setsockopt => {
             let opt = sock_opt(a[1] as i32, a[2] as i32)?;
-            let bytes = read_mem(pid, a[3], (a[4] as usize).min(16));
-            let int = |b: &[u8]| -> Option<i32> {
-                Some(i32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
-            };
-            let value = match opt {
-                SockOpt::Linger => OptValue::Linger {
-                    on: int(&bytes).unwrap_or(0),
-                    secs: bytes.get(4..8).and_then(int).unwrap_or(0),
-                },
-                SockOpt::RcvTimeo | SockOpt::SndTimeo => {
-                    let long = |b: &[u8]| -> Option<i64> {
-                        Some(i64::from_ne_bytes(b.get(..8)?.try_into().ok()?))
-                    };
-                    OptValue::Time {
-                        secs: long(&bytes).unwrap_or(0),
-                        usecs: bytes.get(8..16).and_then(long).unwrap_or(0),
-                    }
-                }
-                _ => OptValue::Int(int(&bytes).unwrap_or(0)),
-            };
+            let value = opt_value(pid, opt, a[3]);
             Call::Setsockopt { fd, opt, value }
         }
         libc::SYS_getsockopt => match (a[1] as i32, a[2] as i32) {
@@ -1508,6 +1526,20 @@ fn decode(pid: i32, e: &Entry) -> Option<Call<i32>> {
             },
             _ => return None,
         },
+        // select() and pselect(): the fds of each set; a NULL timeout
+        // waits, {0, 0} looks.
+        libc::SYS_select | libc::SYS_pselect6 => {
+            let nfds = (a[0] as i32).clamp(0, 1024);
+            let wait = a[4] == 0 || read_mem(pid, a[4], 16).iter().any(|b| *b != 0);
+            Call::Select {
+                nfds,
+                // The whole of each set, as the program filled it in (the
+                // kernel looks below nfds only).
+                read: fd_set(pid, a[1], libc::FD_SETSIZE as i32),
+                write: fd_set(pid, a[2], libc::FD_SETSIZE as i32),
+                wait,
+            }
+        }
         libc::SYS_poll => {
             let n = (a[1] as usize).min(64);
             let bytes = read_mem(pid, a[0], n * 8);
@@ -1553,6 +1585,23 @@ fn probe(pid: i32, pidfd: &crate::engine::peek::Peek, call: &Call<i32>) -> Optio
         })
     };
     let dontwait = |f: &[MsgFlag]| f.contains(&MsgFlag::DontWait);
+    // A TCP socket with no connection (listening, or never connected)
+    // fails a send or a receive at once.
+    let unconnected = |fd: i32| {
+        pidfd.fd(fd).is_some_and(|copy| {
+            let st = crate::actor::sys::fd_state(copy.as_raw_fd());
+            st.kind.is_some_and(|k| k.is_tcp())
+                && matches!(
+                    st.tcp_state,
+                    Some(crate::sock::State::Listen | crate::sock::State::Close)
+                )
+        })
+    };
+    if let Call::Send { fd, .. } | Call::Recv { fd, .. } | Call::Recvfrom { fd, .. } = call
+        && unconnected(*fd)
+    {
+        return None;
+    }
     match call {
         Call::Accept { fd, .. } if !nonblocking(*fd) && !ready(*fd, libc::POLLIN) => {
             Some(WaitKind::Connection)
@@ -1564,26 +1613,24 @@ fn probe(pid: i32, pidfd: &crate::engine::peek::Peek, call: &Call<i32>) -> Optio
         {
             Some(WaitKind::Data { got: 0 })
         }
-        // MSG_WAITALL waits for all it asks, unless the peer closes
-        // or the connection fails.
-        Call::Recv { fd, flags, len, .. }
-            if flags.contains(&MsgFlag::WaitAll)
-                && !dontwait(flags)
-                && !nonblocking(*fd)
-                && !ready(*fd, libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) =>
-        {
-            let queued = pidfd.fd(*fd).map_or(0, |copy| {
-                let mut n: libc::c_int = 0;
-                // SAFETY: FIONREAD writes one int.
-                unsafe { libc::ioctl(copy.as_raw_fd(), libc::FIONREAD, &mut n) };
-                n.max(0) as usize
-            });
-            (queued < *len).then_some(WaitKind::Data { got: queued })
-        }
+        // With bytes to read, a MSG_WAITALL receive is made: the rest may
+        // be on its way (sent, or behind a window its reading opens); if
+        // it is not, the kernel puts the call to sleep, and that is seen.
         Call::Send { fd, flags, .. } | Call::Sendto { fd, flags, .. }
             if !dontwait(flags) && !nonblocking(*fd) && !ready(*fd, libc::POLLOUT) =>
         {
             Some(WaitKind::Room { sent: 0 })
+        }
+        Call::Select {
+            nfds,
+            read,
+            write,
+            wait: true,
+        } => {
+            // The kernel looks at the fds below nfds only.
+            let any = read.iter().any(|f| *f < *nfds && ready(*f, libc::POLLIN))
+                || write.iter().any(|f| *f < *nfds && ready(*f, libc::POLLOUT));
+            (!any).then_some(WaitKind::Ready)
         }
         Call::Poll {
             fds,
@@ -1601,11 +1648,46 @@ fn probe(pid: i32, pidfd: &crate::engine::peek::Peek, call: &Call<i32>) -> Optio
 /// The bytes a receive put in the program's buffer.
 fn received(pid: i32, e: &Entry, call: &Call<i32>, rval: i64) -> Option<Vec<u8>> {
     match call {
-        Call::Recv { .. } | Call::Recvfrom { .. } if rval >= 0 => {
-            Some(read_mem(pid, e.args[1], (rval as usize).min(1 << 16)))
+        Call::Recv { fd, flags, len, .. } | Call::Recvfrom { fd, flags, len } if rval >= 0 => {
+            // MSG_TRUNC: a datagram's whole length comes back, and only
+            // what fit was copied; a stream's bytes are dropped, and
+            // nothing was copied.
+            if flags.contains(&MsgFlag::Trunc) && is_stream(pid, *fd) {
+                return None;
+            }
+            let n = (rval as usize).min(*len).min(16 << 20);
+            Some(read_mem(pid, e.args[1], n))
         }
         _ => None,
     }
+}
+
+/// Whether the program's fd is a stream socket (SO_TYPE, through /proc's
+/// view of the socket: its fdinfo names no type, so the kernel's tables
+/// are asked by inode).
+fn is_stream(pid: i32, fd: i32) -> bool {
+    let Ok(link) = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) else {
+        return false;
+    };
+    let inode = link
+        .to_string_lossy()
+        .strip_prefix("socket:[")
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|n| n.parse::<u64>().ok());
+    let Some(inode) = inode else { return false };
+    // TCP and unix stream sockets are listed with their inode.
+    ["tcp", "tcp6"].iter().any(|t| {
+        std::fs::read_to_string(format!("/proc/{pid}/net/{t}")).is_ok_and(|text| {
+            text.lines()
+                .skip(1)
+                .any(|l| l.split_whitespace().nth(9) == Some(&inode.to_string()))
+        })
+    }) || std::fs::read_to_string(format!("/proc/{pid}/net/unix")).is_ok_and(|text| {
+        text.lines().skip(1).any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(6) == Some(&inode.to_string().as_str()) && f.get(4) == Some(&"0001")
+        })
+    })
 }
 
 /// The address a call reported in the program's memory.
@@ -1688,10 +1770,21 @@ fn exit_outcome(pid: i32, entry: &Entry, call: &Call<i32>) -> Option<Outcome> {
 
 /// Starts `argv`, stopped at once, traced, then the filter and the
 /// program's own code: its pid, once its exec has happened. `enter`:
-/// namespaces (user, then network) it enters first; `follow`: the
-/// processes and threads it makes are traced too.
-fn spawn(argv: &[String], enter: &[RawFd], follow: bool) -> Result<i32, TraceError> {
+/// namespaces (user, then network) it enters first; `cwd`: the directory
+/// it starts in; `follow`: the processes and threads it makes are traced
+/// too.
+fn spawn(
+    argv: &[String],
+    enter: &[RawFd],
+    cwd: Option<&std::path::Path>,
+    follow: bool,
+    unprivileged: bool,
+) -> Result<i32, TraceError> {
     let program = argv.join(" ");
+    let cwd = cwd.and_then(|d| {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::CString::new(d.as_os_str().as_bytes()).ok()
+    });
     let argv: Vec<std::ffi::CString> = argv
         .iter()
         .map(|a| std::ffi::CString::new(a.as_bytes()).unwrap_or_default())
@@ -1721,6 +1814,27 @@ fn spawn(argv: &[String], enter: &[RawFd], follow: bool) -> Result<i32, TraceErr
                     if libc::setns(*ns, 0) != 0 {
                         libc::_exit(125);
                     }
+                }
+                if let Some(dir) = &cwd
+                    && libc::chdir(dir.as_ptr()) != 0
+                {
+                    libc::_exit(125);
+                }
+                if unprivileged {
+                    // As an ordinary user's program runs, whoever runs
+                    // sockstep: root's exec grants no capabilities (where
+                    // setting that takes a privilege it does not have, its
+                    // exec grants none anyway).
+                    const PR_SET_SECUREBITS: i32 = 28;
+                    const NOROOT_LOCKED: u64 = 0b11;
+                    libc::prctl(PR_SET_SECUREBITS, NOROOT_LOCKED, 0, 0, 0);
+                    libc::prctl(
+                        libc::PR_CAP_AMBIENT,
+                        libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                        0,
+                        0,
+                        0,
+                    );
                 }
                 // A C program starts with SIGPIPE's default (death) and
                 // nothing blocked; Rust ignores SIGPIPE.
@@ -1803,6 +1917,45 @@ fn spawn(argv: &[String], enter: &[RawFd], follow: bool) -> Result<i32, TraceErr
     }
 }
 
+/// The fds below `below` in the fd_set at `ptr` (none for NULL).
+fn fd_set(pid: i32, ptr: u64, below: i32) -> Vec<i32> {
+    if ptr == 0 {
+        return Vec::new();
+    }
+    let nfds = below.clamp(0, libc::FD_SETSIZE as i32);
+    let bytes = read_mem(pid, ptr, (nfds as usize).div_ceil(8));
+    (0..nfds)
+        .filter(|i| {
+            bytes
+                .get(*i as usize / 8)
+                .is_some_and(|b| b & (1 << (i % 8)) != 0)
+        })
+        .collect()
+}
+
+/// An option's value in the program's memory at `ptr`: an int, a linger
+/// or a timeval, as the option takes.
+fn opt_value(pid: i32, opt: SockOpt, ptr: u64) -> OptValue {
+    let bytes = read_mem(pid, ptr, 16);
+    let int = |b: &[u8]| -> Option<i32> { Some(i32::from_ne_bytes(b.get(..4)?.try_into().ok()?)) };
+    match opt {
+        SockOpt::Linger => OptValue::Linger {
+            on: int(&bytes).unwrap_or(0),
+            secs: bytes.get(4..8).and_then(int).unwrap_or(0),
+        },
+        SockOpt::RcvTimeo | SockOpt::SndTimeo => {
+            let long = |b: &[u8]| -> Option<i64> {
+                Some(i64::from_ne_bytes(b.get(..8)?.try_into().ok()?))
+            };
+            OptValue::Time {
+                secs: long(&bytes).unwrap_or(0),
+                usecs: bytes.get(8..16).and_then(long).unwrap_or(0),
+            }
+        }
+        _ => OptValue::Int(int(&bytes).unwrap_or(0)),
+    }
+}
+
 /// A pidfd for `pid`, to take copies of its fds.
 pub(crate) fn pidfd(pid: i32) -> Option<crate::engine::peek::Peek> {
     // SAFETY: pidfd_open of our tracee.
@@ -1836,15 +1989,30 @@ fn sleeping(tgid: i32, tid: i32) -> bool {
         .is_some_and(|s| s == "S")
 }
 
-/// What a traced call the kernel put to sleep after it began waits for.
-fn sleep_wait(call: &Call<i32>) -> WaitKind {
+/// What a traced call the kernel put to sleep after it began waits for;
+/// `queued`: the bytes its fd had to read as it began.
+fn sleep_wait(call: &Call<i32>, queued: usize) -> WaitKind {
     match call {
         Call::Accept { .. } => WaitKind::Connection,
+        Call::Recv { flags, .. } if flags.contains(&MsgFlag::WaitAll) => {
+            WaitKind::Data { got: queued }
+        }
         Call::Recv { .. } | Call::Recvfrom { .. } => WaitKind::Data { got: 0 },
         Call::Send { .. } | Call::Sendto { .. } => WaitKind::Room { sent: 0 },
         Call::Connect { .. } => WaitKind::Handshake,
         _ => WaitKind::Ready,
     }
+}
+
+/// The bytes a socket has to read (FIONREAD on the program's fd's copy).
+fn queued(pidfd: Option<&crate::engine::peek::Peek>, call: &Call<i32>) -> usize {
+    let Some(copy) = call.fd().and_then(|fd| pidfd?.fd(*fd)) else {
+        return 0;
+    };
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    unsafe { libc::ioctl(copy.as_raw_fd(), libc::FIONREAD, &mut n) };
+    n.max(0) as usize
 }
 
 /// A sleep in system call `nr`, from its arguments: what it waits for,
@@ -2069,13 +2237,21 @@ fn read_mem(pid: i32, ptr: u64, len: usize) -> Vec<u8> {
 
 /// A sockaddr in the tracee's memory.
 fn read_addr(pid: i32, ptr: u64, len: usize) -> Option<Addr> {
-    let bytes = read_mem(
+    let mut bytes = read_mem(
         pid,
         ptr,
         len.min(std::mem::size_of::<libc::sockaddr_storage>()),
     );
     if bytes.len() < 2 {
         return None;
+    }
+    // A unix path ends at its NUL, whatever length the program gave (an
+    // abstract name, starting with a NUL, is as long as it was given).
+    if i32::from(u16::from_ne_bytes([bytes[0], bytes[1]])) == libc::AF_UNIX
+        && bytes.get(2).is_some_and(|b| *b != 0)
+        && let Some(nul) = bytes[2..].iter().position(|b| *b == 0)
+    {
+        bytes.truncate(2 + nul + 1);
     }
     // SAFETY: sockaddr_storage is plain old data, large enough for `bytes`.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };

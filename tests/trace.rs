@@ -742,3 +742,72 @@ fn an_external_actor_needs_a_program_and_actor_names_are_checked() {
         stderr(&out)
     );
 }
+
+#[test]
+fn every_lesson_made_by_its_own_c_programs_gives_its_own_transcript() {
+    // Each lesson and scenario through `sockstep c`, compiled, and run
+    // again with every
+    // actor's steps made by its program: the same calls, results, packets,
+    // states and words as the lesson's own run. (The programs are made
+    // quiet, so that what they print does not stand between the lines.)
+    let lessons: Vec<PathBuf> = {
+        let mut v: Vec<PathBuf> = ["lessons", "tests/scenarios"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(root().join(d)).unwrap())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "lesson"))
+            .collect();
+        v.sort();
+        v
+    };
+    let mut compared = 0;
+    for lesson in &lessons {
+        let name = lesson.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(lesson).unwrap();
+        // Not yet: a program for an actor that forks, or on a second host.
+        if text.contains("fork(") || text.lines().any(|l| l.starts_with("hosts ")) {
+            continue;
+        }
+        let dir = scratch(&format!("trace-every-{name}"));
+        let mut actors = Vec::new();
+        for c in write_c(lesson.to_str().unwrap(), &dir) {
+            let quiet = std::fs::read_to_string(&c)
+                .unwrap()
+                .replace("printf(", "(void)sizeof(");
+            std::fs::write(&c, quiet).unwrap();
+            let exe = c.with_extension("");
+            let out = Command::new("cc")
+                .arg("-o")
+                .arg(&exe)
+                .arg(&c)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name}: {}", stderr(&out));
+            let actor = exe.file_name().unwrap().to_string_lossy().into_owned();
+            actors.push(format!("{actor}={}", exe.display()));
+        }
+        let programs = run_with("run", lesson, &actors);
+        let own = run_with("run", lesson, &[]);
+        assert_eq!(
+            programs.status.code(),
+            own.status.code(),
+            "{name}: {}",
+            stderr(&programs)
+        );
+        let body = |t: &str| -> String {
+            t.lines()
+                .skip_while(|l| !l.trim_start().starts_with('─'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            body(&stdout(&programs)),
+            body(&stdout(&own)),
+            "{name}:\n{}",
+            stdout(&programs)
+        );
+        compared += 1;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    assert!(compared >= 50, "{compared} lessons compared");
+}
