@@ -161,6 +161,12 @@ struct TraceArgs {
     /// `text`, or `json` (one JSON object per event per line)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Write the packets of the run to FILE, in pcap format (Wireshark, tshark)
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
+    /// On a terminal, wait for Enter after each step
+    #[arg(long)]
+    pause: bool,
     /// The programs: `-- PROGRAM [ARGS]`, more after `---`
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     programs: Vec<String>,
@@ -412,6 +418,8 @@ fn trace(args: TraceArgs) -> ExitCode {
         capture: !args.no_capture,
         save: args.save_lesson,
         json: args.format == Format::Json,
+        pcap: args.pcap,
+        pause: args.pause && std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
     };
     match crate::trace::trace(&opts) {
         Ok(true) => ExitCode::from(EXIT_OK),

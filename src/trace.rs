@@ -33,6 +33,10 @@ pub struct TraceOptions {
     pub save: Option<std::path::PathBuf>,
     /// One JSON object per event, as `sockstep run --format json` writes.
     pub json: bool,
+    /// `--pcap FILE`: the packets captured, written there at the end.
+    pub pcap: Option<std::path::PathBuf>,
+    /// Wait for Enter after each step (on a terminal).
+    pub pause: bool,
 }
 
 /// Why a trace could not run.
@@ -366,6 +370,9 @@ struct Tracer {
     sigchld: Option<nix::sys::signalfd::SignalFd>,
     /// Programs already said to sleep in a call whose wait is not known.
     told_asleep: Vec<usize>,
+    /// Every frame captured, for `--pcap`.
+    frames: Option<(std::path::PathBuf, Vec<crate::capture::Frame>)>,
+    pause: bool,
 }
 
 impl Tracer {
@@ -417,6 +424,8 @@ impl Tracer {
             strays: Vec::new(),
             sigchld,
             told_asleep: Vec::new(),
+            frames: opts.pcap.clone().map(|p| (p, Vec::new())),
+            pause: opts.pause,
         }
     }
 
@@ -429,6 +438,18 @@ impl Tracer {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
+        drop(out);
+        let step = events.iter().any(|e| {
+            matches!(
+                e,
+                Event::Call { .. } | Event::Completed { .. } | Event::Crashed { .. }
+            )
+        });
+        if self.pause && step {
+            // Enter goes on; the programs wait, held where they are.
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+        }
     }
 
     fn run(&mut self) -> Result<bool, TraceError> {
@@ -566,6 +587,17 @@ impl Tracer {
             && let Err(e) = std::fs::write(&path, self.lesson())
         {
             eprintln!("sockstep trace: cannot write {}: {e}", path.display());
+        }
+        if let Some((path, frames)) = self.frames.take() {
+            let written = std::fs::File::create(&path).and_then(|f| {
+                use std::io::Write;
+                let mut w = std::io::BufWriter::new(f);
+                crate::capture::write_pcap(&mut w, &frames)?;
+                w.flush()
+            });
+            if let Err(e) = written {
+                eprintln!("sockstep trace: cannot write {}: {e}", path.display());
+            }
         }
         let sockets = self.sockets.clone();
         self.emit(&[
@@ -1258,8 +1290,11 @@ impl Tracer {
         let mut packets = Vec::new();
         if let Some(c) = &self.capture {
             let views = [&before, &self.sockets];
-            packets = c
-                .drain()
+            let frames = c.drain();
+            if let Some((_, all)) = &mut self.frames {
+                all.extend(frames.iter().cloned());
+            }
+            packets = frames
                 .iter()
                 .filter_map(|f| crate::capture::decode(&f.bytes))
                 .map(|mut p| {

@@ -811,3 +811,52 @@ fn every_lesson_made_by_its_own_c_programs_gives_its_own_transcript() {
     }
     assert!(compared >= 50, "{compared} lessons compared");
 }
+
+#[test]
+fn a_trace_writes_its_packets_to_a_pcap_file() {
+    let dir = scratch("trace-pcap");
+    let progs = programs("hello", &dir);
+    let file = dir.join("trace.pcap");
+    let out = Command::new("timeout")
+        .args(["30", BIN, "trace", "--pcap"])
+        .arg(&file)
+        .arg("--")
+        .arg(exe(&progs, "server"))
+        .arg("---")
+        .arg(exe(&progs, "client"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(&bytes[..4], &0xa1b2_c3d4u32.to_le_bytes(), "pcap magic");
+    let mut flags = Vec::new();
+    let mut at = 24;
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        let frame = &bytes[at + 16..at + 16 + len];
+        if let sockstep::capture::Payload::Tcp { flags: f, data, .. } =
+            sockstep::capture::decode(frame)
+                .expect("a TCP/IP frame")
+                .payload
+        {
+            let mut s: String = [(0x02, 'S'), (0x01, 'F'), (0x08, 'P'), (0x10, 'A')]
+                .iter()
+                .filter(|(bit, _)| f & bit != 0)
+                .map(|(_, c)| *c)
+                .collect();
+            if !data.is_empty() {
+                s.push_str(&format!("+{}", data.len()));
+            }
+            flags.push(s);
+        }
+        at += 16 + len;
+    }
+    // Lesson 1's packets, as its programs made them.
+    assert_eq!(
+        flags,
+        [
+            "S", "SA", "A", "PA+17", "A", "PA+17", "A", "FA", "A", "FA", "A"
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -509,3 +509,35 @@ fn at_80x24_and_100x30_everything_is_in_sight_or_a_key_away() {
     let t = Tmux::new(&tag, 50, 15, &format!("{BIN} run 8; sleep 60"));
     t.wait_for("at least 60x20; this");
 }
+
+#[test]
+fn trace_with_pause_waits_for_enter_after_each_step() {
+    let tag = unique_tag("trace-pause");
+    let dir = scratch(&tag);
+    let mut exes = Vec::new();
+    for c in write_c("hello", &dir) {
+        let exe = c.with_extension("");
+        let ok = Command::new("cc")
+            .arg("-o")
+            .arg(&exe)
+            .arg(&c)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        exes.push(exe);
+    }
+    exes.sort();
+    // client, server: the server goes first.
+    let cmd = format!(
+        "{BIN} trace --pause --stable -- {} --- {}; sleep 60",
+        exes[1].display(),
+        exes[0].display()
+    );
+    let t = Tmux::new(&tag, 100, 30, &cmd);
+    let first = t.wait_for("socket(AF_INET, SOCK_STREAM, 0) = 3");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!t.screen().contains("setsockopt"), "{first}");
+    t.keys(&["Enter"]);
+    t.wait_for("setsockopt(3, SOL_SOCKET, SO_REUSEADDR, 1) = 0");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
