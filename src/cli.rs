@@ -158,7 +158,8 @@ struct TraceArgs {
     /// Write the calls seen as a lesson to this file
     #[arg(long, value_name = "FILE")]
     save_lesson: Option<std::path::PathBuf>,
-    /// `text`, or `json` (one JSON object per event per line)
+    /// `text`, `json` (one JSON object per event per line), or `html` (one
+    /// page that replays the trace in a browser)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write the packets of the run to FILE, in pcap format (Wireshark, tshark)
@@ -230,7 +231,8 @@ struct RunArgs {
     #[arg(long)]
     sockets: bool,
     /// `text`: the transcript; `json`: one JSON object per event per line,
-    /// for autograders and other tools (the README lists the events)
+    /// for autograders and other tools (the README lists the events);
+    /// `html`: one self-contained page that replays the run in a browser
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write the packets of the run to FILE, in pcap format (Wireshark, tshark)
@@ -313,6 +315,8 @@ pub(crate) fn actor_programs(
 enum Format {
     Text,
     Json,
+    /// One self-contained HTML file that replays the run in a browser.
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -420,6 +424,7 @@ fn trace(args: TraceArgs) -> ExitCode {
         json: args.format == Format::Json,
         pcap: args.pcap,
         pause: args.pause && std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        html: args.format == Format::Html,
     };
     match crate::trace::trace(&opts) {
         Ok(true) => ExitCode::from(EXIT_OK),
@@ -572,7 +577,8 @@ fn run(args: RunArgs) -> ExitCode {
         }
     });
     let json = args.format == Format::Json;
-    let pause = stdout_tty && std::io::stdin().is_terminal() && !args.no_pause && !json;
+    let html = args.format == Format::Html;
+    let pause = stdout_tty && std::io::stdin().is_terminal() && !args.no_pause && !json && !html;
 
     let source = match catalog::find(&args.lesson) {
         Ok(s) => s,
@@ -669,6 +675,9 @@ fn run(args: RunArgs) -> ExitCode {
             }
         };
     }
+    let mut player = html.then(|| {
+        crate::render::player::Player::new(Some(&lesson), args.width.map_or(80, usize::from))
+    });
     let mut run = match Run::start(lesson, &opts) {
         Ok(r) => r,
         Err(_) if INTERRUPTED.load(Ordering::SeqCst) => return interrupted(),
@@ -707,7 +716,10 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let mut lines = crate::json::Json::new();
     let mut draw = |events: &[Event]| {
-        if json {
+        if let Some(p) = &mut player {
+            p.events(events);
+            String::new()
+        } else if json {
             lines.events(events)
         } else {
             transcript.events(events)
@@ -754,6 +766,11 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
     let passed = run.passed();
+    if let Some(p) = &player
+        && let Err(code) = print_stdout(&p.html())
+    {
+        return code;
+    }
     if let Some(path) = &args.pcap {
         match run.frames() {
             Some(frames) => {

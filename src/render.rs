@@ -2,6 +2,7 @@
 
 mod kernel;
 mod names;
+pub mod player;
 mod transcript;
 pub mod words;
 

@@ -37,6 +37,8 @@ pub struct TraceOptions {
     pub pcap: Option<std::path::PathBuf>,
     /// Wait for Enter after each step (on a terminal).
     pub pause: bool,
+    /// One self-contained HTML page that replays the trace.
+    pub html: bool,
 }
 
 /// Why a trace could not run.
@@ -373,6 +375,8 @@ struct Tracer {
     /// Every frame captured, for `--pcap`.
     frames: Option<(std::path::PathBuf, Vec<crate::capture::Frame>)>,
     pause: bool,
+    /// `--format html`: the events go to the page, written at the end.
+    player: Option<crate::render::player::Player>,
 }
 
 impl Tracer {
@@ -426,11 +430,21 @@ impl Tracer {
             told_asleep: Vec::new(),
             frames: opts.pcap.clone().map(|p| (p, Vec::new())),
             pause: opts.pause,
+            player: opts
+                .html
+                .then(|| crate::render::player::Player::new(None, opts.width)),
         }
     }
 
     fn emit(&mut self, events: &[Event]) {
         use std::io::Write;
+        if let Some(p) = &mut self.player {
+            p.events(events);
+            if events.iter().any(|e| matches!(e, Event::Finish { .. })) {
+                let _ = std::io::stdout().lock().write_all(p.html().as_bytes());
+            }
+            return;
+        }
         let text = match &mut self.json {
             Some(j) => j.events(events),
             None => self.transcript.events(events),
@@ -1321,6 +1335,12 @@ impl Tracer {
         let transitions = crate::engine::view::diff(&before, &self.sockets, &facts);
         if !transitions.is_empty() {
             events.push(Event::States { transitions });
+        }
+        // The page shows the sockets at every step, as a lesson's does.
+        if self.player.is_some() {
+            events.push(Event::Table {
+                sockets: self.sockets.clone(),
+            });
         }
         self.emit(&events);
     }

@@ -109,6 +109,13 @@ impl Transcript {
         out
     }
 
+    /// The table of every socket, as the transcript draws it.
+    pub fn table_text(&self, sockets: &[crate::sock::Socket]) -> String {
+        let mut out = String::new();
+        self.table(&mut out, sockets);
+        out
+    }
+
     /// Where actor `actor`'s column starts. The last column starts where
     /// a call and its result still fit on one line, at most at the middle.
     pub(super) fn col(&self, actor: usize) -> usize {
