@@ -26,8 +26,9 @@ pub fn chapters(exe: &Path) -> Result<Vec<(String, String)>, String> {
             e.number, lesson.title, e.number, e.name
         )
         .ok();
-        let text = lesson_chapter(&lesson, exe).map_err(|err| err.to_string())?;
+        let (text, player) = lesson_chapter(&lesson, &e, exe).map_err(|err| err.to_string())?;
         out.push((name, text));
+        out.push((format!("players/{:02}-{}.html", e.number, e.name), player));
     }
     out.push(("lessons/README.md".into(), index));
     out.push(("exercises.md".into(), exercises_chapter()));
@@ -49,32 +50,111 @@ pub fn write(src: &Path, exe: &Path) -> Result<usize, String> {
     Ok(files.len())
 }
 
-fn lesson_chapter(lesson: &Lesson, exe: &Path) -> Result<String, EngineError> {
+/// A lesson's chapter, and the page of its player.
+fn lesson_chapter(
+    lesson: &Lesson,
+    e: &catalog::Entry,
+    exe: &Path,
+) -> Result<(String, String), EngineError> {
     let mut text = format!("# {}\n\n", lesson.title);
     if let Some(goal) = &lesson.goal {
         writeln!(text, "*{goal}*\n").ok();
     }
+    // The chapter's own words: what leads into the lesson, and questions
+    // after it (book/prose/NN-name.md, written by hand).
+    let prose = std::fs::read_to_string(format!(
+        "{}/book/prose/{:02}-{}.md",
+        env!("CARGO_MANIFEST_DIR"),
+        e.number,
+        e.name
+    ))
+    .unwrap_or_default();
+    let (lead, questions) = match prose.split_once("\n## Questions\n") {
+        Some((lead, q)) => (lead.trim(), q.trim()),
+        None => (prose.trim(), ""),
+    };
+    if !lead.is_empty() {
+        writeln!(text, "{lead}\n").ok();
+    }
+    let player = format!("../players/{:02}-{}.html", e.number, e.name);
     writeln!(
         text,
-        "Run it with `sockstep run {}`. The lesson:\n\n```text\n{}\n```\n",
-        lesson.path,
+        "Step through the run below (← and → on the player, or its buttons; \
+         [full size]({player})), or run it yourself with `sockstep run {}`.\n\n\
+         <iframe src=\"{player}\" title=\"{}, step by step\" loading=\"lazy\" \
+         style=\"width: 100%; height: 42em; border: 1px solid #888;\"></iframe>\n",
+        e.name, lesson.title
+    )
+    .ok();
+    writeln!(
+        text,
+        "The lesson:\n\n```text\n{}\n```\n",
         lesson.source.trim_end()
     )
     .ok();
+    for (name, c) in crate::cgen::programs(lesson) {
+        writeln!(
+            text,
+            "<details><summary>The same as a C program: <code>{name}.c</code> \
+             (<code>sockstep c {}</code> writes it)</summary>\n\n```c\n{}\n```\n\n</details>\n",
+            e.name,
+            c.trim_end()
+        )
+        .ok();
+    }
     writeln!(
         text,
-        "What sockstep prints, with ephemeral ports named `eph1`, `eph2`... as in\n\
-         every stable transcript:\n"
+        "What sockstep prints (the narration is in the lesson above), with \
+         ephemeral ports named `eph1`, `eph2`... as in every stable transcript:\n"
     )
     .ok();
     let mut run = Run::start(lesson.clone(), &Options::new(exe))?;
-    let mut transcript = Transcript::new(TranscriptOptions::stable_plain());
+    let mut transcript = Transcript::new(TranscriptOptions {
+        narration: false,
+        ..TranscriptOptions::stable_plain()
+    });
+    let mut page = crate::render::player::Player::new(Some(lesson), 80).without_events();
     let mut body = transcript.events(run.header());
+    page.events(run.header());
     while let Some(events) = run.step()? {
         body.push_str(&transcript.events(&events));
+        page.events(&events);
     }
     writeln!(text, "```text\n{}\n```", body.trim_end()).ok();
-    Ok(text)
+    if !questions.is_empty() {
+        writeln!(text, "\n## Questions\n\n{questions}").ok();
+    }
+    let exercises = exercises_for(e.number);
+    if !exercises.is_empty() {
+        let list: Vec<String> = exercises
+            .iter()
+            .map(|ex| format!("`sockstep check sockstep-exercises/{ex}`"))
+            .collect();
+        writeln!(
+            text,
+            "\n## Exercise\n\n`sockstep exercises` writes the exercises to \
+             `./sockstep-exercises`. For this lesson: {} (each says when the \
+             exercise is done; `--hint` gives a hint).",
+            list.join(", then ")
+        )
+        .ok();
+    }
+    Ok((text, page.html()))
+}
+
+/// The exercises that practise lesson `number`'s point.
+fn exercises_for(number: u32) -> &'static [&'static str] {
+    match number {
+        2 => &["09-refused.lesson", "01-listen-first.lesson"],
+        3 => &["03-who-speaks-first.lesson"],
+        4 => &["02-restart.lesson"],
+        5 => &["05-backlog.lesson"],
+        6 => &["04-end-of-file.lesson"],
+        7 => &["06-half-close.lesson"],
+        8 => &["07-no-sigpipe.lesson"],
+        20 => &["08-udp-reply.lesson"],
+        _ => &[],
+    }
 }
 
 fn exercises_chapter() -> String {

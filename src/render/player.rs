@@ -53,6 +53,9 @@ pub struct Player {
     json: crate::json::Json,
     lines: Vec<usize>,
     page: Page,
+    /// Whether the run's JSON events go into the page (they carry the
+    /// kernel's own port numbers, which differ run to run).
+    with_events: bool,
 }
 
 impl Player {
@@ -82,10 +85,21 @@ impl Player {
                 header_events: Vec::new(),
                 intro: String::new(),
             },
+            with_events: true,
         }
     }
 
+    /// A page without the run's JSON events: the same every run, as the
+    /// book keeps it.
+    pub fn without_events(mut self) -> Player {
+        self.with_events = false;
+        self
+    }
+
     fn json(&mut self, events: &[Event]) -> Vec<serde_json::Value> {
+        if !self.with_events {
+            return Vec::new();
+        }
         self.json
             .events(events)
             .lines()

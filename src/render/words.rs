@@ -640,9 +640,19 @@ impl Words<'_> {
             addr(&s.local),
             addr(&s.peer),
             self.state_of(s),
-            s.recv_q.to_string(),
-            s.send_q.to_string(),
+            self.count(s.recv_q),
+            self.count(s.send_q),
         ]
+    }
+
+    /// A queue's count in the table: `>16K` in stable output past a bulk
+    /// transfer's worth, where the count depends on the machine's buffers.
+    fn count(&self, n: u32) -> String {
+        if self.stable && n as usize > super::kernel::BULK {
+            format!(">{}K", super::kernel::BULK / 1024)
+        } else {
+            n.to_string()
+        }
     }
 
     /// The line after `◆` for a change, or `None` for a change not worth a
