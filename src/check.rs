@@ -47,7 +47,13 @@ fn options() -> Result<Options, ExitCode> {
     }
 }
 
-pub fn check(file: Option<&str>, hint: bool, json: bool, programs: &[String]) -> ExitCode {
+pub fn check(
+    file: Option<&str>,
+    hint: bool,
+    json: bool,
+    html: bool,
+    programs: &[String],
+) -> ExitCode {
     let Some(file) = file else {
         return progress(None);
     };
@@ -58,7 +64,7 @@ pub fn check(file: Option<&str>, hint: bool, json: bool, programs: &[String]) ->
         Ok(o) => o,
         Err(code) => return code,
     };
-    match check_file(file, json, &opts, programs) {
+    match check_file(file, json, html, &opts, programs) {
         Ok(Verdict::Done) => ExitCode::from(EXIT_OK),
         Ok(Verdict::NotYet(_)) => ExitCode::from(EXIT_UNEXPECTED),
         Err(code) => code,
@@ -70,6 +76,7 @@ pub fn check(file: Option<&str>, hint: bool, json: bool, programs: &[String]) ->
 fn check_file(
     file: &str,
     json: bool,
+    html: bool,
     opts: &Options,
     programs: &[String],
 ) -> Result<Verdict, ExitCode> {
@@ -99,7 +106,13 @@ fn check_file(
             if json {
                 put!("{}\n", e.to_json());
             }
-            put!("{}", say(json, false, &text));
+            if html {
+                let mut page = crate::render::player::Player::new(None, 80);
+                page.verdict(&format!("{}\n{text}", e.render(false)), false);
+                put!("{}", page.html());
+            } else {
+                put!("{}", say(json, false, &text));
+            }
             return Ok(Verdict::NotYet(why.into()));
         }
     };
@@ -115,18 +128,23 @@ fn check_file(
     let opts = &opts;
     let mut transcript = Transcript::new(TranscriptOptions::stable_plain());
     let mut lines = crate::json::Json::new();
+    let mut page = html.then(|| crate::render::player::Player::new(Some(&lesson), 80));
     let title = lesson.title.clone();
     let mut shown = true;
     let mut failed: Option<ExitCode> = None;
     let verdict = judge(lesson, known.as_ref(), opts, |events| {
         // The run up to where it goes wrong, and no further.
         if shown && failed.is_none() {
-            let text = if json {
-                lines.events(events)
+            if let Some(p) = &mut page {
+                p.events(events);
             } else {
-                transcript.events(events)
-            };
-            failed = crate::cli::print_stdout(&text).err();
+                let text = if json {
+                    lines.events(events)
+                } else {
+                    transcript.events(events)
+                };
+                failed = crate::cli::print_stdout(&text).err();
+            }
         }
         if events.iter().any(goes_wrong) {
             shown = false;
@@ -143,13 +161,25 @@ fn check_file(
     match verdict {
         Ok(Verdict::Done) => {
             let text = format!("✓ {title}: done, it does what its goal says.{own}");
-            put!("{}", say(json, true, &text));
+            match &mut page {
+                Some(p) => {
+                    p.verdict(&text, true);
+                    put!("{}", p.html());
+                }
+                None => put!("{}", say(json, true, &text)),
+            }
             Ok(Verdict::Done)
         }
         Ok(Verdict::NotYet(why)) => {
             let text =
                 format!("✗ not yet: {why}.{own} Try again, or `sockstep check {file} --hint`.");
-            put!("{}", say(json, false, &text));
+            match &mut page {
+                Some(p) => {
+                    p.verdict(&text, false);
+                    put!("{}", p.html());
+                }
+                None => put!("{}", say(json, false, &text)),
+            }
             Ok(Verdict::NotYet(why))
         }
         Err(e) => {
@@ -477,7 +507,7 @@ pub fn watch(dir: Option<&Path>) -> ExitCode {
         };
         let file = shown(&dir, ex.file);
         out!("\n── sockstep watch: {file} ──\n");
-        if let Err(code) = check_file(&file, false, &opts, &[]) {
+        if let Err(code) = check_file(&file, false, false, &opts, &[]) {
             return code;
         }
         out!(

@@ -180,8 +180,9 @@ struct CheckArgs {
     /// Show a hint: the first, then the next each time it is asked for
     #[arg(long)]
     hint: bool,
-    /// `text` or `json` (one JSON object per event per line, then a
-    /// `{"event":"check",...}` verdict)
+    /// `text`, `json` (one JSON object per event per line, then a
+    /// `{"event":"check",...}` verdict), or `html` (a page that replays the
+    /// run, the verdict its last step)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Have your program make ACTOR's steps: `--actor client=./client`
@@ -361,6 +362,7 @@ pub fn main() -> ExitCode {
             args.file.as_deref(),
             args.hint,
             args.format == Format::Json,
+            args.format == Format::Html,
             &args.actor,
         ),
         Command::Exercises { dir } => crate::check::write_copy(Some(&dir)),

@@ -400,3 +400,34 @@ fn a_traces_player_steps_through_the_programs_calls() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn checks_page_ends_with_its_verdict() {
+    let tag = unique_tag("player-check");
+    let dir = scratch(&tag);
+    let out = Command::new(BIN)
+        .args(["exercises"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = Command::new(BIN)
+        .args(["check", "03-who-speaks-first.lesson", "--format", "html"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    // Not done as given: the run deadlocks.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let file = dir.join("check.html");
+    std::fs::write(&file, stdout(&out)).unwrap();
+    let mut browser = Chromium::start(&tag);
+    browser.open(&file);
+    browser.key("End", 35);
+    let end = shown(&mut browser);
+    let verdict = end["current"].as_str().unwrap();
+    assert!(
+        verdict.starts_with("✗ not yet: at step 10 (line 14), the call never returned"),
+        "{end}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -186,6 +186,24 @@ impl Player {
         });
     }
 
+    /// `check`'s verdict, as the run's last step: done or not yet, and why.
+    pub fn verdict(&mut self, text: &str, done: bool) {
+        self.page.frames.push(Frame {
+            step: None,
+            line: None,
+            text: format!("{text}\n"),
+            table: self
+                .page
+                .frames
+                .last()
+                .map(|f| f.table.clone())
+                .unwrap_or_default(),
+            narration: String::new(),
+            alert: !done,
+            events: Vec::new(),
+        });
+    }
+
     /// The page.
     pub fn html(&self) -> String {
         let data = serde_json::to_string(&self.page)
