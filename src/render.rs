@@ -1,5 +1,6 @@
 //! Renderers: they turn engine events into text. They never run anything.
 
+pub mod diagram;
 mod kernel;
 mod names;
 pub mod player;

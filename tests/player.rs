@@ -349,6 +349,32 @@ fn every_lessons_player_steps_to_the_end_and_back_showing_the_runs_facts() {
             println!("lesson 1's player: first screen {ready:.0} ms after the page began");
         }
         step_through(&mut browser, lesson);
+        if lesson.contains("01-hello") {
+            // The state diagram's pane: server's socket 3 at LISTEN after
+            // step 4; at the end the client's connection in TIME-WAIT.
+            browser.key("Home", 36);
+            for _ in 0..4 {
+                browser.key("ArrowRight", 39);
+            }
+            let d = browser.eval("document.getElementById('diagram').textContent");
+            let d = d.as_str().unwrap();
+            let at = |what: &str| {
+                d.lines()
+                    .find(|l| l.contains(what))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            assert!(at("server:3").trim_start().starts_with("server:3"), "{d}");
+            assert!(
+                d.contains("[LISTEN]") && (d.contains('┃') || d.contains('━')),
+                "{d}"
+            );
+            browser.key("End", 35);
+            let d = browser.eval("document.getElementById('diagram').textContent");
+            let d = d.as_str().unwrap();
+            let tw = d.lines().find(|l| l.contains("[TIME-WAIT]")).unwrap_or("");
+            assert!(tw.contains("client:-"), "{d}");
+        }
     }
     // Nothing came from a network: every request was the file itself.
     let requests = browser.requests();

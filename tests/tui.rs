@@ -541,3 +541,62 @@ fn trace_with_pause_waits_for_enter_after_each_step() {
     t.wait_for("setsockopt(3, SOL_SOCKET, SO_REUSEADDR, 1) = 0");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn t_shows_rfc_9293s_diagram_with_each_socket_at_its_state() {
+    for (cols, rows) in [(80u16, 24u16), (120, 40)] {
+        let tag = unique_tag(&format!("tui-diagram-{cols}"));
+        let t = Tmux::new(&tag, cols, rows, &format!("{BIN} run hello; sleep 60"));
+        t.wait_for("0 of 14 steps run");
+        t.keys(&["Space", "Space", "Space", "Space"]);
+        t.wait_for("4 of 14 steps run");
+        t.keys(&["t"]);
+        let four = t.wait_for("TCP states, RFC 9293");
+        // The whole diagram is in sight: from CLOSED at the top to the
+        // CLOSED where connections end.
+        for state in [
+            "[LISTEN]",
+            "[SYN-SENT]",
+            "[ESTABLISHED]",
+            "[TIME-WAIT]",
+            "[LAST-ACK]",
+        ] {
+            assert!(four.contains(state), "{cols}x{rows}: {state}\n{four}");
+        }
+        let line = |screen: &str, what: &str| -> String {
+            screen
+                .lines()
+                .find(|l| l.contains(what))
+                .unwrap_or_default()
+                .to_string()
+        };
+        // server's socket 3 is labelled at LISTEN (just above its box), and
+        // listen() took the passive OPEN: that arrow heavy.
+        assert!(
+            line(&four, "server:3").trim_start().starts_with("server:3"),
+            "{four}"
+        );
+        assert!(
+            line(&four, "passive OPEN").contains("passive OPEN"),
+            "{four}"
+        );
+        assert!(
+            four.contains('┃') || four.contains('━'),
+            "no heavy hop:\n{four}"
+        );
+        // Step 7: the handshake. Both ends of the connection at
+        // ESTABLISHED, both paths there heavy.
+        t.keys(&["Space", "Space", "Space"]);
+        let seven = t.wait_for("client:3");
+        let labels = line(&seven, "client:3");
+        assert!(labels.contains("server:4"), "{seven}");
+        assert!(line(&seven, "[ESTABLISHED]").contains('━'), "{seven}");
+        // The end: the client's connection, no fd's, in TIME-WAIT.
+        t.keys(&["End"]);
+        let end = t.wait_for("14 of 14");
+        assert!(line(&end, "[TIME-WAIT]").contains("client:-"), "{end}");
+        // t again: the panes are back.
+        t.keys(&["t"]);
+        t.wait_for("ladder");
+    }
+}

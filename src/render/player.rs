@@ -25,6 +25,9 @@ struct Frame {
     text: String,
     /// Every socket as the kernel reported them after it.
     table: String,
+    /// RFC 9293's state diagram: each TCP socket at its state, the hops
+    /// this step took drawn heavy.
+    diagram: String,
     /// The step's narration.
     narration: String,
     /// A deadlock, a crash or an expectation not met.
@@ -53,6 +56,9 @@ pub struct Player {
     json: crate::json::Json,
     lines: Vec<usize>,
     page: Page,
+    actors: Vec<String>,
+    /// The sockets as last reported, for a step that reports none.
+    sockets: Vec<crate::sock::Socket>,
     /// Whether the run's JSON events go into the page (they carry the
     /// kernel's own port numbers, which differ run to run).
     with_events: bool,
@@ -86,6 +92,8 @@ impl Player {
                 intro: String::new(),
             },
             with_events: true,
+            actors: Vec::new(),
+            sockets: Vec::new(),
         }
     }
 
@@ -110,11 +118,13 @@ impl Player {
     /// The run's opening events (its header), or one step's.
     pub fn events(&mut self, events: &[Event]) {
         if events.iter().any(|e| matches!(e, Event::Start { .. })) {
-            if let Some(Event::Start { title, .. }) =
+            if let Some(Event::Start { title, actors, .. }) =
                 events.iter().find(|e| matches!(e, Event::Start { .. }))
-                && self.page.title.is_empty()
             {
-                self.page.title = title.clone();
+                if self.page.title.is_empty() {
+                    self.page.title = title.clone();
+                }
+                self.actors = actors.clone();
             }
             self.page.header.push_str(&self.transcript.events(events));
             for e in events {
@@ -162,6 +172,27 @@ impl Player {
                     }
             )
         });
+        for e in events {
+            match e {
+                Event::Table { sockets } => self.sockets = sockets.clone(),
+                Event::Joined { actor, name, .. } => {
+                    if self.actors.len() <= *actor {
+                        self.actors.resize(*actor + 1, String::new());
+                    }
+                    self.actors[*actor] = name.clone();
+                }
+                _ => {}
+            }
+        }
+        let transitions: Vec<crate::event::Transition> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::States { transitions } => Some(transitions.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let diagram = super::diagram::of_run(&self.sockets, &transitions, &self.actors).text();
         let text = self.transcript.events(events);
         let output_only = events.iter().all(|e| matches!(e, Event::Output { .. }));
         let events = self.json(events);
@@ -180,6 +211,7 @@ impl Player {
             line: step.and_then(|s| self.lines.get(s.wrapping_sub(1)).copied()),
             text,
             table,
+            diagram,
             narration: narration.join("\n\n"),
             alert,
             events,
@@ -197,6 +229,12 @@ impl Player {
                 .frames
                 .last()
                 .map(|f| f.table.clone())
+                .unwrap_or_default(),
+            diagram: self
+                .page
+                .frames
+                .last()
+                .map(|f| f.diagram.clone())
                 .unwrap_or_default(),
             narration: String::new(),
             alert: !done,

@@ -2096,6 +2096,7 @@ a             autoplay on and off; + and - change its speed
 Tab, Shift-Tab  the focus to the next pane (its border is thick)
 ↑ ↓, PgUp PgDn  scroll the pane in focus; the mouse wheel, the pane under it
 z             the pane in focus fills the screen, and back
+t             RFC 9293's state diagram, each socket at its state, and back
 w             the words this view uses, explained
 ?             this help
 q, Esc        quit (here, they only close this help)

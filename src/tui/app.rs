@@ -47,6 +47,9 @@ pub enum Action {
     },
     /// `z`: the focused pane fills the screen, and back.
     Zoom,
+    /// `t`: RFC 9293's state diagram, with each socket at its state, and
+    /// back.
+    Diagram,
     /// `w`: the words the view uses, explained.
     Glossary,
     /// A key with no action of its own: it closes the help.
@@ -140,6 +143,11 @@ pub struct Screen {
     /// Engine steps taken to reach this screen.
     pub position: usize,
     pub finished: bool,
+    /// RFC 9293's state diagram after the last step: each TCP socket at its
+    /// state, the hops the step took marked.
+    pub diagram: Vec<Vec<(char, bool)>>,
+    /// Each TCP socket's state and label, as last reported.
+    pub labels: Vec<(crate::sock::Rfc, String)>,
 }
 
 /// The state of the full-screen view.
@@ -178,6 +186,8 @@ pub struct App {
     pub scroll: [Option<usize>; 4],
     pub zoom: bool,
     pub glossary: bool,
+    /// `t`: RFC 9293's state diagram fills the main area.
+    pub diagram: bool,
     /// How each pane was last drawn (the drawing says).
     pub views: std::cell::Cell<[View; 4]>,
 }
@@ -203,6 +213,7 @@ impl App {
             quiz: None,
             queued: None,
             focus: Pane::Ladder,
+            diagram: false,
             scroll: [None; 4],
             zoom: false,
             glossary: false,
@@ -407,6 +418,10 @@ impl App {
                 }) {
                     self.scroll_by(p, if up { -3 } else { 3 });
                 }
+                Ok(())
+            }
+            Action::Diagram => {
+                self.diagram = !self.diagram;
                 Ok(())
             }
             Action::Zoom => {
@@ -656,6 +671,8 @@ fn empty_screen() -> Screen {
         failed: Vec::new(),
         position: 0,
         finished: false,
+        diagram: crate::render::diagram::draw(&[], &[]).cells,
+        labels: Vec::new(),
     }
 }
 
@@ -679,6 +696,23 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
     }
     screen.fresh = screen.ladder.len() - before;
     screen.narration.clear();
+    let transitions: Vec<crate::event::Transition> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::States { transitions } => Some(transitions.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if let Some(sockets) = events.iter().rev().find_map(|e| match e {
+        Event::Table { sockets } => Some(sockets),
+        _ => None,
+    }) {
+        screen.labels = crate::render::diagram::labels(sockets, &lesson.actors);
+    }
+    screen.diagram =
+        crate::render::diagram::draw(&screen.labels, &crate::render::diagram::taken(&transitions))
+            .cells;
     // An alert stays up through the end of the run that follows it.
     if events.iter().any(|e| matches!(e, Event::Call { .. })) {
         screen.alert = None;

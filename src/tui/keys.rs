@@ -44,6 +44,7 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('?') | KeyCode::Char('h') => Action::Help,
         KeyCode::Char('w') => Action::Glossary,
         KeyCode::Char('z') => Action::Zoom,
+        KeyCode::Char('t') => Action::Diagram,
         KeyCode::Tab => Action::FocusNext,
         KeyCode::BackTab => Action::FocusBack,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,

@@ -42,7 +42,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_status(frame, app, status);
 
     let mut views = [View::default(); 4];
-    if app.zoom {
+    if app.diagram {
+        draw_diagram(frame, app, main);
+    } else if app.zoom {
         views[app.focus.index()] = draw_pane(frame, app, app.focus, main);
     } else {
         for (pane, rect) in layout(app, main) {
@@ -436,6 +438,33 @@ fn draw_sockets(frame: &mut Frame, app: &App, area: Rect, inner: usize) -> View 
     }
 }
 
+/// RFC 9293's state diagram over the main area: the hops the last step
+/// took bold and reversed (drawn heavy as well: a shape, not a colour).
+fn draw_diagram(frame: &mut Frame, app: &App, area: Rect) {
+    let screen = app.screen();
+    let lines: Vec<Line> = screen
+        .diagram
+        .iter()
+        .map(|row| {
+            Line::from(
+                row.iter()
+                    .map(|(c, strong)| {
+                        let style = if *strong {
+                            Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+                        } else {
+                            Style::default()
+                        };
+                        Span::styled(c.to_string(), style)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    // All 22 rows of it fit an 80x24 screen between the title and status
+    // lines, which say what it is.
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let quiz = app.quiz.as_ref();
     let text = if let Some(q) = quiz.filter(|q| q.question.is_some()) {
@@ -454,6 +483,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         format!(" go to step (as the ladder numbers them): {typed}_   (Enter to go, Esc to cancel)")
     } else if let Some(w) = &app.warning {
         format!(" ! {w}")
+    } else if app.diagram {
+        " TCP states, RFC 9293 (name:fd; name:- no fd; heavy: this step) · Space next · ← back · t back"
+            .to_string()
     } else {
         let auto = match app.auto {
             Some(d) => format!("auto {:.1}s (a, +/-)", d.as_secs_f64()),
@@ -465,7 +497,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         } else if app.at_end() {
             " THE END · ← back · r restart · g go to · Tab panes · ? help · q quit".to_string()
         } else {
-            format!(" Space next · ← back · g go · {auto} · Tab panes · z zoom · ? help · q quit")
+            format!(
+                " Space next · ← back · g go · {auto} · Tab · z zoom · t states · ? help · q quit"
+            )
         }
     };
     frame.render_widget(Paragraph::new(text).reversed(), area);
