@@ -26,9 +26,11 @@ pub fn chapters(exe: &Path) -> Result<Vec<(String, String)>, String> {
             e.number, lesson.title, e.number, e.name
         )
         .ok();
-        let (text, player) = lesson_chapter(&lesson, &e, exe).map_err(|err| err.to_string())?;
+        let (text, player, svg) =
+            lesson_chapter(&lesson, &e, exe).map_err(|err| err.to_string())?;
         out.push((name, text));
         out.push((format!("players/{:02}-{}.html", e.number, e.name), player));
+        out.push((format!("diagrams/{:02}-{}.svg", e.number, e.name), svg));
     }
     out.push(("lessons/README.md".into(), index));
     out.push(("exercises.md".into(), exercises_chapter()));
@@ -55,7 +57,7 @@ fn lesson_chapter(
     lesson: &Lesson,
     e: &catalog::Entry,
     exe: &Path,
-) -> Result<(String, String), EngineError> {
+) -> Result<(String, String, String), EngineError> {
     let mut text = format!("# {}\n\n", lesson.title);
     if let Some(goal) = &lesson.goal {
         writeln!(text, "*{goal}*\n").ok();
@@ -114,13 +116,24 @@ fn lesson_chapter(
         ..TranscriptOptions::stable_plain()
     });
     let mut page = crate::render::player::Player::new(Some(lesson), 80).without_events();
+    let mut svg = crate::render::svg::Svg::new();
     let mut body = transcript.events(run.header());
     page.events(run.header());
+    svg.events(run.header());
     while let Some(events) = run.step()? {
         body.push_str(&transcript.events(&events));
         page.events(&events);
+        svg.events(&events);
     }
     writeln!(text, "```text\n{}\n```", body.trim_end()).ok();
+    let diagram = format!("../diagrams/{:02}-{}.svg", e.number, e.name);
+    writeln!(
+        text,
+        "\nThe run as a sequence diagram (`sockstep run {} --format svg` draws it):\n\n\
+         [![The run of lesson {}, a lifeline per actor]({diagram})]({diagram})",
+        e.name, e.number
+    )
+    .ok();
     if !questions.is_empty() {
         writeln!(text, "\n## Questions\n\n{questions}").ok();
     }
@@ -139,7 +152,7 @@ fn lesson_chapter(
         )
         .ok();
     }
-    Ok((text, page.html()))
+    Ok((text, page.html(), svg.finish()))
 }
 
 /// The exercises that practise lesson `number`'s point.

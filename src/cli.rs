@@ -158,8 +158,9 @@ struct TraceArgs {
     /// Write the calls seen as a lesson to this file
     #[arg(long, value_name = "FILE")]
     save_lesson: Option<std::path::PathBuf>,
-    /// `text`, `json` (one JSON object per event per line), or `html` (one
-    /// page that replays the trace in a browser)
+    /// `text`, `json` (one JSON object per event per line), `html` (one
+    /// page that replays the trace in a browser), or `svg` (the trace as one
+    /// sequence diagram)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write the packets of the run to FILE, in pcap format (Wireshark, tshark)
@@ -233,7 +234,8 @@ struct RunArgs {
     sockets: bool,
     /// `text`: the transcript; `json`: one JSON object per event per line,
     /// for autograders and other tools (the README lists the events);
-    /// `html`: one self-contained page that replays the run in a browser
+    /// `html`: one self-contained page that replays the run in a browser;
+    /// `svg`: the whole run as one sequence diagram
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write the packets of the run to FILE, in pcap format (Wireshark, tshark)
@@ -318,6 +320,8 @@ enum Format {
     Json,
     /// One self-contained HTML file that replays the run in a browser.
     Html,
+    /// The whole run as one SVG sequence diagram.
+    Svg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -427,6 +431,7 @@ fn trace(args: TraceArgs) -> ExitCode {
         pcap: args.pcap,
         pause: args.pause && std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
         html: args.format == Format::Html,
+        svg: args.format == Format::Svg,
     };
     match crate::trace::trace(&opts) {
         Ok(true) => ExitCode::from(EXIT_OK),
@@ -580,7 +585,9 @@ fn run(args: RunArgs) -> ExitCode {
     });
     let json = args.format == Format::Json;
     let html = args.format == Format::Html;
-    let pause = stdout_tty && std::io::stdin().is_terminal() && !args.no_pause && !json && !html;
+    let svg = args.format == Format::Svg;
+    let pause =
+        stdout_tty && std::io::stdin().is_terminal() && !args.no_pause && !json && !html && !svg;
 
     let source = match catalog::find(&args.lesson) {
         Ok(s) => s,
@@ -717,8 +724,12 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
     let mut lines = crate::json::Json::new();
+    let mut picture = svg.then(crate::render::svg::Svg::new);
     let mut draw = |events: &[Event]| {
-        if let Some(p) = &mut player {
+        if let Some(p) = &mut picture {
+            p.events(events);
+            String::new()
+        } else if let Some(p) = &mut player {
             p.events(events);
             String::new()
         } else if json {
@@ -770,6 +781,11 @@ fn run(args: RunArgs) -> ExitCode {
     let passed = run.passed();
     if let Some(p) = &player
         && let Err(code) = print_stdout(&p.html())
+    {
+        return code;
+    }
+    if let Some(p) = &picture
+        && let Err(code) = print_stdout(&p.finish())
     {
         return code;
     }

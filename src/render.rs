@@ -4,6 +4,7 @@ pub mod diagram;
 mod kernel;
 mod names;
 pub mod player;
+pub mod svg;
 mod transcript;
 pub mod words;
 

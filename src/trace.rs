@@ -39,6 +39,8 @@ pub struct TraceOptions {
     pub pause: bool,
     /// One self-contained HTML page that replays the trace.
     pub html: bool,
+    /// The trace as one SVG sequence diagram.
+    pub svg: bool,
 }
 
 /// Why a trace could not run.
@@ -377,6 +379,8 @@ struct Tracer {
     pause: bool,
     /// `--format html`: the events go to the page, written at the end.
     player: Option<crate::render::player::Player>,
+    /// `--format svg`: the events go to the picture, written at the end.
+    picture: Option<crate::render::svg::Svg>,
 }
 
 impl Tracer {
@@ -433,11 +437,19 @@ impl Tracer {
             player: opts
                 .html
                 .then(|| crate::render::player::Player::new(None, opts.width)),
+            picture: opts.svg.then(crate::render::svg::Svg::new),
         }
     }
 
     fn emit(&mut self, events: &[Event]) {
         use std::io::Write;
+        if let Some(p) = &mut self.picture {
+            p.events(events);
+            if events.iter().any(|e| matches!(e, Event::Finish { .. })) {
+                let _ = std::io::stdout().lock().write_all(p.finish().as_bytes());
+            }
+            return;
+        }
         if let Some(p) = &mut self.player {
             p.events(events);
             if events.iter().any(|e| matches!(e, Event::Finish { .. })) {

@@ -144,5 +144,6 @@ fn every_lessons_chapter_leads_into_it_and_asks_questions_with_folded_answers() 
             "{name}"
         );
         assert!(chapter.contains(&format!("players/{name}.html")), "{name}");
+        assert!(chapter.contains(&format!("diagrams/{name}.svg")), "{name}");
     }
 }

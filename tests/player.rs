@@ -424,6 +424,28 @@ fn a_traces_player_steps_through_the_programs_calls() {
         end["sockets"].as_str().unwrap().contains("TIME-WAIT"),
         "{end}"
     );
+    // The trace as a sequence diagram: a lifeline per program, an arrow
+    // per packet (lesson 1's eleven).
+    let out = Command::new(BIN)
+        .args(["trace", "--format", "svg", "--"])
+        .arg(&exes[1])
+        .arg("---")
+        .arg(&exes[0])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let svg = stdout(&out);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(
+        texts.contains(&"server") && texts.contains(&"client"),
+        "{svg}"
+    );
+    let arrows = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("packet"))
+        .count();
+    assert_eq!(arrows, 11, "{svg}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -456,4 +478,117 @@ fn checks_page_ends_with_its_verdict() {
         "{end}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_lessons_sequence_diagram_is_svg_with_its_actors_and_packets_and_renders() {
+    let tag = unique_tag("svg");
+    let dir = scratch(&tag);
+    let mut browser = Chromium::start(&tag);
+    let mut lessons: Vec<String> = std::fs::read_dir(root().join("lessons"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".lesson"))
+        .collect();
+    lessons.sort();
+    // A blank page's screenshot, to compare with.
+    let blank = dir.join("blank.svg");
+    std::fs::write(
+        &blank,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600"><rect width="100%" height="100%" fill="white"/></svg>"#,
+    )
+    .unwrap();
+    browser.open(&blank);
+    let shot = |b: &mut Chromium| -> usize {
+        b.call("Page.captureScreenshot", json!({"format": "png"}))["data"]
+            .as_str()
+            .unwrap()
+            .len()
+    };
+    let nothing = shot(&mut browser);
+    for lesson in &lessons {
+        let out = Command::new(BIN)
+            .args(["run", lesson, "--format", "svg"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{lesson}: {}",
+            stderr(&out)
+        );
+        let svg = stdout(&out);
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{lesson}: {e}"));
+        let texts: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .collect();
+        // Every actor's lifeline is named.
+        let json = Command::new(BIN)
+            .args(["run", lesson, "--format", "json"])
+            .output()
+            .unwrap();
+        let events: Vec<Value> = stdout(&json)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        for a in events[0]["actors"].as_array().unwrap() {
+            assert!(
+                texts.contains(&a.as_str().unwrap()),
+                "{lesson}: no lifeline for {a}"
+            );
+        }
+        // Every packet is an arrow labelled with its flags, but for a bulk
+        // transfer, which the picture (as the transcript) says happened.
+        let mut drawn = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("packet"))
+            .map(|n| {
+                n.descendants()
+                    .find_map(|t| t.text())
+                    .unwrap_or("")
+                    .to_string()
+            });
+        let bulk = texts.iter().any(|t| t.contains("bulk transfer"));
+        for e in events.iter().filter(|e| e["event"] == "packets") {
+            if bulk {
+                break;
+            }
+            for p in e["packets"].as_array().unwrap() {
+                let label = drawn
+                    .next()
+                    .unwrap_or_else(|| panic!("{lesson}: a packet is missing"));
+                for f in p["flags"].as_array().into_iter().flatten() {
+                    let f = f.as_str().unwrap();
+                    assert!(label.contains(f), "{lesson}: {label} lacks {f}");
+                }
+            }
+        }
+        // It renders: a screenshot of it is not a blank page's.
+        let file = dir.join("run.svg");
+        std::fs::write(&file, &svg).unwrap();
+        browser.open(&file);
+        let size = shot(&mut browser);
+        assert!(
+            size > nothing * 3,
+            "{lesson}: {size} bytes of screenshot, a blank one {nothing}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lesson_1s_sequence_diagram_is_as_it_was() {
+    let out = Command::new(BIN)
+        .args(["run", "hello", "--format", "svg"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("svg-hello", stdout(&out));
+    });
 }
