@@ -592,3 +592,28 @@ fn lesson_1s_sequence_diagram_is_as_it_was() {
         insta::assert_snapshot!("svg-hello", stdout(&out));
     });
 }
+
+#[test]
+fn a_hop_the_figure_has_no_arrow_for_is_said_beside_it() {
+    // Lesson 8: close() with unread bytes resets the connection; RFC
+    // 9293's figure draws no arrow for a reset.
+    let out = Command::new(BIN)
+        .args(["run", "reset", "--format", "html"])
+        .output()
+        .unwrap();
+    let html = stdout(&out);
+    let start = html.find("id=\"data\">").unwrap() + "id=\"data\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let data: Value = serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
+    let said: Vec<&str> = data["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["diagram"].as_str())
+        .filter_map(|d| d.lines().find(|l| l.starts_with("also this step")))
+        .collect();
+    assert!(
+        said.contains(&"also this step, with no arrow in RFC 9293's figure: ESTABLISHED → CLOSED"),
+        "{said:?}"
+    );
+}

@@ -13,9 +13,28 @@ pub const HEIGHT: usize = 22;
 /// the last step took.
 pub struct Diagram {
     pub cells: Vec<Vec<(char, bool)>>,
+    /// Hops the last step took that the figure has no arrow for (a
+    /// listener closed, a reset): said in words beside it.
+    pub undrawn: Vec<(Rfc, Rfc)>,
 }
 
 impl Diagram {
+    /// The hops the figure has no arrow for, in a line (empty if none).
+    pub fn undrawn_text(&self) -> String {
+        if self.undrawn.is_empty() {
+            return String::new();
+        }
+        let hops: Vec<String> = self
+            .undrawn
+            .iter()
+            .map(|(a, b)| format!("{} → {}", name(*a), name(*b)))
+            .collect();
+        format!(
+            "also this step, with no arrow in RFC 9293's figure: {}",
+            hops.join(", ")
+        )
+    }
+
     /// The diagram as plain text, a line per row.
     pub fn text(&self) -> String {
         self.cells
@@ -297,7 +316,16 @@ pub fn draw(sockets: &[(Rfc, String)], taken: &[(Rfc, Rfc)]) -> Diagram {
     }
     // Where connections end: CLOSED again, bottom right.
     c.text(21, 64, "[CLOSED]");
-    Diagram { cells: c.cells }
+    let mut undrawn: Vec<(Rfc, Rfc)> = taken
+        .iter()
+        .filter(|h| !ARROWS.iter().any(|a| (a.from, a.to) == **h))
+        .copied()
+        .collect();
+    undrawn.dedup();
+    Diagram {
+        cells: c.cells,
+        undrawn,
+    }
 }
 
 /// Labels joined, cut to `w` columns with a count of those left out.

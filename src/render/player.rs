@@ -192,7 +192,8 @@ impl Player {
             })
             .flatten()
             .collect();
-        let diagram = super::diagram::of_run(&self.sockets, &transitions, &self.actors).text();
+        let drawn = super::diagram::of_run(&self.sockets, &transitions, &self.actors);
+        let diagram = format!("{}{}", drawn.text(), drawn.undrawn_text());
         let text = self.transcript.events(events);
         let output_only = events.iter().all(|e| matches!(e, Event::Output { .. }));
         let events = self.json(events);

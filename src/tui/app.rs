@@ -148,6 +148,8 @@ pub struct Screen {
     pub diagram: Vec<Vec<(char, bool)>>,
     /// Each TCP socket's state and label, as last reported.
     pub labels: Vec<(crate::sock::Rfc, String)>,
+    /// The hops of the last step the diagram has no arrow for, in words.
+    pub diagram_note: String,
 }
 
 /// The state of the full-screen view.
@@ -673,6 +675,7 @@ fn empty_screen() -> Screen {
         finished: false,
         diagram: crate::render::diagram::draw(&[], &[]).cells,
         labels: Vec::new(),
+        diagram_note: String::new(),
     }
 }
 
@@ -710,9 +713,10 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
     }) {
         screen.labels = crate::render::diagram::labels(sockets, &lesson.actors);
     }
-    screen.diagram =
-        crate::render::diagram::draw(&screen.labels, &crate::render::diagram::taken(&transitions))
-            .cells;
+    let drawn =
+        crate::render::diagram::draw(&screen.labels, &crate::render::diagram::taken(&transitions));
+    screen.diagram_note = drawn.undrawn_text();
+    screen.diagram = drawn.cells;
     // An alert stays up through the end of the run that follows it.
     if events.iter().any(|e| matches!(e, Event::Call { .. })) {
         screen.alert = None;

@@ -461,7 +461,12 @@ fn draw_diagram(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     // All 22 rows of it fit an 80x24 screen between the title and status
-    // lines, which say what it is.
+    // lines, which say what it is; where there is room, the hops the
+    // figure has no arrow for are said under it.
+    let mut lines = lines;
+    if !screen.diagram_note.is_empty() && usize::from(area.height) > lines.len() {
+        lines.push(Line::from(screen.diagram_note.clone()));
+    }
     frame.render_widget(Paragraph::new(lines), area);
 }
 
