@@ -617,3 +617,30 @@ fn a_hop_the_figure_has_no_arrow_for_is_said_beside_it() {
         "{said:?}"
     );
 }
+
+#[test]
+fn lesson_1s_state_diagram_after_the_handshake_is_as_it_was() {
+    // The text pane of the state diagram, from the page's own data, after
+    // step 7 (the handshake): both ends at ESTABLISHED, both paths heavy.
+    let out = Command::new(BIN)
+        .args(["run", "hello", "--format", "html"])
+        .output()
+        .unwrap();
+    let html = stdout(&out);
+    let start = html.find("id=\"data\">").unwrap() + "id=\"data\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let data: Value = serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
+    let frame = data["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["step"] == 7)
+        .unwrap();
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("diagram-hello-7", frame["diagram"].as_str().unwrap());
+    });
+}
