@@ -408,6 +408,7 @@ fn start(call: &Call<i32>) -> Progress {
             read,
             write,
             wait,
+            ..
         } => select(*nfds, read, write, *wait, 0),
         Call::Close { fd } => close(*fd),
         Call::Send { .. } | Call::Sendto { .. } => send_rest(call.clone(), 0),

@@ -275,6 +275,9 @@ pub enum Call<F> {
         read: Vec<F>,
         write: Vec<F>,
         wait: bool,
+        /// A traced program's select() with a time limit: the limit in
+        /// milliseconds (a lesson's select waits with NULL or looks).
+        ms: Option<u32>,
     },
     /// `a, b = socketpair(AF_UNIX, SOCK_STREAM, 0)`: two connected sockets.
     Socketpair {
@@ -490,11 +493,13 @@ impl<F> Call<F> {
                 read,
                 write,
                 wait,
+                ms,
             } => Call::Select {
                 nfds: *nfds,
                 read: read.iter().map(&mut f).collect::<Result<_, _>>()?,
                 write: write.iter().map(&mut f).collect::<Result<_, _>>()?,
                 wait: *wait,
+                ms: *ms,
             },
         })
     }

@@ -543,6 +543,7 @@ fn call_code(step: &Step, needs: &mut Needs) -> String {
             read,
             write,
             wait,
+            ..
         } => {
             let mut s = String::from(
                 "{\n    fd_set readfds, writefds;\n    struct timeval tv = { 0, 0 };\n    FD_ZERO(&readfds);\n    FD_ZERO(&writefds);\n",

@@ -2742,12 +2742,14 @@ fn same_call(lesson: &Call<i32>, made: &Call<i32>) -> bool {
                 read: r,
                 write: w,
                 wait: x,
+                ..
             },
             C::Select {
                 nfds: m,
                 read: q,
                 write: v,
                 wait: y,
+                ..
             },
         ) => (n, r, w, x) == (m, q, v, y),
         (C::Socketpair { ty: a }, C::Socketpair { ty: b }) => a == b,

@@ -321,6 +321,9 @@ pub struct JCallArgs {
     /// poll: true for a timeout of -1 (wait), false for 0 (look).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<bool>,
+    /// select in a trace: its time limit, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms: Option<u32>,
     /// poll: the events asked for, fd by fd.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<Vec<String>>>,
@@ -1578,6 +1581,7 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
         nonblock: None,
         path: None,
         wait: None,
+        ms: None,
         events: None,
         child: None,
         no_htons: None,
@@ -1655,7 +1659,9 @@ pub fn call_json(call: &Call<i32>, actors: &[String]) -> JCallArgs {
             read,
             write,
             wait,
+            ms,
         } => {
+            j.ms = *ms;
             j.nfds = Some(*nfds);
             j.fds = Some(read.clone());
             j.write_fds = Some(write.clone());

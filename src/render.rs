@@ -201,6 +201,7 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
             read,
             write,
             wait,
+            ms,
         } => {
             let set = |fds: &[i32]| {
                 if fds.is_empty() {
@@ -210,7 +211,11 @@ pub fn format_call(call: &Call<i32>, names: &Names) -> String {
                     format!("{{{}}}", fds.join(", "))
                 }
             };
-            let timeout = if *wait { "NULL" } else { "{0, 0}" };
+            let timeout = match (wait, ms) {
+                (_, Some(ms)) => format!("{{{}, {}}}", ms / 1000, (ms % 1000) * 1000),
+                (true, None) => "NULL".into(),
+                (false, None) => "{0, 0}".into(),
+            };
             format!(
                 "select({nfds}, {}, {}, NULL, {timeout})",
                 set(read),

@@ -277,6 +277,8 @@ struct Program {
     fresh: bool,
     /// Statuses waitpid gave for it before it was waited for.
     pending: std::collections::VecDeque<i32>,
+    /// Stopped at a call's exit, until its step is shown.
+    held: bool,
     /// Processes and threads it made, for their names.
     children: usize,
     threads: usize,
@@ -297,6 +299,7 @@ impl Program {
             execs: 0,
             fresh: false,
             pending: Default::default(),
+            held: false,
             children: 0,
             threads: 0,
         }
@@ -1164,10 +1167,11 @@ impl Tracer {
             .filter_map(|s| s.fd().filter(|f| f.actor == owner))
             .map(|f| (f, "exit"))
             .collect();
-        self.emit(&[Event::Exit {
-            actor: i,
-            open: Vec::new(),
-        }]);
+        // The socket fds it still had: the kernel closes them as it ends.
+        let mut open: Vec<i32> = calls.iter().map(|(f, _)| f.fd).collect();
+        open.sort();
+        open.dedup();
+        self.emit(&[Event::Exit { actor: i, open }]);
         self.look(Vec::new(), &calls);
     }
 
@@ -1223,8 +1227,11 @@ impl Tracer {
             if sig == (libc::SIGTRAP | 0x80)
                 && let Some(outcome) = exit_outcome(pid, entry, call)
             {
+                // Held at the call's exit until the step is shown: what
+                // it does next (its exit, closing every fd) is the next
+                // step's.
                 self.programs[i].standing = Standing::Running;
-                self.resume(i, 0);
+                self.programs[i].held = true;
                 return Finished::Made(outcome);
             }
             // Anything else (a signal on the way): let it through.
@@ -1277,6 +1284,9 @@ impl Tracer {
             vec![Event::made(completed, step, i, call, outcome, fds)],
             &calls,
         );
+        if std::mem::take(&mut self.programs[i].held) {
+            self.resume(i, 0);
+        }
     }
 
     /// The fds whose addresses the call changed (bind, connect, an fd a
@@ -1443,8 +1453,9 @@ impl Tracer {
                         crate::actor::sys::rcvtimeo(c.as_raw_fd()).is_ok_and(|t| t != (0, 0))
                     })
                 }
-                // A poll with a time of its own ends when it runs out.
-                Call::Poll { ms: Some(_), .. } => true,
+                // A poll or select with a time of its own ends when it
+                // runs out.
+                Call::Poll { ms: Some(_), .. } | Call::Select { ms: Some(_), .. } => true,
                 _ => false,
             }
     }
@@ -1597,7 +1608,25 @@ fn decode(pid: i32, e: &Entry) -> Option<Call<i32>> {
         // waits, {0, 0} looks.
         libc::SYS_select | libc::SYS_pselect6 => {
             let nfds = (a[0] as i32).clamp(0, 1024);
-            let wait = a[4] == 0 || read_mem(pid, a[4], 16).iter().any(|b| *b != 0);
+            // The time limit: a timeval for select, a timespec for
+            // pselect (seconds, then micro- or nanoseconds).
+            let t = read_mem(pid, a[4], 16);
+            let field = |k: usize| {
+                t.get(k * 8..k * 8 + 8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(i64::from_ne_bytes)
+                    .unwrap_or(0)
+            };
+            let sub = if e.nr == libc::SYS_pselect6 {
+                1_000_000
+            } else {
+                1_000
+            };
+            let ms = (a[4] != 0)
+                .then(|| field(0).max(0) * 1000 + field(1).max(0) / sub)
+                .filter(|ms| *ms > 0)
+                .map(|ms| ms.min(i64::from(u32::MAX)) as u32);
+            let wait = a[4] == 0 || ms.is_some() || t.iter().any(|b| *b != 0);
             Call::Select {
                 nfds,
                 // The whole of each set, as the program filled it in (the
@@ -1605,6 +1634,7 @@ fn decode(pid: i32, e: &Entry) -> Option<Call<i32>> {
                 read: fd_set(pid, a[1], libc::FD_SETSIZE as i32),
                 write: fd_set(pid, a[2], libc::FD_SETSIZE as i32),
                 wait,
+                ms,
             }
         }
         libc::SYS_poll => {
@@ -1693,6 +1723,7 @@ fn probe(pid: i32, pidfd: &crate::engine::peek::Peek, call: &Call<i32>) -> Optio
             read,
             write,
             wait: true,
+            ..
         } => {
             // The kernel looks at the fds below nfds only.
             let any = read.iter().any(|f| *f < *nfds && ready(*f, libc::POLLIN))
@@ -1779,9 +1810,12 @@ fn output(pid: i32, e: &Entry) -> Option<(i32, Vec<u8>)> {
     if e.nr != libc::SYS_write || !(fd == 1 || fd == 2) {
         return None;
     }
-    let socket = std::fs::read_link(format!("/proc/{}/fd/{fd}", pid))
-        .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"));
-    if socket {
+    // The program's own stdout and stderr are what it was started with
+    // (/dev/null here, read from its write calls); a socket, a pipe or a
+    // file moved onto fd 1 is not what it prints.
+    let printed = std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))
+        .is_ok_and(|l| l == std::path::Path::new("/dev/null"));
+    if !printed {
         return None;
     }
     Some((fd, read_mem(pid, e.args[1], (e.args[2] as usize).min(4096))))

@@ -860,3 +860,41 @@ fn a_trace_writes_its_packets_to_a_pcap_file() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_select_with_a_time_limit_is_waited_for_not_called_a_deadlock() {
+    let dir = scratch("trace-select-timeout");
+    let server = compiled("select_timeout.c", &dir);
+    let out = trace(&[&server], &unique_tag("trace"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "   4  select(4, {3}, NULL, NULL, {0, 300000}) … blocks",
+        "  ↳4  select(4, {3}, NULL, NULL, {0, 300000}) returns 0",
+        "stdout: \"select -> 0\\n\"",
+    ] {
+        assert!(text.contains(line), "{line}:\n{text}");
+    }
+    assert!(!text.contains("DEADLOCK"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_program_that_ends_with_sockets_open_is_said_to_end_before_its_fin() {
+    let dir = scratch("trace-leaves-open");
+    let server = compiled("leaves_open.c", &dir);
+    let client = compiled("echo_client.c", &dir);
+    let out = trace(&[&server, &client], &unique_tag("trace"));
+    let text = stdout(&out);
+    let exits = text
+        .find("leaves_open exits; the kernel closes fd 3, 4")
+        .unwrap_or_else(|| panic!("{text}"));
+    let fin = text
+        .find("FIN-ACK seq 4")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(exits < fin, "{text}");
+    // The FIN is the exit's, not the last call's.
+    assert!(!text.contains("all within send()"), "{text}");
+    assert!(text.contains("as the process ended"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -2673,6 +2673,7 @@ impl<'a> Parser<'a> {
             read,
             write,
             wait,
+            ms: None,
         })
     }
 
