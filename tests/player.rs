@@ -181,6 +181,13 @@ impl Drop for Chromium {
     }
 }
 
+/// The data a player page carries (its `<script id="data">`).
+fn page_data(html: &str) -> Value {
+    let start = html.find("id=\"data\">").unwrap() + "id=\"data\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap()
+}
+
 /// What the page shows now: the status line, the current step's text, the
 /// socket table, the marked line of the lesson.
 fn shown(c: &mut Chromium) -> Value {
@@ -601,10 +608,7 @@ fn a_hop_the_figure_has_no_arrow_for_is_said_beside_it() {
         .args(["run", "reset", "--format", "html"])
         .output()
         .unwrap();
-    let html = stdout(&out);
-    let start = html.find("id=\"data\">").unwrap() + "id=\"data\">".len();
-    let end = start + html[start..].find("</script>").unwrap();
-    let data: Value = serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
+    let data = page_data(&stdout(&out));
     let said: Vec<&str> = data["frames"]
         .as_array()
         .unwrap()
@@ -626,10 +630,7 @@ fn lesson_1s_state_diagram_after_the_handshake_is_as_it_was() {
         .args(["run", "hello", "--format", "html"])
         .output()
         .unwrap();
-    let html = stdout(&out);
-    let start = html.find("id=\"data\">").unwrap() + "id=\"data\">".len();
-    let end = start + html[start..].find("</script>").unwrap();
-    let data: Value = serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
+    let data = page_data(&stdout(&out));
     let frame = data["frames"]
         .as_array()
         .unwrap()

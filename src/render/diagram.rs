@@ -203,21 +203,9 @@ const fn arrow(
     }
 }
 
-/// RFC 9293's name for a state.
+/// RFC 9293's name for a state, as the words write it.
 fn name(s: Rfc) -> &'static str {
-    match s {
-        Rfc::Closed => "CLOSED",
-        Rfc::Listen => "LISTEN",
-        Rfc::SynSent => "SYN-SENT",
-        Rfc::SynReceived => "SYN-RECEIVED",
-        Rfc::Established => "ESTABLISHED",
-        Rfc::FinWait1 => "FIN-WAIT-1",
-        Rfc::FinWait2 => "FIN-WAIT-2",
-        Rfc::CloseWait => "CLOSE-WAIT",
-        Rfc::Closing => "CLOSING",
-        Rfc::LastAck => "LAST-ACK",
-        Rfc::TimeWait => "TIME-WAIT",
-    }
+    super::words::rfc(s)
 }
 
 struct Canvas {
@@ -377,6 +365,18 @@ pub fn labels(sockets: &[crate::sock::Socket], actors: &[String]) -> Vec<(Rfc, S
             };
             (s.state.rfc(), label)
         })
+        .collect()
+}
+
+/// Every socket change among a step's events.
+pub fn transitions_of(events: &[crate::event::Event]) -> Vec<crate::event::Transition> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            crate::event::Event::States { transitions } => Some(transitions.clone()),
+            _ => None,
+        })
+        .flatten()
         .collect()
 }
 

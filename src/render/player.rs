@@ -184,14 +184,7 @@ impl Player {
                 _ => {}
             }
         }
-        let transitions: Vec<crate::event::Transition> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::States { transitions } => Some(transitions.clone()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let transitions = super::diagram::transitions_of(events);
         let drawn = super::diagram::of_run(&self.sockets, &transitions, &self.actors);
         let diagram = format!("{}{}", drawn.text(), drawn.undrawn_text());
         let text = self.transcript.events(events);

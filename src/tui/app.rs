@@ -699,14 +699,7 @@ fn apply(screen: &mut Screen, transcript: &mut Transcript, lesson: &Lesson, even
     }
     screen.fresh = screen.ladder.len() - before;
     screen.narration.clear();
-    let transitions: Vec<crate::event::Transition> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::States { transitions } => Some(transitions.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let transitions = crate::render::diagram::transitions_of(events);
     if let Some(sockets) = events.iter().rev().find_map(|e| match e {
         Event::Table { sockets } => Some(sockets),
         _ => None,
