@@ -279,6 +279,12 @@ struct Program {
     pending: std::collections::VecDeque<i32>,
     /// Stopped at a call's exit, until its step is shown.
     held: bool,
+    /// Its column in the transcript: `None` for a process or thread made
+    /// by another that has not touched a socket (a shell's subshell, a
+    /// launcher's helpers), which is not shown until it does.
+    column: Option<usize>,
+    /// The program that made it.
+    parent: usize,
     /// Processes and threads it made, for their names.
     children: usize,
     threads: usize,
@@ -300,6 +306,8 @@ impl Program {
             fresh: false,
             pending: Default::default(),
             held: false,
+            column: Some(fds_of),
+            parent: fds_of,
             children: 0,
             threads: 0,
         }
@@ -384,6 +392,8 @@ struct Tracer {
     player: Option<crate::render::player::Player>,
     /// `--format svg`: the events go to the picture, written at the end.
     picture: Option<crate::render::svg::Svg>,
+    /// How many columns the transcript has.
+    columns: usize,
 }
 
 impl Tracer {
@@ -441,6 +451,7 @@ impl Tracer {
                 .html
                 .then(|| crate::render::player::Player::new(None, opts.width)),
             picture: opts.svg.then(crate::render::svg::Svg::new),
+            columns: opts.programs.len(),
         }
     }
 
@@ -576,7 +587,8 @@ impl Tracer {
         }
         let mut waits = Vec::new();
         let mut asleep = Vec::new();
-        for (actor, p) in self.programs.iter().enumerate() {
+        for p in &self.programs {
+            let Some(actor) = p.column else { continue };
             match &p.standing {
                 Standing::Parked {
                     call, step, wait, ..
@@ -641,6 +653,35 @@ impl Tracer {
             Some(e) => Err(e),
             None => Ok(!self.deadlock && !self.crashed),
         }
+    }
+
+    /// Program `i`'s column (a program not shown has none; nothing about it
+    /// is said).
+    fn col(&self, i: usize) -> usize {
+        self.programs[i].column.unwrap_or(usize::MAX)
+    }
+
+    /// Gives program `i` a column of its own from here on.
+    fn show(&mut self, i: usize) {
+        if self.programs[i].column.is_some() {
+            return;
+        }
+        let column = self.columns;
+        self.columns += 1;
+        self.programs[i].column = Some(column);
+        // Its parent as shown: the nearest shown ancestor.
+        let mut parent = self.programs[i].parent;
+        while self.programs[parent].column.is_none() && self.programs[parent].parent != parent {
+            parent = self.programs[parent].parent;
+        }
+        let p = &self.programs[i];
+        let joined = Event::Joined {
+            actor: column,
+            name: p.name.clone(),
+            parent: self.col(parent),
+            thread: p.fds_of != i,
+        };
+        self.emit(&[joined]);
     }
 
     /// Kills every program and reaps them all.
@@ -777,8 +818,17 @@ impl Tracer {
     /// The calls seen, as a lesson: actors named after the programs, each
     /// step expecting what its call gave.
     fn lesson(&self) -> String {
-        let names: Vec<String> = self.programs.iter().map(|p| identifier(&p.name)).collect();
-        let argv: Vec<String> = self.programs.iter().map(|p| p.argv.join(" ")).collect();
+        let mut names: Vec<String> = vec![String::new(); self.columns];
+        for p in &self.programs {
+            if let Some(c) = p.column {
+                names[c] = identifier(&p.name);
+            }
+        }
+        // The programs given (those made by others carry their argv too).
+        let argv: Vec<String> = (self.programs.iter().enumerate())
+            .filter(|(i, p)| p.parent == *i)
+            .map(|(_, p)| p.argv.join(" "))
+            .collect();
         let mut out = format!(
             "lesson \"Traced: {}\"\ngoal   \"The socket calls sockstep trace saw, in the order they were made.\"\nactors {}\n",
             argv.join(" and ").replace('"', "'"),
@@ -935,6 +985,8 @@ impl Tracer {
         p.standing = Standing::Running;
         p.execed = true;
         p.fresh = true;
+        p.parent = i;
+        p.column = None;
         let (mine, rest): (Vec<_>, Vec<_>) = self.strays.drain(..).partition(|s| s.0 == pid);
         self.strays = rest;
         p.pending = mine.into_iter().map(|s| s.1).collect();
@@ -962,7 +1014,13 @@ impl Tracer {
                     return;
                 }
                 Stop::Made { child, vfork } => {
-                    self.made(i, child);
+                    // A process or thread made with sockets in hand is shown
+                    // from its making; one without, from its first socket
+                    // call, if it makes one.
+                    let owner = self.programs[i].fds_of;
+                    if self.programs[i].column.is_some() && !self.fd_table(owner).is_empty() {
+                        self.made(i, child);
+                    }
                     if vfork {
                         let execs = self.programs[child].execs;
                         self.programs[i].standing = Standing::Vfork { child, execs };
@@ -982,7 +1040,10 @@ impl Tracer {
                         continue;
                     }
                     if let Some((fd, text)) = output(self.programs[i].pid, &entry) {
-                        self.emit(&[Event::Output { actor: i, fd, text }]);
+                        if self.programs[i].column.is_some() {
+                            let actor = self.col(i);
+                            self.emit(&[Event::Output { actor, fd, text }]);
+                        }
                         self.resume(i, 0);
                         continue;
                     }
@@ -991,6 +1052,7 @@ impl Tracer {
                         self.resume(i, 0);
                         continue;
                     };
+                    self.show(i);
                     self.steps += 1;
                     let step = self.steps;
                     match self.blocks(i, &call) {
@@ -1018,10 +1080,11 @@ impl Tracer {
 
     /// The step of a call that waits: shown, and kept for the lesson.
     fn blocked(&mut self, i: usize, step: usize, call: Call<i32>, wait: WaitKind) {
-        self.record.push((step, i, call.clone(), None));
+        let actor = self.col(i);
+        self.record.push((step, actor, call.clone(), None));
         self.emit(&[Event::Call {
             step,
-            actor: i,
+            actor,
             binding: None,
             call,
             outcome: Outcome::Blocked { wait },
@@ -1059,20 +1122,16 @@ impl Tracer {
     /// The step of a fork or clone of program `i`: the new program's
     /// column, the call, and its fds (a process's copies).
     fn made(&mut self, i: usize, child: usize) {
+        self.show(child);
         self.steps += 1;
         let step = self.steps;
         let c = &self.programs[child];
         let thread = c.fds_of != child;
-        let joined = Event::Joined {
-            actor: child,
-            name: c.name.clone(),
-            parent: i,
-            thread,
-        };
+        let shown = self.col(child);
         let call = if thread {
-            Call::Thread { child }
+            Call::Thread { child: shown }
         } else {
-            Call::Fork { child }
+            Call::Fork { child: shown }
         };
         let outcome = Outcome::Returned {
             ret: c.pid as i64,
@@ -1080,11 +1139,11 @@ impl Tracer {
             addr: None,
             extra: None,
         };
+        let actor = self.col(i);
         self.record
-            .push((step, i, call.clone(), Some(outcome.clone())));
-        self.emit(&[joined]);
+            .push((step, actor, call.clone(), Some(outcome.clone())));
         self.look(
-            vec![Event::made(false, step, i, call, outcome, Vec::new())],
+            vec![Event::made(false, step, actor, call, outcome, Vec::new())],
             &[],
         );
     }
@@ -1110,6 +1169,12 @@ impl Tracer {
 
     fn ended(&mut self, i: usize, signal: Option<i32>, code: Option<i32>) {
         self.programs[i].standing = Standing::Gone;
+        // One not shown made no socket call and held no socket: nothing
+        // to say of its end.
+        if self.programs[i].column.is_none() {
+            return;
+        }
+        let actor = self.col(i);
         if let Some(sig) = signal {
             self.crashed = true;
             // SIGPIPE comes with the EPIPE of its last call: said there.
@@ -1117,14 +1182,14 @@ impl Tracer {
                 .record
                 .iter()
                 .rev()
-                .find(|r| r.1 == i)
+                .find(|r| r.1 == actor)
                 .map(|r| (r.0, r.2.clone(), r.3.clone()));
             match last {
                 Some((step, call, Some(Outcome::Failed { errno })))
                     if sig == libc::SIGPIPE && errno == libc::EPIPE =>
                 {
                     self.emit(&[Event::Crashed {
-                        actor: i,
+                        actor,
                         step,
                         call,
                         expected: false,
@@ -1164,14 +1229,14 @@ impl Tracer {
         let calls: Vec<(crate::sock::FdOf, &'static str)> = self
             .sockets
             .iter()
-            .filter_map(|s| s.fd().filter(|f| f.actor == owner))
+            .filter_map(|s| s.fd().filter(|f| f.actor == self.col(owner)))
             .map(|f| (f, "exit"))
             .collect();
         // The socket fds it still had: the kernel closes them as it ends.
         let mut open: Vec<i32> = calls.iter().map(|(f, _)| f.fd).collect();
         open.sort();
         open.dedup();
-        self.emit(&[Event::Exit { actor: i, open }]);
+        self.emit(&[Event::Exit { actor, open }]);
         self.look(Vec::new(), &calls);
     }
 
@@ -1211,8 +1276,9 @@ impl Tracer {
                 self.programs[i].standing = Standing::Gone;
                 if signal.is_some() {
                     self.crashed = true;
+                    let actor = self.col(i);
                     self.emit(&[Event::Crashed {
-                        actor: i,
+                        actor,
                         step: self.steps,
                         call: call.clone(),
                         expected: false,
@@ -1255,7 +1321,8 @@ impl Tracer {
         outcome: Option<Outcome>,
         completed: bool,
     ) {
-        let owner = self.programs[i].fds_of;
+        let owner = self.col(self.programs[i].fds_of);
+        let actor = self.col(i);
         let calls: Vec<(crate::sock::FdOf, &'static str)> = call
             .fd()
             .map(|fd| {
@@ -1277,11 +1344,11 @@ impl Tracer {
             Some(r) => r.3 = Some(outcome.clone()),
             None => self
                 .record
-                .push((step, i, call.clone(), Some(outcome.clone()))),
+                .push((step, actor, call.clone(), Some(outcome.clone()))),
         }
         let fds = self.changed_fds(i, &call, &outcome);
         self.look(
-            vec![Event::made(completed, step, i, call, outcome, fds)],
+            vec![Event::made(completed, step, actor, call, outcome, fds)],
             &calls,
         );
         if std::mem::take(&mut self.programs[i].held) {
@@ -1292,8 +1359,8 @@ impl Tracer {
     /// The fds whose addresses the call changed (bind, connect, an fd a
     /// call returned), as the kernel says they are now.
     fn changed_fds(&self, i: usize, call: &Call<i32>, outcome: &Outcome) -> Vec<FdState> {
-        let owner = self.programs[i].fds_of;
-        let table = self.fd_table(owner);
+        let table = self.fd_table(self.programs[i].fds_of);
+        let owner = self.col(self.programs[i].fds_of);
         let mut fds: Vec<i32> = call.fd().copied().into_iter().collect();
         if let (Call::Accept { .. } | Call::Socket { .. }, Outcome::Returned { ret, .. }) =
             (call, outcome)
@@ -1369,8 +1436,15 @@ impl Tracer {
 
     /// Every socket: those the programs' fds hold, and those no fd does.
     fn view(&mut self, before: &[crate::sock::Socket]) -> Vec<crate::sock::Socket> {
-        let tables: Vec<BTreeMap<i32, FdState>> =
-            (0..self.programs.len()).map(|i| self.fd_table(i)).collect();
+        // The fd tables by column: a program not shown holds no socket.
+        let mut tables: Vec<BTreeMap<i32, FdState>> = vec![BTreeMap::new(); self.columns];
+        let mut shown: Vec<Option<usize>> = vec![None; self.columns];
+        for i in 0..self.programs.len() {
+            if let Some(c) = self.programs[i].column {
+                tables[c] = self.fd_table(i);
+                shown[c] = Some(i);
+            }
+        }
         let mut rows = Vec::new();
         if let Some(d) = &self.diag {
             rows.extend(d.tcp(libc::AF_INET as u8).unwrap_or_default());
@@ -1388,7 +1462,10 @@ impl Tracer {
         ));
         // Listeners are read through their fds (sock_diag's dump of them
         // walks the listening hash every namespace shares).
-        for (p, table) in self.programs.iter().zip(&tables) {
+        for (c, table) in tables.iter().enumerate() {
+            let Some(p) = shown[c].map(|i| &self.programs[i]) else {
+                continue;
+            };
             for st in table.values() {
                 let (Some(kind), Some(crate::sock::State::Listen), Some(local)) =
                     (st.kind, st.tcp_state, &st.local)

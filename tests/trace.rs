@@ -898,3 +898,53 @@ fn a_program_that_ends_with_sockets_open_is_said_to_end_before_its_fin() {
     assert!(text.contains("as the process ended"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_launchers_subshells_that_touch_no_socket_get_no_column() {
+    let dir = scratch("trace-wrapper");
+    let server = compiled("fork_server.c", &dir);
+    let client = compiled("echo_client.c", &dir);
+    let wrapper = root().join("tests/trace/wrapper.sh");
+    let out = Command::new("timeout")
+        .args(["30", BIN, "trace", "--stable", "--width", "100", "--"])
+        .arg(&server)
+        .arg("---")
+        .arg(&wrapper)
+        .arg(&client)
+        .arg("one")
+        .arg("---")
+        .arg(&client)
+        .arg("two")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The launcher's five subshells are not shown; the server's children,
+    // made with sockets in hand, are.
+    assert!(!text.contains("wrapper.sh.c"), "{text}");
+    let headers: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("fork_server") && l.contains("echo_client") && !l.contains('('))
+        .map(flat)
+        .collect();
+    assert_eq!(
+        headers[..2],
+        [
+            "fork_server wrapper.sh echo_client",
+            "fork_server wrapper.sh echo_client fork_server.c1",
+        ],
+        "{text}"
+    );
+    // Three headers in all: the start, and one for each child.
+    let rules = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim().chars().all(|c| c == '─' || c == ' '))
+        .count();
+    assert_eq!(rules, 3, "{text}");
+    assert!(
+        text.contains("fork() = the pid of fork_server.c2"),
+        "{text}"
+    );
+    assert!(text.contains("stdout: \"got one\\n\""), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
