@@ -1164,7 +1164,20 @@ impl Tracer {
             std::fs::read_link(format!("/proc/{}/fd/{}", p.tgid, fd as i32))
                 .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
         };
-        classify(nr, &arg, &is_socket)
+        let mut sleep = classify(nr, &arg, &is_socket);
+        // A socket with SO_RCVTIMEO or SO_SNDTIMEO set: the kernel ends the
+        // wait when the time runs out (either counts: when unsure, it is a
+        // wait, not a deadlock).
+        if let Some(crate::event::AsleepOn::Socket { fd: Some(fd) }) = sleep.on
+            && let Some(copy) = self.peek(i).and_then(|pk| pk.fd(fd))
+        {
+            let set = |t: nix::Result<(i64, i64)>| t.is_ok_and(|t| t != (0, 0));
+            let raw = copy.as_raw_fd();
+            if set(crate::actor::sys::rcvtimeo(raw)) || set(crate::actor::sys::sndtimeo(raw)) {
+                sleep.timed = true;
+            }
+        }
+        sleep
     }
 
     fn ended(&mut self, i: usize, signal: Option<i32>, code: Option<i32>) {

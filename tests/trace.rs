@@ -948,3 +948,26 @@ fn a_launchers_subshells_that_touch_no_socket_get_no_column() {
     assert!(text.contains("stdout: \"got one\\n\""), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_sleep_in_an_unstepped_call_on_a_socket_with_a_receive_timeout_is_waited_for() {
+    // recvmsg() is not stepped; with SO_RCVTIMEO set on its socket the
+    // kernel ends its wait, as a plain run shows (EAGAIN after 0.3 s).
+    let dir = scratch("trace-recvmsg-timeout");
+    let server = compiled("accept_wait.c", &dir);
+    let client = compiled("rcvtimeo_recvmsg.c", &dir);
+    let out = trace(&[&server, &client], &unique_tag("trace"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("DEADLOCK"), "{text}");
+    assert!(
+        flat(&text).contains("stdout: \"recvmsg -> -1 (Resource temporarily unavailable)\\n\""),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("rcvtimeo_recvmsg sleeps in recvmsg(), which a time limit ends"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

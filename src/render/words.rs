@@ -1864,8 +1864,8 @@ impl Words<'_> {
                 format!("{who} sleeps in {call}(): it waits for a child process to end")
             }
             AsleepOn::File { fd } => format!(
-                "{who} sleeps in {call}() on fd {fd}, which is not a socket (a pipe, or a \
-                 terminal): it waits for another process"
+                "{who} sleeps in {call}() on fd {fd}, which is not a socket: it waits for \
+                 whatever is at its other end (a pipe's other process, say)"
             ),
             AsleepOn::Socket { fd: Some(fd) } => format!(
                 "{who} sleeps in {call}() on socket fd {fd}, a call sockstep trace does not \
