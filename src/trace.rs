@@ -201,6 +201,17 @@ fn syscall_info(pid: i32) -> Option<SyscallInfo> {
     (r > 0).then_some(info)
 }
 
+/// The call a tracee is held at, at a seccomp stop.
+fn entry_at(pid: i32) -> Option<Entry> {
+    let info = syscall_info(pid).filter(|s| s.op == OP_SECCOMP)?;
+    let mut args = [0u64; 6];
+    args.copy_from_slice(&info.data[1..7]);
+    Some(Entry {
+        nr: info.data[0] as i64,
+        args,
+    })
+}
+
 /// A traced call held at its entry: its number and arguments.
 #[derive(Clone, Copy)]
 struct Entry {
@@ -911,13 +922,8 @@ impl Tracer {
             let sig = libc::WSTOPSIG(status);
             let event = (status >> 16) & 0xff;
             if sig == libc::SIGTRAP && event == PTRACE_EVENT_SECCOMP {
-                if let Some(info) = syscall_info(pid).filter(|s| s.op == OP_SECCOMP) {
-                    let mut args = [0u64; 6];
-                    args.copy_from_slice(&info.data[1..7]);
-                    return Stop::Call(Entry {
-                        nr: info.data[0] as i64,
-                        args,
-                    });
+                if let Some(entry) = entry_at(pid) {
+                    return Stop::Call(entry);
                 }
                 self.resume(i, 0);
             } else if sig == libc::SIGTRAP

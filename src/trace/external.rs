@@ -11,8 +11,8 @@
 //! thread's socket calls are steps.
 
 use super::{
-    Entry, OP_SECCOMP, PTRACE_EVENT_SECCOMP, TraceError, exit_outcome, is_fork, output, pidfd,
-    probe, read_mem, sleep_wait, sleeping, spawn, syscall_info,
+    Entry, PTRACE_EVENT_SECCOMP, TraceError, exit_outcome, is_fork, output, pidfd, probe, read_mem,
+    sleep_wait, sleeping, spawn,
 };
 use crate::call::Call;
 use crate::event::Outcome;
@@ -233,15 +233,9 @@ impl Proxy {
             let sig = libc::WSTOPSIG(status);
             let event = (status >> 16) & 0xff;
             if sig == libc::SIGTRAP && event == PTRACE_EVENT_SECCOMP {
-                let Some(info) = syscall_info(self.pid).filter(|s| s.op == OP_SECCOMP) else {
+                let Some(entry) = super::entry_at(self.pid) else {
                     self.resume(0);
                     continue;
-                };
-                let mut args = [0u64; 6];
-                args.copy_from_slice(&info.data[1..7]);
-                let entry = Entry {
-                    nr: info.data[0] as i64,
-                    args,
                 };
                 if let Some(w) = output(self.pid, &entry) {
                     written.push(w);
@@ -432,18 +426,10 @@ impl Proxy {
                 Wait::Status(s) => {
                     let sig = libc::WSTOPSIG(s);
                     if sig == libc::SIGTRAP && (s >> 16) & 0xff == PTRACE_EVENT_SECCOMP {
-                        let socket_call = syscall_info(self.pid)
-                            .filter(|i| i.op == OP_SECCOMP)
-                            .is_some_and(|i| {
-                                let mut args = [0u64; 6];
-                                args.copy_from_slice(&i.data[1..7]);
-                                let entry = Entry {
-                                    nr: i.data[0] as i64,
-                                    args,
-                                };
-                                output(self.pid, &entry).is_none()
-                                    && super::decode(self.pid, &entry).is_some()
-                            });
+                        let socket_call = super::entry_at(self.pid).is_some_and(|entry| {
+                            output(self.pid, &entry).is_none()
+                                && super::decode(self.pid, &entry).is_some()
+                        });
                         if socket_call {
                             // Killed at the call's entry: it is not made.
                             end = true;
